@@ -17,7 +17,8 @@ from pathlib import Path
 from daemon.simulator.machine import process_alive as pid_alive  # noqa: F401  (re-exported for tests)
 
 ROOT = Path(__file__).resolve().parent.parent
-_subnets = itertools.count(random.randrange(20, 200))
+# A random start over the whole 127.100-254.x range: concurrent test runs on one machine rarely share a subnet.
+_subnets = itertools.count(random.randrange(0, 150 * 250))
 
 
 def free_port() -> int:
@@ -28,7 +29,7 @@ def free_port() -> int:
 
 def fresh_ip_base() -> str:
     """Each daemon gets its own 127.x.y.0/24 so simulated guests of different tests never collide."""
-    n = next(_subnets)
+    n = next(_subnets) % (150 * 250)
     return f"127.{100 + n // 250}.{n % 250}.2"
 
 
