@@ -10,7 +10,9 @@ import sys
 
 from . import config, logs
 from .http.app import make_app, serve
+from .observe import Observer
 from .pool import Pool
+from .trajectories import TrajectoryWriter
 
 CONFIG_ERROR = 78                        # EX_CONFIG: supervisord is told not to restart on it
 
@@ -49,11 +51,22 @@ def supervisor_view(settings: config.Settings):
     return SupervisorView(settings.raw["supervisor_socket"])
 
 
+def trajectory_writer(settings: config.Settings) -> TrajectoryWriter | None:
+    recording = settings.raw["trajectories"]
+    if not recording["enabled"]:
+        return None
+    writer = TrajectoryWriter(recording["dir"], recording["max_bytes"], recording["max_age_days"],
+                              recording["queue_items"], recording["queue_bytes"])
+    writer.start()
+    return writer
+
+
 async def serve_until_signal(settings: config.Settings, port: int | None) -> None:
     pool = Pool(settings)
     pool.start()
     view = supervisor_view(settings)
-    server = serve(make_app(pool, settings, view), settings, port)
+    writer = trajectory_writer(settings)
+    server = serve(make_app(pool, settings, view, Observer(pool, settings, writer)), settings, port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -66,6 +79,8 @@ async def serve_until_signal(settings: config.Settings, port: int | None) -> Non
     logging.getLogger("daemon").info("signal received: draining (at most %s s)", settings.server["drain_seconds"])
     await pool.drain_and_stop(settings.server["drain_seconds"])
     server.stop()
+    if writer is not None:
+        await asyncio.get_running_loop().run_in_executor(None, writer.close)
     if view is not None:
         view.stop()
 

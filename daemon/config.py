@@ -73,6 +73,14 @@ DEFAULTS: dict[str, Any] = {
         "history": 30.0,
         "recover": 900.0,
     },
+    "trajectories": {                   # every episode recorded: <dir>/<date>/<episode_id>/ (daemon/trajectories)
+        "enabled": True,
+        "dir": None,                    # None: <run_dir>/trajectories
+        "max_bytes": 20 * 1024 ** 3,    # retention: the oldest episodes go first beyond this total ...
+        "max_age_days": 30.0,           # ... or this age
+        "queue_items": 256,             # writes waiting for the disk; beyond either bound a write is dropped
+        "queue_bytes": 256 * 1024 ** 2,
+    },
     "run_dir": "../run",
     "tunnel_status_file": "../run/tunnel-status.json",
     "supervisor_socket": "../run/supervisor.sock",
@@ -89,7 +97,7 @@ SIMULATOR_DEFAULTS: dict[str, Any] = {
 # Keys whose values are paths to resolve against the config file's directory.
 PATH_KEYS = {
     ("episode", "prompt_file"), ("evaluation", "cache_dir"), ("run_dir",), ("tunnel_status_file",),
-    ("supervisor_socket",), ("simulator", "home"), ("vmware", "vmrun"), ("evaluation", "desktop_env_python"),
+    ("supervisor_socket",), ("simulator", "home"), ("trajectories", "dir"), ("vmware", "vmrun"), ("evaluation", "desktop_env_python"),
 }
 
 
@@ -241,7 +249,19 @@ def _validate(path: str, c: dict) -> None:
            f"names no executable python: {python} (the python of a venv with OSWorld's desktop-env installed)")
     for key in DEFAULTS["deadlines"]:
         _number(path, c, "deadlines", key, 1)
+    _validate_trajectories(path, c)
     _validate_envs(path, c)
+
+
+def _validate_trajectories(path: str, c: dict) -> None:
+    recording = c["trajectories"]
+    _check(path, isinstance(recording["enabled"], bool), "trajectories.enabled", "must be true or false")
+    _check(path, recording["dir"] is None or isinstance(recording["dir"], str), "trajectories.dir",
+           "must be a folder path (or absent: <run_dir>/trajectories)")
+    for key in ("max_bytes", "max_age_days", "queue_items", "queue_bytes"):
+        _number(path, c, "trajectories", key, 1)
+    if recording["dir"] is None:
+        recording["dir"] = str(Path(c["run_dir"]) / "trajectories")
 
 
 def _validate_envs(path: str, c: dict) -> None:

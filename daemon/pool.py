@@ -33,6 +33,7 @@ class Reply:
     status: int
     body: bytes
     headers: dict = field(default_factory=dict)
+    report: dict | None = None          # the worker's report on the operation (daemon/worker/report.py)
 
 
 def error_reply(status: int, code: str, message: str, retry_after: int | None = None) -> Reply:
@@ -81,7 +82,7 @@ class WorkerHandle:
                     self.state = header["state"]
                 future = self.pending.pop(header.get("id"), None)
                 if future is not None and not future.done():
-                    future.set_result(Reply(header.get("status", 500), body))
+                    future.set_result(Reply(header.get("status", 500), body, report=header.get("report")))
         except (StreamClosedError, protocol.ProtocolError, ValueError) as exc:
             if process is self.process and not self.stopping:
                 self.log.warning("worker pid %d went away (%s)", process.pid, type(exc).__name__)
@@ -157,6 +158,7 @@ class Pool:
             handle.on_lost = self._lost_while_idle
         self.draining = False
         self.log = logging.getLogger("daemon.pool")
+        self.on_recovery = lambda env_idx, cause: None      # metrics hook: a worker is being replaced
 
     def start(self) -> None:
         for handle in self.handles:
@@ -182,20 +184,21 @@ class Pool:
             reply = await handle.request(op, args, self.settings.deadlines[op])
         except WorkerLost as exc:
             handle.log.error("%s: %s; replacing the worker", op, exc.message)
-            self._replace(handle)
+            self._replace(handle, exc.code)
             return error_reply(503, exc.code, f"{exc.message}; env {env_idx} is being recovered, reset it after "
                                "Retry-After seconds", RETRY_AFTER)
         finally:
             handle.busy = None
         if reply.status == 500:
-            self._replace(handle)
+            self._replace(handle, "worker_error")
         return reply
 
     def _lost_while_idle(self, handle: WorkerHandle) -> None:
         if not self.draining and not handle.recovering:
-            self._replace(handle)
+            self._replace(handle, "worker_lost")
 
-    def _replace(self, handle: WorkerHandle) -> None:
+    def _replace(self, handle: WorkerHandle, cause: str) -> None:
+        self.on_recovery(handle.env_idx, cause)
         handle.kill()
         handle.recovering = True
         asyncio.ensure_future(self._recover(handle))

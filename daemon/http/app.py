@@ -6,22 +6,30 @@ import time
 import tornado.httpserver
 import tornado.web
 
-from . import handlers
+from . import dashboard, handlers
+from .access import AccessLog
 
 
-def make_app(pool, settings, supervisor_view=None) -> tornado.web.Application:
+def make_app(pool, settings, supervisor_view=None, observer=None) -> tornado.web.Application:
+    if observer is None:
+        from ..observe import Observer
+        observer = Observer(pool, settings)
     shared = {"pool": pool, "settings": settings}
+    env = {**shared, "observer": observer}
+    routes = [
+        (r"/env/reset", handlers.ResetHandler, env),
+        (r"/env/step", handlers.StepHandler, env),
+        (r"/env/evaluate", handlers.EvaluateHandler, env),
+        (r"/env/history_messages", handlers.HistoryHandler, env),
+        (r"/health", handlers.HealthHandler, {**shared, "started": time.monotonic(),
+                                               "supervisor_view": supervisor_view}),
+        *dashboard.routes(observer, settings),
+    ]
     return tornado.web.Application(
-        [
-            (r"/env/reset", handlers.ResetHandler, shared),
-            (r"/env/step", handlers.StepHandler, shared),
-            (r"/env/evaluate", handlers.EvaluateHandler, shared),
-            (r"/env/history_messages", handlers.HistoryHandler, shared),
-            (r"/health", handlers.HealthHandler, {**shared, "started": time.monotonic(),
-                                                   "supervisor_view": supervisor_view}),
-        ],
+        routes,
         default_handler_class=handlers.NotFoundHandler,
         compress_response=True,            # gzip only for clients that send Accept-Encoding: gzip
+        log_function=AccessLog(observer.metrics, {handler: pattern for pattern, handler, *_ in routes}),
     )
 
 

@@ -27,8 +27,8 @@ class EnvHandler(tornado.web.RequestHandler):
 
     operation = ""
 
-    def initialize(self, pool, settings):
-        self.pool, self.config = pool, settings
+    def initialize(self, pool, settings, observer):
+        self.pool, self.config, self.observer = pool, settings, observer
         self.chunks: list[bytes] = []
         self.size = 0
         self.too_large = False
@@ -56,10 +56,13 @@ class EnvHandler(tornado.web.RequestHandler):
             body = self.parse_body()
             env_idx = self.env_idx(body)
             args = self.arguments(body)
+            timings = body.get("timings", False)          # true: the answer carries its time by part
+            if not isinstance(timings, bool):
+                raise ApiError(400, "bad_request", f"'timings' must be true or false, got {timings!r}")
         except ApiError as exc:
             self.send(error_reply(exc.status, exc.code, exc.message))
             return
-        self.send(await self.pool.call(env_idx, self.operation, args))
+        self.send(await self.observer.call(env_idx, self.operation, args, timings))
 
     def parse_body(self) -> dict:
         if self.too_large:

@@ -18,6 +18,7 @@ import traceback
 from .. import config, logs
 from . import protocol
 from .environment import Answer, EnvError, Environment
+from .report import OperationReport
 
 PARENT_POLL = 1.0
 
@@ -52,8 +53,10 @@ class Worker:
 
     def serve(self) -> None:
         while (request := self.requests.get()) is not None:
+            self.environment.report = OperationReport(request.get("op"))
             answer = self.run(request)
-            self.send({"id": request["id"], "status": answer.status, "state": self.environment.state()}, answer.body)
+            self.send({"id": request["id"], "status": answer.status, "state": self.environment.state(),
+                       "report": self.environment.report.header(answer.body)}, answer.body)
 
     def run(self, request: dict) -> Answer:
         operation = OPERATIONS.get(request.get("op"))

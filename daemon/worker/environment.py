@@ -22,6 +22,7 @@ from ..evaluation.external import DesktopEnvMetrics, ExternalMetricError
 from ..guest.client import GuestClient, GuestError
 from ..logs import env_logger
 from ..vm.vmrun import VmDriver, VmrunError
+from .report import OperationReport
 
 LOCK_DISABLE = ("gsettings set org.gnome.desktop.screensaver lock-enabled false; "
                 "gsettings set org.gnome.desktop.session idle-delay 0")
@@ -62,6 +63,7 @@ class Environment:
         python = settings.evaluation["desktop_env_python"]
         self.desktop_env = DesktopEnvMetrics(python) if python else None
         self._closing = threading.Event()
+        self.report = OperationReport()          # the worker starts a new one per operation
         self.log = env_logger("daemon.worker", env_idx)
 
     # --- state -------------------------------------------------------------------------------------------------
@@ -87,6 +89,7 @@ class Environment:
         self.log = env_logger("daemon.worker", self.env_idx, episode.episode_id)
         self.episode = None
         self._set_phase("resetting")
+        self.report.note(episode_id=episode.episode_id, warm=self.warm, image_format=episode.image_format)
         try:
             if not self.warm:
                 self._bring_up()
@@ -108,6 +111,7 @@ class Environment:
         step_idx = args.get("step_idx")
         if step_idx is not None and step_idx < len(episode.records):
             self.log.info("step %d retried: answering the stored result, acting nothing", step_idx)
+            self.report.note(retried=True)
             return Answer(200, episode.step_answer(step_idx))
         if step_idx is not None and step_idx > len(episode.records):
             raise EnvError(409, "wrong_step", f"step_idx {step_idx} is ahead of this episode "
@@ -125,6 +129,7 @@ class Environment:
             episode.add(image_message(self._screenshot_b64(episode)))
         warnings = compiled.warnings + ([compiled.error] if compiled.error else [])
         episode.record_step(first, compiled.format_reward, warnings)
+        self.report.note(**compiled.to_json(), step_idx=len(episode.records), done=episode.done)
         self._set_phase("done" if episode.done else "running")
         return self._finish(Answer(200, episode.step_answer(len(episode.records) - 1)))
 
@@ -190,7 +195,8 @@ class Environment:
     def _act(self, episode: Episode, compiled) -> None:
         for code in compiled.code:
             try:
-                answer = self.guest.execute(["python", "-c", GUEST_CODE_PREFIX + code], timeout=150)
+                with self.report.part("execute"):
+                    answer = self.guest.execute(["python", "-c", GUEST_CODE_PREFIX + code], timeout=150)
             except GuestError as exc:
                 raise EnvError(502, "guest_failed", f"the guest could not run an action: {exc}") from exc
             if answer.get("returncode") not in (0, None):
@@ -198,17 +204,22 @@ class Environment:
         episode.actions_taken += max(1, len(compiled.actions)) if compiled.ok else 1
         if compiled.terminal:
             episode.last_terminal = compiled.terminal
-        if compiled.terminal == "WAIT":
-            time.sleep(self.settings.episode["wait_seconds"])
-        if compiled.code:
-            time.sleep(self.settings.episode["settle_seconds"])
+        with self.report.part("settle"):
+            if compiled.terminal == "WAIT":
+                time.sleep(self.settings.episode["wait_seconds"])
+            if compiled.code:
+                time.sleep(self.settings.episode["settle_seconds"])
 
     def _screenshot_b64(self, episode: Episode) -> bytes:
         try:
-            png = self.guest.screenshot()
+            with self.report.part("screenshot"):
+                png = self.guest.screenshot()
         except GuestError as exc:
             raise EnvError(502, "guest_failed", f"screenshot failed: {exc}") from exc
-        return encode_b64(png, episode.image_format, episode.jpeg_quality, self.settings.episode["jpeg_max_pixels"])
+        with self.report.part("encode"):
+            self.report.frame_b64 = encode_b64(png, episode.image_format, episode.jpeg_quality,
+                                               self.settings.episode["jpeg_max_pixels"])
+        return self.report.frame_b64
 
     def _task_context(self, task: dict) -> TaskContext:
         options, evaluation = self.settings.episode, self.settings.evaluation

@@ -1,0 +1,223 @@
+"""The daemon's view of every env operation: metrics, the live state the dashboard shows, trajectory recording.
+
+Handlers call `Observer.call` instead of the pool directly. It forwards to the pool, then reads the worker's report
+(timings, what the step did, where its screenshot sits in the answer) that came back with the reply. Nothing here
+does I/O on the answer's path: recording goes to the trajectory writer's queue, metrics are in-memory counters.
+"""
+from __future__ import annotations
+
+import collections
+import hashlib
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+
+from ..pool import Reply
+from .metrics import Metrics
+
+STEP_FIELDS = ("history_text", "actions", "code", "format_reward", "warnings", "error", "terminal", "done")
+RECENT_EPISODES = 5000                  # finished episodes kept for the dashboard's rates and score histogram
+REPLY_CAUSES = {"worker_died", "worker_timeout", "worker_error"}   # the failed reply closes the episode
+
+
+@dataclass
+class LiveEnv:
+    """What the dashboard shows for one env; the frame is the base64 screenshot its trainer was last sent."""
+    episode_id: str | None = None
+    task_id: str | None = None
+    instruction: str | None = None
+    step: int = 0
+    max_steps: int = 0
+    last_action: str | None = None
+    last_error: str | None = None
+    frame: bytes | None = None
+    frame_format: str = "png"
+    frame_seq: int = 0
+    format_error: bool = False
+    open: bool = False                  # an episode started and not yet closed with an outcome
+    errors: list[str] = field(default_factory=list)
+
+
+class Observer:
+    def __init__(self, pool, settings, writer=None):
+        self.pool, self.settings, self.writer = pool, settings, writer
+        self.metrics = Metrics(pool, settings.raw["tunnel_status_file"])
+        self.live = [LiveEnv() for _ in range(len(pool))]
+        self.frame_numbers = itertools.count(1)          # a new number per frame: the dashboard reloads on change
+        self.finished: collections.deque = collections.deque(maxlen=RECENT_EPISODES)   # (time, outcome, score)
+        pool.on_recovery = self.on_recovery
+        if writer is not None:
+            writer.on_drop = self.metrics.trajectory_drops.inc
+
+    async def call(self, env_idx: int, op: str, args: dict, want_timings: bool = False) -> Reply:
+        sent = time.time()
+        reply = await self.pool.call(env_idx, op, args)
+        timings = self._timings(reply.report, sent)
+        self.metrics.response_bytes.labels(f"/env/{_route(op)}").inc(len(reply.body))
+        handler = getattr(self, f"_after_{op}", None)
+        if handler is not None:
+            handler(env_idx, args, reply, timings)
+        if want_timings and timings and reply.body[:1] == b"{" and reply.body[-1:] == b"}":
+            reply = Reply(reply.status, reply.body[:-1] + b', "timings": ' + json.dumps(timings).encode() + b"}",
+                          reply.headers, reply.report)
+        return reply
+
+    # --- after each operation ----------------------------------------------------------------------------------
+    def _after_reset(self, env_idx: int, args: dict, reply: Reply, timings: dict | None) -> None:
+        live = self.live[env_idx]
+        if live.open:
+            self._close(env_idx, "abandoned")
+        if reply.status >= 500:
+            self._count_episode("reset_failed")
+            live.last_error = _error_message(reply)
+            return
+        report = reply.report or {}
+        if reply.status != 200 or "episode_id" not in report:
+            return
+        if timings:
+            self.metrics.reset.labels(str(bool(report.get("warm"))).lower()).observe(timings["total"])
+        task = args["task_config"]
+        self.live[env_idx] = live = LiveEnv(
+            episode_id=report["episode_id"], task_id=str(task.get("id", "")), instruction=str(task.get("instruction", "")),
+            max_steps=args.get("max_steps") or self.settings.episode["max_steps"], open=True)
+        self._take_frame(live, reply, report)
+        if self.writer is not None:
+            self.writer.start_episode(self._episode_meta(env_idx, live, task, report, timings))
+            self.writer.add_frame(live.episode_id, 0, live.frame, live.frame_format)
+
+    def _after_step(self, env_idx: int, args: dict, reply: Reply, timings: dict | None) -> None:
+        live = self.live[env_idx]
+        report = reply.report or {}
+        if reply.status >= 500:
+            self._fail(env_idx, reply)
+            return
+        if reply.status != 200 or report.get("retried") or "step_idx" not in report:
+            return
+        if timings:
+            self.metrics.observe_step(env_idx, timings)
+        live.step = report["step_idx"]
+        live.last_action = report.get("history_text", "").rsplit("Action:", 1)[-1].strip()[:300]
+        live.format_error = live.format_error or not report.get("ok", True)
+        live.last_error = report.get("error") or live.last_error
+        frame = self._take_frame(live, reply, report)
+        if self.writer is not None and live.open:
+            step = {"step": live.step, "prediction": args["prediction"],
+                    **{key: report.get(key) for key in STEP_FIELDS}, "timings": timings}
+            if frame is not None:
+                step["frame"] = self.writer.add_frame(live.episode_id, live.step, frame, live.frame_format)
+            self.writer.add_step(live.episode_id, step)
+
+    def _after_evaluate(self, env_idx: int, args: dict, reply: Reply, timings: dict | None) -> None:
+        live = self.live[env_idx]
+        if reply.status >= 500:
+            self._fail(env_idx, reply)
+            return
+        if reply.status != 200 or not live.open:
+            return
+        if timings:
+            self.metrics.evaluate.observe(timings["total"])
+        try:
+            score = float(reply.body)
+        except ValueError:
+            return
+        self._close(env_idx, "format_error" if live.format_error else "scored", score)
+
+    def _fail(self, env_idx: int, reply: Reply) -> None:
+        live = self.live[env_idx]
+        live.last_error = _error_message(reply)
+        live.errors.append(live.last_error)
+        if live.open:
+            self._close(env_idx, "env_error")
+
+    def _close(self, env_idx: int, outcome: str, score: float | None = None) -> None:
+        live = self.live[env_idx]
+        live.open = False
+        self._count_episode(outcome, score)
+        if self.writer is not None:
+            self.writer.end_episode(live.episode_id, {"ended": time.time(), "outcome": outcome, "score": score,
+                                                      "steps": live.step, "errors": live.errors})
+
+    def _count_episode(self, outcome: str, score: float | None = None) -> None:
+        self.metrics.episodes.labels(outcome).inc()
+        self.finished.append((time.time(), outcome, score))
+
+    def on_recovery(self, env_idx: int, cause: str) -> None:
+        self.metrics.recoveries.labels(str(env_idx), cause).inc()
+        if cause not in REPLY_CAUSES:
+            live = self.live[env_idx]
+            live.errors.append(f"worker lost ({cause})")
+            if live.open:
+                self._close(env_idx, "env_error")
+
+    # --- helpers -----------------------------------------------------------------------------------------------
+    @staticmethod
+    def _timings(report: dict | None, sent: float) -> dict | None:
+        if not report:
+            return None
+        timings = {"queue": max(0.0, report["started"] - sent)}
+        timings.update(report.get("parts") or {})
+        timings["total"] = time.time() - sent
+        return {part: round(seconds, 6) for part, seconds in timings.items()}
+
+    def _take_frame(self, live: LiveEnv, reply: Reply, report: dict) -> bytes | None:
+        """The base64 screenshot this answer carries (sliced off the answer body), kept as the env's latest."""
+        span = report.get("frame")
+        if not span:
+            return None
+        live.frame, live.frame_seq = reply.body[span[0]:span[1]], next(self.frame_numbers)
+        live.frame_format = report.get("image_format") or live.frame_format
+        return live.frame
+
+    def _episode_meta(self, env_idx: int, live: LiveEnv, task: dict, report: dict, timings: dict | None) -> dict:
+        canonical = json.dumps(task, sort_keys=True, separators=(",", ":")).encode()
+        options = self.settings.episode
+        return {"episode_id": live.episode_id, "task_id": live.task_id, "instruction": live.instruction,
+                "task_config_sha256": hashlib.sha256(canonical).hexdigest(), "env_idx": env_idx,
+                "vm": self.settings.envs[env_idx]["vmx"], "started": time.time(), "ended": None,
+                "score": None, "outcome": "running", "errors": [], "max_steps": live.max_steps,
+                "warm_reset": bool(report.get("warm")), "image_format": live.frame_format,
+                "screen": [options["screen_width"], options["screen_height"]],
+                "prompt": self.settings.prompt_template.replace("{instruction}", live.instruction),
+                "reset_timings": timings}
+
+    # --- the dashboard's view ----------------------------------------------------------------------------------
+    def dashboard_state(self) -> dict:
+        envs = []
+        for health, live in zip(self.pool.health(), self.live):
+            envs.append({**health, "task_id": live.task_id, "instruction": live.instruction, "step": live.step,
+                         "max_steps": live.max_steps, "last_action": live.last_action,
+                         "last_error": live.last_error or health.get("last_error"), "frame_seq": live.frame_seq,
+                         "recording_episode": live.episode_id if live.open else None})
+        return {"envs": envs, **self._episode_stats()}
+
+    def _episode_stats(self) -> dict:
+        now = time.time()
+        hourly = [0] * 24
+        outcomes: dict[str, int] = collections.Counter()
+        scores = [0] * 10
+        for when, outcome, score in self.finished:
+            age = int((now - when) // 3600)
+            if age < 24:
+                hourly[23 - age] += 1
+            outcomes[outcome] += 1
+            if score is not None:
+                scores[min(9, max(0, int(score * 10)))] += 1
+        return {"episodes_last_hour": hourly[-1], "episodes_per_hour": hourly, "outcomes": dict(outcomes),
+                "score_histogram": scores}
+
+    def latest_frame(self, env_idx: int) -> tuple[bytes, str] | None:
+        live = self.live[env_idx]
+        return (live.frame, live.frame_format) if live.frame is not None else None
+
+
+def _route(op: str) -> str:
+    return "history_messages" if op == "history" else op
+
+
+def _error_message(reply: Reply) -> str:
+    try:
+        error = json.loads(reply.body)["error"]
+        return f"{error['code']}: {error['message']}"[:500]
+    except (ValueError, KeyError, TypeError):
+        return f"HTTP {reply.status}"
