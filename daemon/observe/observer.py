@@ -97,7 +97,7 @@ class Observer:
         if timings:
             self.metrics.observe_step(env_idx, timings)
         live.step = report["step_idx"]
-        live.last_action = report.get("history_text", "").rsplit("Action:", 1)[-1].strip()[:300]
+        live.last_action = _action_line(report.get("history_text") or "")
         live.format_error = live.format_error or not report.get("ok", True)
         live.last_error = report.get("error") or live.last_error
         frame = self._take_frame(live, reply, report)
@@ -209,6 +209,12 @@ class Observer:
     def latest_frame(self, env_idx: int) -> tuple[bytes, str] | None:
         live = self.live[env_idx]
         return (live.frame, live.frame_format) if live.frame is not None else None
+
+
+def _action_line(history_text: str) -> str:
+    """The step's action as the model wrote it, without the box tokens the history adds."""
+    action = history_text.rsplit("Action:", 1)[-1].strip()
+    return action.replace("<|box_start|>", "").replace("<|box_end|>", "")[:300]
 
 
 def _route(op: str) -> str:
