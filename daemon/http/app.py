@@ -6,11 +6,11 @@ import time
 import tornado.httpserver
 import tornado.web
 
-from . import dashboard, handlers
+from . import auth, dashboard, handlers
 from .access import AccessLog
 
 
-def make_app(pool, settings, supervisor_view=None, observer=None) -> tornado.web.Application:
+def make_app(pool, settings, guard: auth.Guard, supervisor_view=None, observer=None) -> tornado.web.Application:
     if observer is None:
         from ..observe import Observer
         observer = Observer(pool, settings)
@@ -23,12 +23,14 @@ def make_app(pool, settings, supervisor_view=None, observer=None) -> tornado.web
         (r"/env/history_messages", handlers.HistoryHandler, env),
         (r"/health", handlers.HealthHandler, {**shared, "started": time.monotonic(),
                                                "supervisor_view": supervisor_view}),
-        *dashboard.routes(observer, settings),
+        *dashboard.routes(env),
     ]
-    return tornado.web.Application(
+    return auth.GuardedApplication(
         routes,
         default_handler_class=handlers.NotFoundHandler,
+        default_handler_args=shared,
         compress_response=True,            # gzip only for clients that send Accept-Encoding: gzip
+        guard=guard,
         log_function=AccessLog(observer.metrics, {handler: pattern for pattern, handler, *_ in routes}),
     )
 

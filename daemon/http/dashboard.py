@@ -1,5 +1,9 @@
 """GET /metrics and the dashboard: its pages, assets and JSON, all read-only and answered from memory or the
-trajectories folder (file reads off the event loop). Names from the URL are checked before they touch a path."""
+trajectories folder (file reads off the event loop). Names from the URL are checked before they touch a path.
+
+Every route needs the token like any other (ApiHandler.prepare). A browser logs in once at `/t/<token>/dashboard`:
+that sets the HttpOnly cookie and redirects to `/dashboard`, so the token is in no link, page or later request line.
+"""
 from __future__ import annotations
 
 import asyncio
@@ -10,8 +14,11 @@ from pathlib import Path
 import tornado.web
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from ..pool import error_reply
 from ..trajectories import find_episode, list_episodes, read_steps
 from ..trajectories.store import EPISODE_FILE, frame_path, read_json
+from . import auth
+from .handlers import UNAUTHORIZED, ApiHandler
 from .status import read_tunnel_status
 
 ASSETS = Path(__file__).resolve().parents[1] / "dashboard"
@@ -24,13 +31,11 @@ SECURITY_HEADERS = {
 }
 
 
-class ObserveHandler(tornado.web.RequestHandler):
+class ObserveHandler(ApiHandler):
     """Base of the read-only observation routes."""
 
-    def initialize(self, observer, settings):
-        self.observer, self.config = observer, settings
-
     def set_default_headers(self) -> None:
+        super().set_default_headers()
         for name, value in SECURITY_HEADERS.items():
             self.set_header(name, value)
         self.set_header("Cache-Control", "no-store")
@@ -44,8 +49,7 @@ class ObserveHandler(tornado.web.RequestHandler):
         self.finish(json.dumps(value))
 
     def not_found(self, what: str) -> None:
-        self.set_status(404)
-        self.send_json({"error": {"code": "not_found", "message": what}})
+        self.send(error_reply(404, "not_found", what))
 
     async def off_loop(self, function, *args):
         return await asyncio.get_running_loop().run_in_executor(None, function, *args)
@@ -60,17 +64,27 @@ class MetricsHandler(ObserveHandler):
 class PageHandler(ObserveHandler):
     """The dashboard's HTML pages (the episode page reads its id from the URL in the browser)."""
 
-    def initialize(self, observer, settings, page: str):
-        super().initialize(observer, settings)
+    def initialize(self, pool, settings, observer, page: str):
+        super().initialize(pool, settings, observer)
         self.page = page
 
     def get(self, *ignored):
+        if getattr(self.request, "path_token", None) is not None:     # /t/<token>/dashboard: log in, then leave
+            auth.set_token_cookie(self, self.application.settings["guard"].token)
+            self.redirect(self.request.path)
+            return
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish((ASSETS / self.page).read_bytes())
 
 
 class AssetHandler(tornado.web.StaticFileHandler):
-    """The dashboard's CSS and JS, from the package (no build step, no CDN)."""
+    """The dashboard's CSS and JS, from the package (no build step, no CDN); the token (cookie) first."""
+
+    def prepare(self):
+        if not self.application.settings["guard"].admits(self.request):
+            self.set_status(401)
+            self.set_header("Content-Type", "application/json")
+            self.finish(error_reply(401, "unauthorized", UNAUTHORIZED).body)
 
     def set_extra_headers(self, path: str) -> None:
         for name, value in SECURITY_HEADERS.items():
@@ -128,8 +142,8 @@ class EpisodeFrameHandler(ObserveHandler):
         self.finish(await self.off_loop(path.read_bytes))
 
 
-def routes(observer, settings) -> list[tuple]:
-    shared = {"observer": observer, "settings": settings}
+def routes(shared: dict) -> list[tuple]:
+    """shared: the pool, settings and observer every handler gets."""
     episode_id = r"([A-Za-z0-9_-]{1,64})"
     return [
         (r"/metrics", MetricsHandler, shared),
