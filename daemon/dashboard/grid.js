@@ -1,11 +1,12 @@
 "use strict";
 // The live grid: every env's latest screenshot (reloaded whenever a new one arrived), phase, task and step,
-// refreshed once a second from /dashboard/api/state; the recorded episodes every ten seconds.
+// refreshed once a second from /dashboard/api/state; the recorded episodes when one finished (or every ten seconds).
 
 const REFRESH_MS = 1000;
 const EPISODES_EVERY = 10;
 const cards = new Map();
 let ticks = 0;
+let finishedSeen = -1;
 
 function cardFor(env) {
   let card = cards.get(env.env_idx);
@@ -80,7 +81,11 @@ async function refresh() {
     showStats(state);
     document.getElementById("daemon").textContent = state.draining ? "daemon: draining" : `${state.envs.length} envs`;
     document.getElementById("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
-    if (ticks++ % EPISODES_EVERY === 0) await showEpisodes();
+    const finished = Object.values(state.outcomes).reduce((sum, count) => sum + count, 0);
+    if (finished !== finishedSeen || ticks++ % EPISODES_EVERY === 0) {
+      finishedSeen = finished;
+      await showEpisodes();
+    }
   } catch (error) {
     document.getElementById("updated").textContent = `cannot reach the daemon (${error.message})`;
   }

@@ -90,21 +90,17 @@ def browser(tmp_path):
 
 def open_page(client: DevToolsClient, daemon: DaemonProcess, path: str) -> str:
     """A tab of the viewport's size on `path`, logged in once through the /t/<token>/ URL (which sets the cookie and
-    redirects): the page and its assets then authenticate by cookie."""
-    # Target.createTarget with a size: the DevTools client opens plain tabs, the screenshots want a fixed viewport.
-    target = client._browser("Target.createTarget", {"url": "about:blank", **VIEWPORT})["targetId"]
-    login = f"http://127.0.0.1:{daemon.port}{login_prefix(daemon)}/dashboard"
-    client.evaluate(target, f"location.href = {json.dumps(login)}")
+    redirects): the page and its assets then authenticate by cookie. Both loads are browser-initiated, like a URL
+    typed by hand, so the SameSite=Strict cookie is sent."""
+    # Target.createTarget with a size and Page.navigate: the DevTools client's open_tab has neither.
+    login = f"http://127.0.0.1:{daemon.port}/t/{daemon.token}/dashboard"
+    target = client._browser("Target.createTarget", {"url": login, **VIEWPORT})["targetId"]
     wait_until(lambda: client.evaluate(target, "location.pathname") == "/dashboard", "the login redirect")
     if path != "/dashboard":
-        client.evaluate(target, f"location.href = {json.dumps(path)}")
+        client._page(target, "Page.navigate", {"url": f"http://127.0.0.1:{daemon.port}{path}"})
+        wait_until(lambda: client.evaluate(target, "location.pathname") == path, f"the page {path}")
     client.wait_loaded(target, 20)
     return target
-
-
-def login_prefix(daemon: DaemonProcess) -> str:
-    token = getattr(daemon, "token", None)
-    return f"/t/{token}" if token else ""
 
 
 def wait_until(predicate, what: str, timeout: float = 30.0):
@@ -138,12 +134,17 @@ def test_the_grid_shows_every_env_live_with_its_phase(daemon, browser, tmp_path)
 
         def all_refreshed():                                   # every image was replaced by a newer frame
             cards = all_live()
-            return cards and all(int(now["seq"]) > int(then["seq"]) for now, then in zip(cards, first))
+            fresh = cards and all(int(now["seq"]) > int(then["seq"]) for now, then in zip(cards, first))
+            return cards if fresh else None
         cards = wait_until(all_refreshed, "every env's screenshot refreshed on its own")
         assert any(card["step"].startswith("step ") for card in cards)
+        wait_until(lambda: browser.evaluate(target, "document.querySelectorAll('#episodes tbody tr').length") >= ENVS,
+                   "the recorded episodes listed")
         shot = screenshot(browser, target, "dashboard-grid.png", tmp_path)
     assert shot.read_bytes()[:4] == b"\x89PNG"
-    assert daemon.request("GET", "/dashboard/api/state", token=None)[0] == 401
+    for path in ("/dashboard", "/dashboard/api/state", "/dashboard/api/frames/0", "/dashboard/static/grid.js"):
+        assert daemon.request("GET", path, token=None)[0] == 401, path
+    assert daemon.token not in daemon.log_path.read_text()                 # logged in by URL, never logged
 
 
 def test_the_replay_page_steps_through_a_recorded_episode(daemon, browser, tmp_path):

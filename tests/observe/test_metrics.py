@@ -88,6 +88,11 @@ def test_episodes_are_counted_by_outcome_with_step_parts_and_requests(daemon):
     assert grew("osworld_response_bytes_total", route="/env/evaluate") == 2 * len(score)
 
 
+def test_metrics_need_the_token(daemon):
+    assert daemon.request("GET", "/metrics", token=None)[0] == 401
+    assert daemon.request("GET", "/metrics", token="wrong-token-000000000")[0] == 401
+
+
 def test_every_env_has_exactly_one_phase(daemon):
     samples = scrape(daemon)
     for env in ("0", "1", "2"):
