@@ -7,13 +7,13 @@ that sets the HttpOnly cookie and redirects to `/dashboard`, so the token is in 
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 from pathlib import Path
 
 import tornado.web
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from ..observe.frames import decode_frame
 from ..pool import error_reply
 from ..trajectories import find_episode, list_episodes, read_steps
 from ..trajectories.store import EPISODE_FILE, frame_path, read_json
@@ -100,17 +100,20 @@ class StateHandler(ObserveHandler):
 
 
 class LiveFrameHandler(ObserveHandler):
-    """The latest screenshot an env's trainer was sent, from memory."""
+    """The latest screenshot an env's trainer was sent, from memory (decoded off the loop, once per frame)."""
 
-    def get(self, env_idx: str):
+    async def get(self, env_idx: str):
         index = int(env_idx)
         frame = self.observer.latest_frame(index) if index < len(self.observer.live) else None
         if frame is None:
             self.not_found(f"env {index} has sent no screenshot yet")
             return
-        b64, image_format = frame
+        b64, image_format, number = frame
+        cached = self.observer.decoded_frames.get(index)
+        if cached is None or cached[0] != number:
+            cached = self.observer.decoded_frames[index] = (number, await self.off_loop(decode_frame, b64))
         self.set_header("Content-Type", CONTENT_TYPES.get(image_format, "image/png"))
-        self.finish(base64.b64decode(b64))
+        self.finish(cached[1])
 
 
 class EpisodesHandler(ObserveHandler):

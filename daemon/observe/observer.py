@@ -45,6 +45,7 @@ class Observer:
         self.metrics = Metrics(pool, settings.raw["tunnel_status_file"])
         self.live = [LiveEnv() for _ in range(len(pool))]
         self.frame_numbers = itertools.count(1)          # a new number per frame: the dashboard reloads on change
+        self.decoded_frames: dict[int, tuple[int, bytes]] = {}   # env -> (frame number, image), for the dashboard
         self.finished: collections.deque = collections.deque(maxlen=RECENT_EPISODES)   # (time, outcome, score)
         pool.on_recovery = self.on_recovery
         if writer is not None:
@@ -206,9 +207,10 @@ class Observer:
         return {"episodes_last_hour": hourly[-1], "episodes_per_hour": hourly, "outcomes": dict(outcomes),
                 "score_histogram": scores}
 
-    def latest_frame(self, env_idx: int) -> tuple[bytes, str] | None:
+    def latest_frame(self, env_idx: int) -> tuple[bytes, str, int] | None:
+        """The env's last screenshot (base64, as sent), its format and its frame number."""
         live = self.live[env_idx]
-        return (live.frame, live.frame_format) if live.frame is not None else None
+        return (live.frame, live.frame_format, live.frame_seq) if live.frame is not None else None
 
 
 def _action_line(history_text: str) -> str:

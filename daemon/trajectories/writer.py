@@ -7,7 +7,6 @@ and marks the episodes it interrupted. Retention (total size, age) deletes the o
 """
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import os
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..atomic import write_atomic
+from ..observe.frames import decode_frame
 from .store import EPISODE_FILE, STEPS_FILE, episode_dirs, read_json
 
 log = logging.getLogger("daemon.trajectories")
@@ -118,7 +118,7 @@ class TrajectoryWriter:
     def _do_frame(self, episode_id: str, name: str, b64: bytes) -> None:
         episode = self.open.get(episode_id)
         if episode is not None:
-            self._write(episode.folder / name, base64.b64decode(b64))
+            self._write(episode.folder / name, decode_frame(b64))
 
     def _do_step(self, episode_id: str, step: dict) -> None:
         episode = self.open.get(episode_id)

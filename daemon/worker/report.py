@@ -49,4 +49,4 @@ class OperationReport:
             return None
         end += len(b64[-64:])
         start = end - len(b64)
-        return [start, end] if start >= 0 and memoryview(body)[start:end] == b64 else None
+        return [start, end] if start >= 0 and body.startswith(b64, start) else None        # memcmp, no copy
