@@ -34,6 +34,7 @@ class Reply:
     body: bytes
     headers: dict = field(default_factory=dict)
     report: dict | None = None          # the worker's report on the operation (daemon/worker/report.py)
+    frame: bytes | None = None          # the screenshot the answer carries, raw (the frame's attachment)
 
 
 def error_reply(status: int, code: str, message: str, retry_after: int | None = None) -> Reply:
@@ -78,11 +79,13 @@ class WorkerHandle:
                 header_len, body_len = protocol.decode_prefix(await stream.read_bytes(protocol.PREFIX.size))
                 header = json.loads(await stream.read_bytes(header_len))
                 body = await stream.read_bytes(body_len) if body_len else b""
+                attachment = protocol.attachment_length(header)
+                frame = await stream.read_bytes(attachment) if attachment else None
                 if header.get("state"):
                     self.state = header["state"]
                 future = self.pending.pop(header.get("id"), None)
                 if future is not None and not future.done():
-                    future.set_result(Reply(header.get("status", 500), body, report=header.get("report")))
+                    future.set_result(Reply(header.get("status", 500), body, report=header.get("report"), frame=frame))
         except (StreamClosedError, protocol.ProtocolError, ValueError) as exc:
             if process is self.process and not self.stopping:
                 self.log.warning("worker pid %d went away (%s)", process.pid, type(exc).__name__)

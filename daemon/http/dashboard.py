@@ -13,7 +13,6 @@ from pathlib import Path
 import tornado.web
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from ..observe.frames import decode_frame
 from ..pool import error_reply
 from ..trajectories import find_episode, list_episodes, read_steps
 from ..trajectories.store import EPISODE_FILE, frame_path, read_json
@@ -100,20 +99,17 @@ class StateHandler(ObserveHandler):
 
 
 class LiveFrameHandler(ObserveHandler):
-    """The latest screenshot an env's trainer was sent, from memory (decoded off the loop, once per frame)."""
+    """The latest screenshot an env's trainer was sent, from memory."""
 
-    async def get(self, env_idx: str):
+    def get(self, env_idx: str):
         index = int(env_idx)
         frame = self.observer.latest_frame(index) if index < len(self.observer.live) else None
         if frame is None:
             self.not_found(f"env {index} has sent no screenshot yet")
             return
-        b64, image_format, number = frame
-        cached = self.observer.decoded_frames.get(index)
-        if cached is None or cached[0] != number:
-            cached = self.observer.decoded_frames[index] = (number, await self.off_loop(decode_frame, b64))
+        image, image_format, _ = frame
         self.set_header("Content-Type", CONTENT_TYPES.get(image_format, "image/png"))
-        self.finish(cached[1])
+        self.finish(image)
 
 
 class EpisodesHandler(ObserveHandler):

@@ -23,7 +23,7 @@ REPLY_CAUSES = {"worker_died", "worker_timeout", "worker_error"}   # the failed 
 
 @dataclass
 class LiveEnv:
-    """What the dashboard shows for one env; the frame is the base64 screenshot its trainer was last sent."""
+    """What the dashboard shows for one env; the frame is the screenshot its trainer was last sent (raw)."""
     episode_id: str | None = None
     task_id: str | None = None
     instruction: str | None = None
@@ -45,7 +45,6 @@ class Observer:
         self.metrics = Metrics(pool, settings.raw["tunnel_status_file"])
         self.live = [LiveEnv() for _ in range(len(pool))]
         self.frame_numbers = itertools.count(1)          # a new number per frame: the dashboard reloads on change
-        self.decoded_frames: dict[int, tuple[int, bytes]] = {}   # env -> (frame number, image), for the dashboard
         self.finished: collections.deque = collections.deque(maxlen=RECENT_EPISODES)   # (time, outcome, score)
         pool.on_recovery = self.on_recovery
         if writer is not None:
@@ -162,11 +161,10 @@ class Observer:
         return {part: round(seconds, 6) for part, seconds in timings.items()}
 
     def _take_frame(self, live: LiveEnv, reply: Reply, report: dict) -> bytes | None:
-        """The base64 screenshot this answer carries (sliced off the answer body), kept as the env's latest."""
-        span = report.get("frame")
-        if not span:
+        """The screenshot this answer carries (the worker's attachment), kept as the env's latest."""
+        if not reply.frame:
             return None
-        live.frame, live.frame_seq = reply.body[span[0]:span[1]], next(self.frame_numbers)
+        live.frame, live.frame_seq = reply.frame, next(self.frame_numbers)
         live.frame_format = report.get("image_format") or live.frame_format
         return live.frame
 
@@ -208,7 +206,7 @@ class Observer:
                 "score_histogram": scores}
 
     def latest_frame(self, env_idx: int) -> tuple[bytes, str, int] | None:
-        """The env's last screenshot (base64, as sent), its format and its frame number."""
+        """The env's last screenshot, its format and its frame number."""
         live = self.live[env_idx]
         return (live.frame, live.frame_format, live.frame_seq) if live.frame is not None else None
 

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..atomic import write_atomic
-from ..observe.frames import decode_frame
 from .store import EPISODE_FILE, STEPS_FILE, episode_dirs, read_json
 
 log = logging.getLogger("daemon.trajectories")
@@ -56,10 +55,10 @@ class TrajectoryWriter:
     def start_episode(self, meta: dict) -> None:
         self._put(meta["episode_id"], ("start", meta), 0)
 
-    def add_frame(self, episode_id: str, index: int, b64: bytes, image_format: str) -> str:
-        """Queue one frame (base64, exactly as the answer carried it); returns its path inside the episode."""
+    def add_frame(self, episode_id: str, index: int, image: bytes, image_format: str) -> str:
+        """Queue one frame (the image bytes the answer carried in base64); returns its path inside the episode."""
         name = f"frames/{index:03d}.{FRAME_EXTENSIONS.get(image_format, 'png')}"
-        self._put(episode_id, ("frame", episode_id, name, b64), len(b64))
+        self._put(episode_id, ("frame", episode_id, name, image), len(image))
         return name
 
     def add_step(self, episode_id: str, step: dict) -> None:
@@ -115,10 +114,10 @@ class TrajectoryWriter:
         self.stored[folder] = (meta["started"], 0)
         self._write(folder / EPISODE_FILE, json.dumps(meta, indent=1).encode())
 
-    def _do_frame(self, episode_id: str, name: str, b64: bytes) -> None:
+    def _do_frame(self, episode_id: str, name: str, image: bytes) -> None:
         episode = self.open.get(episode_id)
         if episode is not None:
-            self._write(episode.folder / name, decode_frame(b64))
+            self._write(episode.folder / name, image)
 
     def _do_step(self, episode_id: str, step: dict) -> None:
         episode = self.open.get(episode_id)

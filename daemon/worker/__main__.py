@@ -33,8 +33,8 @@ class Worker:
         self.environment = Environment(env_idx, settings, self.publish_state)
         self.log = logs.env_logger("daemon.worker", env_idx)
 
-    def send(self, header: dict, body: bytes = b"") -> None:
-        frame = protocol.encode(header, body)
+    def send(self, header: dict, body: bytes = b"", attachment: bytes = b"") -> None:
+        frame = protocol.encode(header, body, attachment)
         with self.write_lock:
             self.out.write(frame)
             self.out.flush()
@@ -55,8 +55,9 @@ class Worker:
         while (request := self.requests.get()) is not None:
             self.environment.report = OperationReport(request.get("op"))
             answer = self.run(request)
+            report = self.environment.report
             self.send({"id": request["id"], "status": answer.status, "state": self.environment.state(),
-                       "report": self.environment.report.header(answer.body)}, answer.body)
+                       "report": report.header()}, answer.body, report.frame if answer.status == 200 else b"")
 
     def run(self, request: dict) -> Answer:
         operation = OPERATIONS.get(request.get("op"))

@@ -6,6 +6,7 @@ evaluate: OSWorld scoring, once per episode; then reset-ahead reverts and starts
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
 import threading
@@ -16,7 +17,7 @@ from typing import Callable
 
 from ..actions import GUEST_CODE_PREFIX, ActionOptions, compile_prediction
 from ..config import Settings, find_vmrun
-from ..episode import Episode, encode_b64, image_message
+from ..episode import Episode, encode_image, image_message
 from ..evaluation import SetupError, TaskContext, evaluate_task, run_setup
 from ..evaluation.external import DesktopEnvMetrics, ExternalMetricError
 from ..guest.client import GuestClient, GuestError
@@ -217,9 +218,9 @@ class Environment:
         except GuestError as exc:
             raise EnvError(502, "guest_failed", f"screenshot failed: {exc}") from exc
         with self.report.part("encode"):
-            self.report.frame_b64 = encode_b64(png, episode.image_format, episode.jpeg_quality,
-                                               self.settings.episode["jpeg_max_pixels"])
-        return self.report.frame_b64
+            self.report.frame = encode_image(png, episode.image_format, episode.jpeg_quality,
+                                             self.settings.episode["jpeg_max_pixels"])
+            return base64.b64encode(self.report.frame)
 
     def _task_context(self, task: dict) -> TaskContext:
         options, evaluation = self.settings.episode, self.settings.evaluation

@@ -1,8 +1,8 @@
 """What one worker operation reports to the daemon beside its answer: time per part and what the step did.
 
 It travels in the response frame's header (`"report"`), so the daemon can count metrics and record trajectories
-without the worker doing any I/O of its own. The screenshot is not copied into the header: the report names where
-its base64 sits inside the answer body (`frame`: [start, end]), which the daemon slices off the answer it got.
+without the worker doing any I/O of its own. The screenshot the answer carries goes along raw, as the frame's
+attachment (daemon/worker/protocol.py): the daemon keeps and records it without decoding the answer's base64.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ class OperationReport:
         self._clock = time.perf_counter()
         self.parts: dict[str, float] = {}
         self.notes: dict = {}
-        self.frame_b64: bytes | None = None
+        self.frame: bytes = b""                 # the image this operation's answer carries, before base64
 
     @contextlib.contextmanager
     def part(self, name: str):
@@ -31,22 +31,6 @@ class OperationReport:
     def note(self, **fields) -> None:
         self.notes.update(fields)
 
-    def header(self, body: bytes) -> dict:
-        report = {"op": self.op, "started": self.started, "elapsed": time.perf_counter() - self._clock,
-                  "parts": self.parts, **self.notes}
-        span = self._frame_span(body)
-        if span is not None:
-            report["frame"] = span
-        return report
-
-    def _frame_span(self, body: bytes) -> list[int] | None:
-        """Where this operation's screenshot (base64) sits in the answer: its last image, near the body's end."""
-        b64 = self.frame_b64
-        if not b64:
-            return None
-        end = body.rfind(b64[-64:])
-        if end < 0:
-            return None
-        end += len(b64[-64:])
-        start = end - len(b64)
-        return [start, end] if start >= 0 and body.startswith(b64, start) else None        # memcmp, no copy
+    def header(self) -> dict:
+        return {"op": self.op, "started": self.started, "elapsed": time.perf_counter() - self._clock,
+                "parts": self.parts, **self.notes}

@@ -133,7 +133,7 @@ def test_export_gives_one_loadable_chat_per_episode(daemon, tmp_path):
 
 
 # --- the writer on its own --------------------------------------------------------------------------------------
-PNG = base64.b64encode(b"\x89PNG" + bytes(2000))
+PNG = b"\x89PNG" + bytes(2000)
 
 
 def write_episode(writer: TrajectoryWriter, episode_id: str, started: float, frames: int = 2) -> None:
