@@ -7,6 +7,9 @@ the same machine load:
   metrics    this checkout, trajectories.enabled: false (metrics, timings and the live dashboard state only)
   recording  this checkout as shipped: metrics and every episode recorded to disk
 
+Wall time per step is what the trainer sees, but on a shared machine it is noisy; the CPU time the daemon and its
+worker spend per step (Linux /proc, writer thread included) is the steadier measure of the cost.
+
     .venv/bin/python bench/step_overhead.py                   # 8 rounds of a 15-step episode each (~2 min)
     .venv/bin/python bench/step_overhead.py --rounds 4 --baseline HEAD~3
 
@@ -18,6 +21,7 @@ import argparse
 import http.client
 import io
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -34,6 +38,7 @@ from bench.episode_bench import PREDICTIONS, percentile    # noqa: E402
 from daemon.simulator.tasks import load_task               # noqa: E402
 
 TIME_BOUND = 900.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def extract(revision: str, into: Path) -> Path:
@@ -59,12 +64,26 @@ def start(workdir: Path, checkout: Path, recording: bool) -> support.DaemonProce
         support.ROOT = previous
 
 
-def step_times(daemon: support.DaemonProcess, history: str) -> list[float]:
-    """One 15-step episode; the wall time of each step's HTTP exchange (answer read, not decoded), in ms."""
+def cpu_seconds(daemon: support.DaemonProcess) -> float:
+    """User + system CPU time so far of the daemon and its worker (0 where /proc is absent)."""
+    total = 0.0
+    for pid in (daemon.proc.pid, *daemon.worker_pids()):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return total
+
+
+def step_times(daemon: support.DaemonProcess, history: str) -> tuple[list[float], float]:
+    """One 15-step episode: the wall time of each step's HTTP exchange (answer read, not decoded) in ms, and the
+    CPU seconds the daemon and worker spent over the steps."""
     status, _ = daemon.post("/env/reset", {"task_config": load_task("type_and_save"), "history": history})
     assert status == 200
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {daemon.token}"}
     times = []
+    cpu_before = cpu_seconds(daemon)
     conn = http.client.HTTPConnection("127.0.0.1", daemon.port, timeout=60)
     try:
         for prediction in PREDICTIONS:
@@ -77,8 +96,10 @@ def step_times(daemon: support.DaemonProcess, history: str) -> list[float]:
             assert answer.status == 200
     finally:
         conn.close()
+    time.sleep(0.2)                                         # the writer thread's share of the last step
+    cpu = cpu_seconds(daemon) - cpu_before
     daemon.request("POST", "/env/evaluate", b"{}")
-    return times
+    return times, cpu
 
 
 def main() -> None:
@@ -95,26 +116,31 @@ def main() -> None:
                    "metrics": start(tmp / "metrics", ROOT, False),
                    "recording": start(tmp / "recording", ROOT, True)}
         times: dict[str, list[float]] = {name: [] for name in daemons}
+        cpu = {name: 0.0 for name in daemons}
         try:
             for _ in range(args.rounds):
                 for name, daemon in daemons.items():          # in turns: the same load for all three
                     if time.monotonic() < deadline:
-                        times[name] += step_times(daemon, args.history)
+                        wall, used = step_times(daemon, args.history)
+                        times[name] += wall
+                        cpu[name] += used
             recorded = sum(1 for _ in (tmp / "recording" / "run" / "trajectories").glob("*/*/frames/*.png"))
         finally:
             for daemon in daemons.values():
                 daemon.stop()
-    report(times, args, recorded)
+    report(times, cpu, args, recorded)
 
 
-def report(times: dict[str, list[float]], args, recorded: int) -> None:
+def report(times: dict[str, list[float]], cpu: dict[str, float], args, recorded: int) -> None:
     base = times["baseline"]
     print(f"step latency, {len(base)} steps per daemon, history {args.history}, baseline {args.baseline}")
-    print(f"{'daemon':10} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8} {'p50 +ms':>8} {'p95 +ms':>8}")
+    print(f"{'daemon':10} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8} {'p50 +ms':>8} {'p95 +ms':>8} "
+          f"{'cpu ms/step':>12}")
     for name, values in times.items():
         p50, p95 = percentile(values, 50), percentile(values, 95)
         print(f"{name:10} {p50:8.1f} {p95:8.1f} {statistics.fmean(values):8.1f} "
-              f"{p50 - percentile(base, 50):+8.1f} {p95 - percentile(base, 95):+8.1f}")
+              f"{p50 - percentile(base, 50):+8.1f} {p95 - percentile(base, 95):+8.1f} "
+              f"{cpu[name] * 1000 / len(values):12.1f}")
     print(f"frames recorded by 'recording': {recorded}")
 
 

@@ -85,7 +85,8 @@ class WorkerHandle:
                     self.state = header["state"]
                 future = self.pending.pop(header.get("id"), None)
                 if future is not None and not future.done():
-                    future.set_result(Reply(header.get("status", 500), body, report=header.get("report"), frame=frame))
+                    future.set_result(Reply(header.get("status", 500), body, report=header.get("report"),
+                                            frame=frame))
         except (StreamClosedError, protocol.ProtocolError, ValueError) as exc:
             if process is self.process and not self.stopping:
                 self.log.warning("worker pid %d went away (%s)", process.pid, type(exc).__name__)

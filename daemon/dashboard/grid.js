@@ -1,6 +1,6 @@
 "use strict";
 // The live grid: every env's latest screenshot (reloaded whenever a new one arrived), phase, task and step,
-// refreshed once a second from /dashboard/api/state; the recorded episodes when one finished (or every ten seconds).
+// refreshed once a second from /dashboard/api/state; the recorded episodes when one finished (or every 10 s).
 
 const REFRESH_MS = 1000;
 const EPISODES_EVERY = 10;
@@ -38,7 +38,8 @@ function showEnv(env) {
     image.src = `/dashboard/api/frames/${env.env_idx}?seq=${env.frame_seq}`;
   }
   const episode = env.recording_episode;
-  card.querySelector(".frame").onclick = episode ? () => { location.href = `/dashboard/episode/${episode}`; } : null;
+  const replay = () => { location.href = `/dashboard/episode/${episode}`; };
+  card.querySelector(".frame").onclick = episode ? replay : null;
 }
 
 function showTunnel(tunnel) {
@@ -56,7 +57,8 @@ function showStats(state) {
   drawBars(document.getElementById("scores"), state.score_histogram,
            state.score_histogram.map((_, i) => `${(i / 10).toFixed(1)}–${((i + 1) / 10).toFixed(1)}`));
   const outcomes = Object.entries(state.outcomes).map(([name, count]) => `${name} ${count}`);
-  document.getElementById("outcomes").textContent = outcomes.length ? outcomes.join(" · ") : "no episode finished yet";
+  document.getElementById("outcomes").textContent =
+    outcomes.length ? outcomes.join(" · ") : "no episode finished yet";
 }
 
 async function showEpisodes() {
@@ -79,7 +81,8 @@ async function refresh() {
     state.envs.forEach(showEnv);
     showTunnel(state.tunnel);
     showStats(state);
-    document.getElementById("daemon").textContent = state.draining ? "daemon: draining" : `${state.envs.length} envs`;
+    const daemon = state.draining ? "daemon: draining" : `${state.envs.length} envs`;
+    document.getElementById("daemon").textContent = daemon;
     document.getElementById("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
     const finished = Object.values(state.outcomes).reduce((sum, count) => sum + count, 0);
     if (finished !== finishedSeen || ticks++ % EPISODES_EVERY === 0) {

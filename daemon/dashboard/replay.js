@@ -95,7 +95,8 @@ function showSummary() {
   document.getElementById("instruction").textContent = episode.instruction;
   const summary = document.getElementById("summary");
   const duration = episode.ended ? `${(episode.ended - episode.started).toFixed(1)} s` : "-";
-  const rows = [["task", episode.task_id], ["env", episode.env_idx], ["started (UTC)", formatTime(episode.started)],
+  const rows = [["task", episode.task_id], ["env", episode.env_idx],
+                ["started (UTC)", formatTime(episode.started)],
                 ["duration", duration], ["warm reset", episode.warm_reset ? "yes" : "no"],
                 ["errors", (episode.errors || []).join("; ") || "none"]];
   summary.replaceChildren(...rows.flatMap(([k, v]) => [element("dt", {}, k), element("dd", {}, String(v))]));

@@ -2,7 +2,7 @@
 trajectories folder (file reads off the event loop). Names from the URL are checked before they touch a path.
 
 Every route needs the token like any other (ApiHandler.prepare). A browser logs in once at `/t/<token>/dashboard`:
-that sets the HttpOnly cookie and redirects to `/dashboard`, so the token is in no link, page or later request line.
+that sets the HttpOnly cookie and redirects to `/dashboard`: the token is in no link, page or later request line.
 """
 from __future__ import annotations
 

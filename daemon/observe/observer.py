@@ -7,12 +7,13 @@ does I/O on the answer's path: recording goes to the trajectory writer's queue, 
 from __future__ import annotations
 
 import collections
+import dataclasses
 import hashlib
 import itertools
 import json
 import time
-from dataclasses import dataclass, field
 
+from ..logs import env_logger
 from ..pool import Reply
 from .metrics import Metrics
 
@@ -21,7 +22,7 @@ RECENT_EPISODES = 5000                  # finished episodes kept for the dashboa
 REPLY_CAUSES = {"worker_died", "worker_timeout", "worker_error"}   # the failed reply closes the episode
 
 
-@dataclass
+@dataclasses.dataclass
 class LiveEnv:
     """What the dashboard shows for one env; the frame is the screenshot its trainer was last sent (raw)."""
     episode_id: str | None = None
@@ -36,7 +37,7 @@ class LiveEnv:
     frame_seq: int = 0
     format_error: bool = False
     open: bool = False                  # an episode started and not yet closed with an outcome
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = dataclasses.field(default_factory=list)
 
 
 class Observer:
@@ -53,15 +54,23 @@ class Observer:
     async def call(self, env_idx: int, op: str, args: dict, want_timings: bool = False) -> Reply:
         sent = time.time()
         reply = await self.pool.call(env_idx, op, args)
+        try:
+            timings = self._observe(env_idx, op, args, reply, sent)
+        except Exception:                          # noqa: BLE001  (observing never costs the trainer its answer)
+            env_logger("daemon.observe", env_idx).exception("observing %s failed; answer sent unchanged", op)
+            return reply
+        if want_timings and timings and reply.body[:1] == b"{" and reply.body[-1:] == b"}":
+            extra = b', "timings": ' + json.dumps(timings).encode() + b"}"
+            reply = dataclasses.replace(reply, body=reply.body[:-1] + extra)
+        return reply
+
+    def _observe(self, env_idx: int, op: str, args: dict, reply: Reply, sent: float) -> dict | None:
         timings = self._timings(reply.report, sent)
         self.metrics.response_bytes.labels(f"/env/{_route(op)}").inc(len(reply.body))
         handler = getattr(self, f"_after_{op}", None)
         if handler is not None:
             handler(env_idx, args, reply, timings)
-        if want_timings and timings and reply.body[:1] == b"{" and reply.body[-1:] == b"}":
-            reply = Reply(reply.status, reply.body[:-1] + b', "timings": ' + json.dumps(timings).encode() + b"}",
-                          reply.headers, reply.report)
-        return reply
+        return timings
 
     # --- after each operation ----------------------------------------------------------------------------------
     def _after_reset(self, env_idx: int, args: dict, reply: Reply, timings: dict | None) -> None:
@@ -79,12 +88,14 @@ class Observer:
             self.metrics.reset.labels(str(bool(report.get("warm"))).lower()).observe(timings["total"])
         task = args["task_config"]
         self.live[env_idx] = live = LiveEnv(
-            episode_id=report["episode_id"], task_id=str(task.get("id", "")), instruction=str(task.get("instruction", "")),
+            episode_id=report["episode_id"], task_id=str(task.get("id", "")),
+            instruction=str(task.get("instruction", "")),
             max_steps=args.get("max_steps") or self.settings.episode["max_steps"], open=True)
-        self._take_frame(live, reply, report)
+        frame = self._take_frame(live, reply, report)
         if self.writer is not None:
             self.writer.start_episode(self._episode_meta(env_idx, live, task, report, timings))
-            self.writer.add_frame(live.episode_id, 0, live.frame, live.frame_format)
+            if frame is not None:
+                self.writer.add_frame(live.episode_id, 0, frame, live.frame_format)
 
     def _after_step(self, env_idx: int, args: dict, reply: Reply, timings: dict | None) -> None:
         live = self.live[env_idx]

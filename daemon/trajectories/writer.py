@@ -167,7 +167,8 @@ class TrajectoryWriter:
                     size += path.stat().st_size
             meta = read_json(folder / EPISODE_FILE)
             if meta is not None and meta.get("outcome") == "running":
-                meta.update(outcome="interrupted", errors=[*meta.get("errors", []), "the daemon stopped mid-episode"])
+                meta.update(outcome="interrupted",
+                            errors=[*meta.get("errors", []), "the daemon stopped mid-episode"])
                 write_atomic(folder / EPISODE_FILE, json.dumps(meta, indent=1).encode())
             started = (meta or {}).get("started") or folder.stat().st_mtime
             self.stored[folder] = (float(started), size)

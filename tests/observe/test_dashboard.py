@@ -30,7 +30,8 @@ CARDS = """JSON.stringify([...document.querySelectorAll('.card')].map(card => {
   const image = card.querySelector('img');
   return {env: card.dataset.env, phase: card.querySelector('.phase').dataset.phase,
           loaded: image.complete && image.naturalWidth > 0, seq: image.dataset.seq || null,
-          step: card.querySelector('.step').textContent, instruction: card.querySelector('.instruction').textContent};
+          step: card.querySelector('.step').textContent,
+          instruction: card.querySelector('.instruction').textContent};
 }))"""
 REPLAY = """JSON.stringify({position: document.getElementById('position').textContent,
   src: document.getElementById('frame').getAttribute('src'),
@@ -62,8 +63,8 @@ class EpisodeRunner:
         for _ in range(self.episodes):
             if self.stop.is_set():
                 return
-            status, answer = self.daemon.post("/env/reset", {"env_idx": env, "task_config": load_task("type_and_save"),
-                                                             "history": "delta"})
+            status, answer = self.daemon.post("/env/reset", {"env_idx": env, "history": "delta",
+                                                             "task_config": load_task("type_and_save")})
             assert status == 200, answer
             for prediction in [*PREDICTIONS, FINISH]:
                 time.sleep(0.3)                                  # a pace the page can watch
@@ -89,28 +90,18 @@ def browser(tmp_path):
 
 
 def open_page(client: DevToolsClient, daemon: DaemonProcess, path: str) -> str:
-    """A tab of the viewport's size on `path`, logged in once through the /t/<token>/ URL (which sets the cookie and
+    """A tab of the viewport's size on `path`, logged in once through the /t/<token>/ URL (it sets the cookie and
     redirects): the page and its assets then authenticate by cookie. Both loads are browser-initiated, like a URL
     typed by hand, so the SameSite=Strict cookie is sent."""
     # Target.createTarget with a size and Page.navigate: the DevTools client's open_tab has neither.
     login = f"http://127.0.0.1:{daemon.port}/t/{daemon.token}/dashboard"
     target = client._browser("Target.createTarget", {"url": login, **VIEWPORT})["targetId"]
-    wait_until(lambda: client.evaluate(target, "location.pathname") == "/dashboard", "the login redirect")
+    daemon.wait_for(lambda: client.evaluate(target, "location.pathname") == "/dashboard", 30, "the login redirect")
     if path != "/dashboard":
         client._page(target, "Page.navigate", {"url": f"http://127.0.0.1:{daemon.port}{path}"})
-        wait_until(lambda: client.evaluate(target, "location.pathname") == path, f"the page {path}")
+        daemon.wait_for(lambda: client.evaluate(target, "location.pathname") == path, 30, f"the page {path}")
     client.wait_loaded(target, 20)
     return target
-
-
-def wait_until(predicate, what: str, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise TimeoutError(f"{what} not seen within {timeout} s")
 
 
 def screenshot(client: DevToolsClient, target: str, name: str, tmp_path: Path) -> Path:
@@ -128,7 +119,7 @@ def test_the_grid_shows_every_env_live_with_its_phase(daemon, browser, tmp_path)
             cards = json.loads(browser.evaluate(target, CARDS))
             ready = len(cards) == ENVS and all(c["loaded"] and c["seq"] and c["phase"] in PHASES for c in cards)
             return cards if ready else None
-        first = wait_until(all_live, "every env with a screenshot and a phase")
+        first = daemon.wait_for(all_live, 30, "every env with a screenshot and a phase")
         assert sorted(card["env"] for card in first) == [str(env) for env in range(ENVS)]
         assert all("hello world" in card["instruction"] for card in first)
 
@@ -136,10 +127,10 @@ def test_the_grid_shows_every_env_live_with_its_phase(daemon, browser, tmp_path)
             cards = all_live()
             fresh = cards and all(int(now["seq"]) > int(then["seq"]) for now, then in zip(cards, first))
             return cards if fresh else None
-        cards = wait_until(all_refreshed, "every env's screenshot refreshed on its own")
+        cards = daemon.wait_for(all_refreshed, 30, "every env's screenshot refreshed on its own")
         assert any(card["step"].startswith("step ") for card in cards)
-        wait_until(lambda: browser.evaluate(target, "document.querySelectorAll('#episodes tbody tr').length") >= ENVS,
-                   "the recorded episodes listed")
+        rows = "document.querySelectorAll('#episodes tbody tr').length"
+        daemon.wait_for(lambda: browser.evaluate(target, rows) >= ENVS, 30, "the recorded episodes listed")
         shot = screenshot(browser, target, "dashboard-grid.png", tmp_path)
     assert shot.read_bytes()[:4] == b"\x89PNG"
     for path in ("/dashboard", "/dashboard/api/state", "/dashboard/api/frames/0", "/dashboard/static/grid.js"):
@@ -153,17 +144,19 @@ def test_the_replay_page_steps_through_a_recorded_episode(daemon, browser, tmp_p
     episode_id = runner.finished[0]
     target = open_page(browser, daemon, f"/dashboard/episode/{episode_id}")
     state = lambda: json.loads(browser.evaluate(target, REPLAY))       # noqa: E731
-    first = wait_until(lambda: (s := state())["loaded"] and s, "the first frame")
+    first = daemon.wait_for(lambda: (s := state())["loaded"] and s, 30, "the first frame")
     assert first["position"].startswith("1 / 5") and first["marks"] == 1 and first["drags"] == 0
     assert first["src"].endswith("/frames/000.png") and "click(start_box='(640,360)')" in first["prediction"]
     browser.evaluate(target, "document.getElementById('next').click()")
-    second = wait_until(lambda: (s := state())["loaded"] and s["src"].endswith("/001.png") and s, "the next frame")
+    shown = lambda frame: (s := state())["loaded"] and s["src"].endswith(frame) and s       # noqa: E731
+    second = daemon.wait_for(lambda: shown("/001.png"), 30, "the next frame")
     assert second["position"].startswith("2 / 5") and second["drags"] == 1 and "drag(" in second["prediction"]
     for _ in range(3):
         browser.evaluate(target, "document.getElementById('next').click()")
-    last = wait_until(lambda: (s := state())["loaded"] and s["src"].endswith("/004.png") and s, "the last frame")
-    assert last["position"].startswith("5 / 5 · step 5") and last["marks"] == 0 and "finished(" in last["prediction"]
+    last = daemon.wait_for(lambda: shown("/004.png"), 30, "the last frame")
+    assert last["position"].startswith("5 / 5 · step 5") and last["marks"] == 0
+    assert "finished(" in last["prediction"]
     browser.evaluate(target, "document.getElementById('slider').value = 1; "
                              "document.getElementById('slider').dispatchEvent(new Event('input'))")
-    wait_until(lambda: state()["drags"] == 1, "the slider back to the drag")
+    daemon.wait_for(lambda: state()["drags"] == 1, 30, "the slider back to the drag")
     assert screenshot(browser, target, "dashboard-replay.png", tmp_path).read_bytes()[:4] == b"\x89PNG"

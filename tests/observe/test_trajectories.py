@@ -1,4 +1,4 @@
-"""Recorded trajectories: complete folders, frames byte-identical to the answers, retention, crash safety, export."""
+"""Recorded trajectories: complete folders, frames identical to the answers, retention, crash safety, export."""
 from __future__ import annotations
 
 import base64
@@ -79,8 +79,8 @@ def test_an_episode_folder_is_complete_and_its_frames_are_what_the_client_receiv
     steps = read_steps(folder)
     assert [s["step"] for s in steps] == [1, 2, 3, 4]
     assert [s["prediction"] for s in steps] == [CLICK, DRAG, TYPE, FINISH]
-    assert steps[0]["actions"] == [{"type": "click", "x": pytest.approx(298.2, abs=1), "y": pytest.approx(395.6, abs=1),
-                                    "button": "left", "clicks": 1}]
+    assert steps[0]["actions"] == [{"type": "click", "x": pytest.approx(298.2, abs=1),
+                                    "y": pytest.approx(395.6, abs=1), "button": "left", "clicks": 1}]
     assert steps[1]["actions"][0]["type"] == "drag" and "x2" in steps[1]["actions"][0]
     assert steps[2]["code"] and steps[2]["format_reward"] == 0.0 and steps[2]["warnings"] == []
     assert steps[3]["terminal"] == "DONE" and steps[3]["done"] is True and "frame" not in steps[3]
@@ -115,8 +115,9 @@ def test_export_gives_one_loadable_chat_per_episode(daemon, tmp_path):
     episode_id, frames, score = run_episode(daemon, 0, [CLICK, FINISH])
     recorded(daemon, episode_id)
     out = tmp_path / "export.jsonl"
-    subprocess.run([sys.executable, "-m", "daemon.trajectories", "--dir", str(daemon.workdir / "run" / "trajectories"),
-                    "export", "--out", str(out), "--outcome", "scored"], cwd=ROOT, check=True, timeout=60)
+    root = str(daemon.workdir / "run" / "trajectories")
+    subprocess.run([sys.executable, "-m", "daemon.trajectories", "--dir", root, "export", "--out", str(out),
+                    "--outcome", "scored"], cwd=ROOT, check=True, timeout=60)
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert all(line["outcome"] == "scored" for line in lines)
     mine = next(line for line in lines if line["episode_id"] == episode_id)
@@ -126,9 +127,8 @@ def test_export_gives_one_loadable_chat_per_episode(daemon, tmp_path):
     images = [m["content"][0]["image"] for m in mine["messages"] if m["content"][0]["type"] == "image"]
     assert [Path(image).read_bytes() for image in images] == frames
     assert "<|box_start|>(300,400)<|box_end|>" in mine["messages"][3]["content"][0]["text"]
-    listing = subprocess.run([sys.executable, "-m", "daemon.trajectories", "--dir",
-                              str(daemon.workdir / "run" / "trajectories"), "list"], cwd=ROOT, check=True,
-                             timeout=60, capture_output=True, text=True).stdout
+    listing = subprocess.run([sys.executable, "-m", "daemon.trajectories", "--dir", root, "list"], cwd=ROOT,
+                             check=True, timeout=60, capture_output=True, text=True).stdout
     assert episode_id in listing
 
 
