@@ -15,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from ..pool import error_reply
 from ..trajectories import find_episode, list_episodes, read_steps
-from ..trajectories.store import EPISODE_FILE, frame_path, read_json
+from ..trajectories.store import EPISODE_FILE, first_frame, frame_path, read_json
 from . import auth
 from .handlers import UNAUTHORIZED, ApiHandler
 from .status import read_tunnel_status
@@ -127,8 +127,8 @@ class EpisodeHandler(ObserveHandler):
             return
         meta = await self.off_loop(read_json, folder / EPISODE_FILE)
         steps = await self.off_loop(read_steps, folder)
-        frames = sorted(path.name for path in (folder / "frames").glob("000.*"))
-        self.send_json({"episode": meta, "steps": steps, "first_frame": f"frames/{frames[0]}" if frames else None})
+        first = await self.off_loop(first_frame, folder)
+        self.send_json({"episode": meta, "steps": steps, "first_frame": f"frames/{first.name}" if first else None})
 
 
 class EpisodeFrameHandler(ObserveHandler):

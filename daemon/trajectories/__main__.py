@@ -12,16 +12,18 @@ import time
 from pathlib import Path
 
 from .. import config
+from ..ops.launch import daemon_config
 from .store import episode_dirs, find_episode, list_episodes, read_json, read_steps, training_record
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "sim.yaml"
+CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m daemon.trajectories", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--config", help="the daemon's config (its trajectories.dir); default configs/sim.yaml")
+    where.add_argument("--config", help="the daemon's config (its trajectories.dir); default: the one supervisord "
+                       "runs (python -m daemon.ops.launch daemon --show)")
     where.add_argument("--dir", help="a trajectories folder")
     commands = parser.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("list", help="the newest episodes")
@@ -38,7 +40,7 @@ def trajectories_root(args: argparse.Namespace) -> Path:
     if args.dir:
         return Path(args.dir)
     try:
-        settings = config.load(args.config or DEFAULT_CONFIG)
+        settings = config.load(args.config or daemon_config(CHECKOUT)[0])
     except config.ConfigError as exc:
         sys.exit(f"config error: {exc}")
     return Path(settings.raw["trajectories"]["dir"])

@@ -73,13 +73,17 @@ def frame_path(root: Path, episode_id: str, name: str) -> Path | None:
     return path if path.is_file() else None
 
 
+def first_frame(folder: Path) -> Path | None:
+    """The screenshot after reset (frames/000.png or .jpg)."""
+    return next(iter(sorted((folder / "frames").glob("000.*"))), None)
+
+
 def training_record(folder: Path) -> dict | None:
     """One episode as a chat a training script can load: the answer's messages with image paths for images."""
     meta = read_json(folder / EPISODE_FILE)
     if meta is None:
         return None
-    frames = folder / "frames"
-    first = next(iter(sorted(frames.glob("000.*"))), None)
+    first = first_frame(folder)
     messages = [_text("system", SYSTEM_TEXT), _text("user", meta.get("prompt") or meta.get("instruction", ""))]
     if first is not None:
         messages.append(_image(first))

@@ -224,3 +224,16 @@ def assert_complete(path: Path) -> None:
         text = path.read_text()
         assert text.endswith("\n")
         [json.loads(line) for line in text.splitlines()]
+
+
+def test_trajectory_settings_are_validated(tmp_path):
+    from daemon import config
+    path = tmp_path / "daemon.yaml"
+    path.write_text("simulator: {count: 1}\ntrajectories: {max_bytes: -5}\n")
+    with pytest.raises(config.ConfigError, match="trajectories.max_bytes"):
+        config.load(path)
+    path.write_text("simulator: {count: 1}\ntrajectories: {enabled: 'yes'}\n")
+    with pytest.raises(config.ConfigError, match="trajectories.enabled"):
+        config.load(path)
+    path.write_text("simulator: {count: 1}\nrun_dir: run\n")
+    assert config.load(path).raw["trajectories"]["dir"] == str(tmp_path / "run" / "trajectories")
