@@ -15,6 +15,7 @@ import time
 
 from ..logs import env_logger
 from ..pool import Reply
+from ..trajectories.store import action_line
 from .metrics import Metrics
 
 STEP_FIELDS = ("history_text", "actions", "code", "format_reward", "warnings", "error", "terminal", "done")
@@ -108,7 +109,7 @@ class Observer:
         if timings:
             self.metrics.observe_step(env_idx, timings)
         live.step = report["step_idx"]
-        live.last_action = _action_line(report.get("history_text") or "")
+        live.last_action = action_line(report.get("history_text") or "")[:300]
         live.format_error = live.format_error or not report.get("ok", True)
         live.last_error = report.get("error") or live.last_error
         frame = self._take_frame(live, reply, report)
@@ -220,12 +221,6 @@ class Observer:
         """The env's last screenshot, its format and its frame number."""
         live = self.live[env_idx]
         return (live.frame, live.frame_format, live.frame_seq) if live.frame is not None else None
-
-
-def _action_line(history_text: str) -> str:
-    """The step's action as the model wrote it, without the box tokens the history adds."""
-    action = history_text.rsplit("Action:", 1)[-1].strip()
-    return action.replace("<|box_start|>", "").replace("<|box_end|>", "")[:300]
 
 
 def _route(op: str) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .. import config
 from ..ops.launch import daemon_config
-from .store import episode_dirs, find_episode, list_episodes, read_json, read_steps, training_record
+from .store import action_line, episode_dirs, find_episode, list_episodes, read_json, read_steps, training_record
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 
@@ -65,7 +65,7 @@ def show_episode(root: Path, episode_id: str) -> int:
     for step in read_steps(folder):
         total = (step.get("timings") or {}).get("total")
         took = f"{total * 1000:.0f} ms" if total is not None else "-"
-        action = (step.get("history_text") or "").rsplit("Action:", 1)[-1].strip()
+        action = action_line(step.get("history_text") or "")
         print(f"step {step.get('step')}: {action[:90]!r} reward {step.get('format_reward')} {took}"
               f"{' error: ' + step['error'] if step.get('error') else ''}")
     return 0

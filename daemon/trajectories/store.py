@@ -18,6 +18,12 @@ EPISODE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 FRAME_NAME = re.compile(r"^\d{3,6}\.(png|jpg)$")
 
 
+def action_line(history_text: str) -> str:
+    """A step's action as the model wrote it, without the box tokens the history adds."""
+    action = history_text.rsplit("Action:", 1)[-1].strip()
+    return action.replace("<|box_start|>", "").replace("<|box_end|>", "")
+
+
 def read_json(path: Path) -> dict | None:
     try:
         value = json.loads(path.read_text(encoding="utf-8"))

@@ -130,6 +130,9 @@ def test_export_gives_one_loadable_chat_per_episode(daemon, tmp_path):
     listing = subprocess.run([sys.executable, "-m", "daemon.trajectories", "--dir", root, "list"], cwd=ROOT,
                              check=True, timeout=60, capture_output=True, text=True).stdout
     assert episode_id in listing
+    shown = subprocess.run([sys.executable, "-m", "daemon.trajectories", "--dir", root, "show", episode_id],
+                           cwd=ROOT, check=True, timeout=60, capture_output=True, text=True).stdout
+    assert "step 1: \"click(start_box='(300,400)')\"" in shown and "step 2:" in shown
 
 
 # --- the writer on its own --------------------------------------------------------------------------------------
