@@ -34,7 +34,6 @@ class Reply:
     body: bytes
     headers: dict = field(default_factory=dict)
     report: dict | None = None          # the worker's report on the operation (daemon/worker/report.py)
-    frame: bytes | None = None          # the screenshot the answer carries, raw (the frame's attachment)
 
 
 def error_reply(status: int, code: str, message: str, retry_after: int | None = None) -> Reply:
@@ -60,6 +59,7 @@ class WorkerHandle:
         self.broken = False
         self.log = env_logger("daemon.pool", env_idx)
         self.on_lost = lambda handle: None       # set by the pool: a worker that died while idle is replaced
+        self.on_frame = lambda env_idx, header, image: None     # set by the pool: a screenshot after its answer
 
     def spawn(self) -> None:
         self.process = subprocess.Popen(
@@ -79,14 +79,13 @@ class WorkerHandle:
                 header_len, body_len = protocol.decode_prefix(await stream.read_bytes(protocol.PREFIX.size))
                 header = json.loads(await stream.read_bytes(header_len))
                 body = await stream.read_bytes(body_len) if body_len else b""
-                attachment = protocol.attachment_length(header)
-                frame = await stream.read_bytes(attachment) if attachment else None
+                if "frame_of" in header:
+                    self.on_frame(self.env_idx, header, body)
                 if header.get("state"):
                     self.state = header["state"]
                 future = self.pending.pop(header.get("id"), None)
                 if future is not None and not future.done():
-                    future.set_result(Reply(header.get("status", 500), body, report=header.get("report"),
-                                            frame=frame))
+                    future.set_result(Reply(header.get("status", 500), body, report=header.get("report")))
         except (StreamClosedError, protocol.ProtocolError, ValueError) as exc:
             if process is self.process and not self.stopping:
                 self.log.warning("worker pid %d went away (%s)", process.pid, type(exc).__name__)
@@ -160,9 +159,11 @@ class Pool:
         self.handles = [WorkerHandle(i, settings.path) for i in range(len(settings.envs))]
         for handle in self.handles:
             handle.on_lost = self._lost_while_idle
+            handle.on_frame = lambda *frame: self.on_frame(*frame)
         self.draining = False
         self.log = logging.getLogger("daemon.pool")
-        self.on_recovery = lambda env_idx, cause: None      # metrics hook: a worker is being replaced
+        self.on_recovery = lambda env_idx, cause: None      # observation hooks: a worker is being replaced,
+        self.on_frame = lambda env_idx, header, image: None  # a screenshot arrived (after its answer)
 
     def start(self) -> None:
         for handle in self.handles:

@@ -15,7 +15,7 @@ import time
 
 from ..logs import env_logger
 from ..pool import Reply
-from ..trajectories.store import action_line
+from ..trajectories.store import action_line, frame_name
 from .metrics import Metrics
 
 STEP_FIELDS = ("history_text", "actions", "code", "format_reward", "warnings", "error", "terminal", "done")
@@ -25,7 +25,7 @@ REPLY_CAUSES = {"worker_died", "worker_timeout", "worker_error"}   # the failed 
 
 @dataclasses.dataclass
 class LiveEnv:
-    """What the dashboard shows for one env; the frame is the screenshot its trainer was last sent (raw)."""
+    """What the dashboard shows for one env's episode."""
     episode_id: str | None = None
     task_id: str | None = None
     instruction: str | None = None
@@ -33,10 +33,8 @@ class LiveEnv:
     max_steps: int = 0
     last_action: str | None = None
     last_error: str | None = None
-    frame: bytes | None = None
-    frame_format: str = "png"
-    frame_seq: int = 0
     format_error: bool = False
+    image_format: str = "png"
     open: bool = False                  # an episode started and not yet closed with an outcome
     errors: list[str] = dataclasses.field(default_factory=list)
 
@@ -47,8 +45,9 @@ class Observer:
         self.metrics = Metrics(pool, settings.raw["tunnel_status_file"])
         self.live = [LiveEnv() for _ in range(len(pool))]
         self.frame_numbers = itertools.count(1)          # a new number per frame: the dashboard reloads on change
+        self.frames: list[tuple[bytes, str, int] | None] = [None] * len(pool)   # image, format, number per env
         self.finished: collections.deque = collections.deque(maxlen=RECENT_EPISODES)   # (time, outcome, score)
-        pool.on_recovery = self.on_recovery
+        pool.on_recovery, pool.on_frame = self.on_recovery, self.on_frame
         if writer is not None:
             writer.on_drop = self.metrics.trajectory_drops.inc
 
@@ -91,12 +90,10 @@ class Observer:
         self.live[env_idx] = live = LiveEnv(
             episode_id=report["episode_id"], task_id=str(task.get("id", "")),
             instruction=str(task.get("instruction", "")),
-            max_steps=args.get("max_steps") or self.settings.episode["max_steps"], open=True)
-        frame = self._take_frame(live, reply, report)
+            max_steps=args.get("max_steps") or self.settings.episode["max_steps"], open=True,
+            image_format=report.get("image_format") or "png")
         if self.writer is not None:
             self.writer.start_episode(self._episode_meta(env_idx, live, task, report, timings))
-            if frame is not None:
-                self.writer.add_frame(live.episode_id, 0, frame, live.frame_format)
 
     def _after_step(self, env_idx: int, args: dict, reply: Reply, timings: dict | None) -> None:
         live = self.live[env_idx]
@@ -112,12 +109,11 @@ class Observer:
         live.last_action = action_line(report.get("history_text") or "")[:300]
         live.format_error = live.format_error or not report.get("ok", True)
         live.last_error = report.get("error") or live.last_error
-        frame = self._take_frame(live, reply, report)
         if self.writer is not None and live.open:
             step = {"step": live.step, "prediction": args["prediction"],
                     **{key: report.get(key) for key in STEP_FIELDS}, "timings": timings}
-            if frame is not None:
-                step["frame"] = self.writer.add_frame(live.episode_id, live.step, frame, live.frame_format)
+            if report.get("frame"):
+                step["frame"] = frame_name(live.step, live.image_format)
             self.writer.add_step(live.episode_id, step)
 
     def _after_evaluate(self, env_idx: int, args: dict, reply: Reply, timings: dict | None) -> None:
@@ -172,13 +168,12 @@ class Observer:
         timings["total"] = time.time() - sent
         return {part: round(seconds, 6) for part, seconds in timings.items()}
 
-    def _take_frame(self, live: LiveEnv, reply: Reply, report: dict) -> bytes | None:
-        """The screenshot this answer carries (the worker's attachment), kept as the env's latest."""
-        if not reply.frame:
-            return None
-        live.frame, live.frame_seq = reply.frame, next(self.frame_numbers)
-        live.frame_format = report.get("image_format") or live.frame_format
-        return live.frame
+    def on_frame(self, env_idx: int, header: dict, image: bytes) -> None:
+        """A screenshot, raw, sent by the worker after the answer that carried it (possibly before that answer
+        is observed here): the env's latest for the dashboard, and a frame of its episode's recording."""
+        self.frames[env_idx] = (image, header["image_format"], next(self.frame_numbers))
+        if self.writer is not None:
+            self.writer.add_frame(header["episode_id"], header["index"], image, header["image_format"])
 
     def _episode_meta(self, env_idx: int, live: LiveEnv, task: dict, report: dict, timings: dict | None) -> dict:
         canonical = json.dumps(task, sort_keys=True, separators=(",", ":")).encode()
@@ -187,7 +182,7 @@ class Observer:
                 "task_config_sha256": hashlib.sha256(canonical).hexdigest(), "env_idx": env_idx,
                 "vm": self.settings.envs[env_idx]["vmx"], "started": time.time(), "ended": None,
                 "score": None, "outcome": "running", "errors": [], "max_steps": live.max_steps,
-                "warm_reset": bool(report.get("warm")), "image_format": live.frame_format,
+                "warm_reset": bool(report.get("warm")), "image_format": live.image_format,
                 "screen": [options["screen_width"], options["screen_height"]],
                 "prompt": self.settings.prompt_template.replace("{instruction}", live.instruction),
                 "reset_timings": timings}
@@ -195,10 +190,11 @@ class Observer:
     # --- the dashboard's view ----------------------------------------------------------------------------------
     def dashboard_state(self) -> dict:
         envs = []
-        for health, live in zip(self.pool.health(), self.live):
+        for health, live, frame in zip(self.pool.health(), self.live, self.frames):
             envs.append({**health, "task_id": live.task_id, "instruction": live.instruction, "step": live.step,
                          "max_steps": live.max_steps, "last_action": live.last_action,
-                         "last_error": live.last_error or health.get("last_error"), "frame_seq": live.frame_seq,
+                         "last_error": live.last_error or health.get("last_error"),
+                         "frame_seq": frame[2] if frame else 0,
                          "recording_episode": live.episode_id if live.open else None})
         return {"envs": envs, **self._episode_stats()}
 
@@ -219,8 +215,7 @@ class Observer:
 
     def latest_frame(self, env_idx: int) -> tuple[bytes, str, int] | None:
         """The env's last screenshot, its format and its frame number."""
-        live = self.live[env_idx]
-        return (live.frame, live.frame_format, live.frame_seq) if live.frame is not None else None
+        return self.frames[env_idx]
 
 
 def _route(op: str) -> str:

@@ -18,6 +18,14 @@ EPISODE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 FRAME_NAME = re.compile(r"^\d{3,6}\.(png|jpg)$")
 
 
+FRAME_EXTENSIONS = {"png": "png", "jpeg": "jpg"}
+
+
+def frame_name(index: int, image_format: str) -> str:
+    """Where frame `index` (0: after reset, k: after step k) of an episode lives inside its folder."""
+    return f"frames/{index:03d}.{FRAME_EXTENSIONS.get(image_format, 'png')}"
+
+
 def action_line(history_text: str) -> str:
     """A step's action as the model wrote it, without the box tokens the history adds."""
     action = history_text.rsplit("Action:", 1)[-1].strip()

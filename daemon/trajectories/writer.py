@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..atomic import write_atomic
-from .store import EPISODE_FILE, STEPS_FILE, episode_dirs, read_json
+from .store import EPISODE_FILE, STEPS_FILE, episode_dirs, frame_name, read_json
 
 log = logging.getLogger("daemon.trajectories")
-FRAME_EXTENSIONS = {"png": "png", "jpeg": "jpg"}
 DROP_LOG_EVERY = 100
+EARLY_FRAMES = 16                       # frames kept for episodes whose start is not written yet
 
 
 @dataclass
@@ -46,6 +46,7 @@ class TrajectoryWriter:
         self.on_drop = lambda: None
         self.open: dict[str, _Open] = {}                 # writer thread only, like `stored`
         self.stored: dict[Path, tuple[float, int]] = {}  # episode folder -> (started, bytes)
+        self.early: dict[str, list[tuple[str, bytes]]] = {}   # a frame can come before its episode's start
         self.thread = threading.Thread(target=self._run, name="trajectory-writer", daemon=True)
 
     # --- the event loop's side: enqueue only --------------------------------------------------------------------
@@ -55,11 +56,9 @@ class TrajectoryWriter:
     def start_episode(self, meta: dict) -> None:
         self._put(meta["episode_id"], ("start", meta), 0)
 
-    def add_frame(self, episode_id: str, index: int, image: bytes, image_format: str) -> str:
-        """Queue one frame (the image bytes the answer carried in base64); returns its path inside the episode."""
-        name = f"frames/{index:03d}.{FRAME_EXTENSIONS.get(image_format, 'png')}"
-        self._put(episode_id, ("frame", episode_id, name, image), len(image))
-        return name
+    def add_frame(self, episode_id: str, index: int, image: bytes, image_format: str) -> None:
+        """Queue one frame (the image bytes the answer carried in base64)."""
+        self._put(episode_id, ("frame", episode_id, frame_name(index, image_format), image), len(image))
 
     def add_step(self, episode_id: str, step: dict) -> None:
         self._put(episode_id, ("step", episode_id, step), 0)
@@ -114,11 +113,18 @@ class TrajectoryWriter:
         self.open[meta["episode_id"]] = _Open(folder, meta)
         self.stored[folder] = (meta["started"], 0)
         self._write(folder / EPISODE_FILE, json.dumps(meta, indent=1).encode())
+        for name, image in self.early.pop(meta["episode_id"], []):
+            self._write(folder / name, image)
 
     def _do_frame(self, episode_id: str, name: str, image: bytes) -> None:
+        """The reset's frame can arrive before the reset's answer is observed: it waits for the episode's start."""
         episode = self.open.get(episode_id)
         if episode is not None:
             self._write(episode.folder / name, image)
+            return
+        while len(self.early) >= EARLY_FRAMES:
+            self.early.pop(next(iter(self.early)))
+        self.early.setdefault(episode_id, []).append((name, image))
 
     def _do_step(self, episode_id: str, step: dict) -> None:
         episode = self.open.get(episode_id)

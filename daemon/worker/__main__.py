@@ -33,8 +33,8 @@ class Worker:
         self.environment = Environment(env_idx, settings, self.publish_state)
         self.log = logs.env_logger("daemon.worker", env_idx)
 
-    def send(self, header: dict, body: bytes = b"", attachment: bytes = b"") -> None:
-        frame = protocol.encode(header, body, attachment)
+    def send(self, header: dict, body: bytes = b"") -> None:
+        frame = protocol.encode(header, body)
         with self.write_lock:
             self.out.write(frame)
             self.out.flush()
@@ -57,7 +57,9 @@ class Worker:
             answer = self.run(request)
             report = self.environment.report
             self.send({"id": request["id"], "status": answer.status, "state": self.environment.state(),
-                       "report": report.header()}, answer.body, report.frame if answer.status == 200 else b"")
+                       "report": report.header()}, answer.body)
+            if answer.status == 200 and report.frame:               # after the answer: off its path
+                self.send(report.frame_header(request["id"]), report.frame)
 
     def run(self, request: dict) -> Answer:
         operation = OPERATIONS.get(request.get("op"))

@@ -218,9 +218,10 @@ class Environment:
         except GuestError as exc:
             raise EnvError(502, "guest_failed", f"screenshot failed: {exc}") from exc
         with self.report.part("encode"):
-            self.report.frame = encode_image(png, episode.image_format, episode.jpeg_quality,
-                                             self.settings.episode["jpeg_max_pixels"])
-            return base64.b64encode(self.report.frame)
+            image = encode_image(png, episode.image_format, episode.jpeg_quality,
+                                 self.settings.episode["jpeg_max_pixels"])
+            self.report.keep_frame(image, episode.episode_id, episode.image_format)
+            return base64.b64encode(image)
 
     def _task_context(self, task: dict) -> TaskContext:
         options, evaluation = self.settings.episode, self.settings.evaluation

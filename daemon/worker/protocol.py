@@ -1,9 +1,9 @@
 """Frames between the pool and a worker over the worker's stdin/stdout.
 
 A frame is struct.pack(">II", len(header), len(body)) + header + body: the header is UTF-8 JSON, the body raw
-bytes (the JSON answer exactly as the HTTP client receives it, built once in the worker). A worker's answer may
-carry an attachment after the body: the screenshot the answer holds, raw (`"attachment": n` in the header counts its
-bytes), so the daemon can record and show it without decoding the answer.
+bytes (the JSON answer exactly as the HTTP client receives it, built once in the worker). After an answer that
+carries a screenshot, the worker sends the image raw in a frame of its own (`"frame_of": request id`), off the
+answer's path: the daemon records and shows it without decoding the answer's base64.
 """
 from __future__ import annotations
 
@@ -19,18 +19,9 @@ class ProtocolError(Exception):
     """The other side sent something that is not a frame (or went away mid-frame)."""
 
 
-def encode(header: dict, body: bytes = b"", attachment: bytes = b"") -> bytes:
-    if attachment:
-        header = {**header, "attachment": len(attachment)}
+def encode(header: dict, body: bytes = b"") -> bytes:
     raw = json.dumps(header).encode()
-    return PREFIX.pack(len(raw), len(body)) + raw + body + attachment
-
-
-def attachment_length(header: dict) -> int:
-    length = header.get("attachment") or 0
-    if not isinstance(length, int) or not 0 <= length <= MAX_BODY:
-        raise ProtocolError(f"bad attachment length {length!r}")
-    return length
+    return PREFIX.pack(len(raw), len(body)) + raw + body
 
 
 def decode_prefix(prefix: bytes) -> tuple[int, int]:
