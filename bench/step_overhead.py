@@ -1,9 +1,10 @@
 """What metrics and trajectory recording cost on the step path: p50/p95 step latency, on vs off.
 
-Three daemons on private simulated VMware (fast preset, one env each, settle pause 0), driven in turns so they see
-the same machine load:
+Three daemons on private simulated VMware (fast preset, one env each, settle pause 0), stepped in turns, one step
+each, so they see the same machine load:
 
-  baseline   the code of a git revision without any of it (default: main), extracted with `git archive`
+  baseline   the code of a git revision without any of it (default: where this branch left main), extracted
+             with `git archive`
   metrics    this checkout, trajectories.enabled: false (metrics, timings and the live dashboard state only)
   recording  this checkout as shipped: metrics and every episode recorded to disk
 
@@ -11,7 +12,7 @@ Wall time per step is what the trainer sees, but on a shared machine it is noisy
 worker spend per step (Linux /proc, writer thread included) is the steadier measure of the cost.
 
     .venv/bin/python bench/step_overhead.py                   # 8 rounds of a 15-step episode each (~2 min)
-    .venv/bin/python bench/step_overhead.py --rounds 4 --baseline HEAD~3
+    .venv/bin/python bench/step_overhead.py --rounds 4 --history delta --baseline HEAD~3
 
 Loopback only; bounded in rounds and time; every daemon and simulated VM is stopped at the end.
 """
@@ -76,38 +77,47 @@ def cpu_seconds(daemon: support.DaemonProcess) -> float:
     return total
 
 
-def step_times(daemon: support.DaemonProcess, history: str) -> tuple[list[float], float]:
-    """One 15-step episode: the wall time of each step's HTTP exchange (answer read, not decoded) in ms, and the
-    CPU seconds the daemon and worker spent over the steps."""
-    status, _ = daemon.post("/env/reset", {"task_config": load_task("type_and_save"), "history": history})
-    assert status == 200
-    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {daemon.token}"}
-    times = []
-    cpu_before = cpu_seconds(daemon)
-    conn = http.client.HTTPConnection("127.0.0.1", daemon.port, timeout=60)
-    try:
-        for prediction in PREDICTIONS:
-            body = json.dumps({"prediction": prediction}).encode()
-            began = time.perf_counter()
-            conn.request("POST", "/env/step", body, headers)
-            answer = conn.getresponse()
-            answer.read()
-            times.append((time.perf_counter() - began) * 1000)
-            assert answer.status == 200
-    finally:
-        conn.close()
-    time.sleep(0.2)                                         # the writer thread's share of the last step
-    cpu = cpu_seconds(daemon) - cpu_before
-    daemon.request("POST", "/env/evaluate", b"{}")
-    return times, cpu
+class Stepper:
+    """One daemon's episode, stepped one step at a time over a kept-alive connection."""
+
+    def __init__(self, daemon: support.DaemonProcess, history: str):
+        self.daemon, self.history = daemon, history
+        self.headers = {"Content-Type": "application/json", "Authorization": f"Bearer {daemon.token}"}
+        self.conn = http.client.HTTPConnection("127.0.0.1", daemon.port, timeout=60)
+        self.cpu = 0.0
+
+    def reset(self) -> None:
+        status, _ = self.daemon.post("/env/reset", {"task_config": load_task("type_and_save"),
+                                                    "history": self.history})
+        assert status == 200
+
+    def step(self, prediction: str) -> float:
+        """The wall time of one step's HTTP exchange (answer read, not decoded), in ms; its CPU is added up."""
+        cpu_before = cpu_seconds(self.daemon)
+        began = time.perf_counter()
+        self.conn.request("POST", "/env/step", json.dumps({"prediction": prediction}).encode(), self.headers)
+        answer = self.conn.getresponse()
+        answer.read()
+        took = (time.perf_counter() - began) * 1000
+        assert answer.status == 200
+        time.sleep(0.05)                                # the writer thread's share of the step is counted too
+        self.cpu += cpu_seconds(self.daemon) - cpu_before
+        return took
+
+    def close(self) -> None:
+        self.daemon.request("POST", "/env/evaluate", b"{}")
+        self.conn.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=8, help="episodes per daemon (15 steps each)")
-    parser.add_argument("--baseline", default="main", help="git revision without metrics and recording")
+    parser.add_argument("--baseline", default=None, help="git revision without metrics and recording "
+                        "(default: where this branch left main, git merge-base HEAD main)")
     parser.add_argument("--history", choices=("full", "delta"), default="full")
     args = parser.parse_args()
+    args.baseline = args.baseline or subprocess.run(["git", "-C", str(ROOT), "merge-base", "HEAD", "main"],
+                                                    check=True, capture_output=True, text=True).stdout.strip()
     deadline = time.monotonic() + TIME_BOUND
     with tempfile.TemporaryDirectory(prefix="step-overhead-") as tmp:
         tmp = Path(tmp)
@@ -116,32 +126,38 @@ def main() -> None:
                    "metrics": start(tmp / "metrics", ROOT, False),
                    "recording": start(tmp / "recording", ROOT, True)}
         times: dict[str, list[float]] = {name: [] for name in daemons}
-        cpu = {name: 0.0 for name in daemons}
+        steppers = {name: Stepper(daemon, args.history) for name, daemon in daemons.items()}
         try:
             for _ in range(args.rounds):
-                for name, daemon in daemons.items():          # in turns: the same load for all three
-                    if time.monotonic() < deadline:
-                        wall, used = step_times(daemon, args.history)
-                        times[name] += wall
-                        cpu[name] += used
+                if time.monotonic() > deadline:
+                    break
+                for stepper in steppers.values():
+                    stepper.reset()
+                for prediction in PREDICTIONS:              # step by step in turns: the same load for all three
+                    for name, stepper in steppers.items():
+                        times[name].append(stepper.step(prediction))
+                for stepper in steppers.values():
+                    stepper.close()
             recorded = sum(1 for _ in (tmp / "recording" / "run" / "trajectories").glob("*/*/frames/*.png"))
         finally:
             for daemon in daemons.values():
                 daemon.stop()
-    report(times, cpu, args, recorded)
+    report(times, {name: stepper.cpu for name, stepper in steppers.items()}, args, recorded)
 
 
 def report(times: dict[str, list[float]], cpu: dict[str, float], args, recorded: int) -> None:
     base = times["baseline"]
     print(f"step latency, {len(base)} steps per daemon, history {args.history}, baseline {args.baseline}")
     print(f"{'daemon':10} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8} {'p50 +ms':>8} {'p95 +ms':>8} "
-          f"{'cpu ms/step':>12}")
+          f"{'paired +ms':>10} {'cpu ms/step':>12}")
     for name, values in times.items():
         p50, p95 = percentile(values, 50), percentile(values, 95)
+        paired = statistics.median(value - before for value, before in zip(values, base))
         print(f"{name:10} {p50:8.1f} {p95:8.1f} {statistics.fmean(values):8.1f} "
-              f"{p50 - percentile(base, 50):+8.1f} {p95 - percentile(base, 95):+8.1f} "
+              f"{p50 - percentile(base, 50):+8.1f} {p95 - percentile(base, 95):+8.1f} {paired:+10.1f} "
               f"{cpu[name] * 1000 / len(values):12.1f}")
-    print(f"frames recorded by 'recording': {recorded}")
+    print(f"frames recorded by 'recording': {recorded}; paired: median over steps of (this step - the baseline's "
+          "step taken just before it)")
 
 
 if __name__ == "__main__":
