@@ -18,8 +18,8 @@ from .context import SetupError, TaskContext
 UNTIL_ATTEMPTS = 10
 
 
-def run_setup(steps: list[dict], guest, ctx: TaskContext, stage: str = "config") -> None:
-    """`stage` names the list in messages: config (the task's setup) or postconfig (before scoring)."""
+def run_setup(steps: list[dict], guest, ctx: TaskContext, stage: str = "setup") -> None:
+    """`stage` names the list in messages: setup (the task's config) or postconfig (before scoring)."""
     for index, step in enumerate(steps or []):
         kind, params = step.get("type"), step.get("parameters", {}) or {}
         handler = STEPS.get(kind)

@@ -49,14 +49,14 @@ def test_a_failed_step_fails_the_setup_or_is_logged_and_skipped_by_setting(tmp_p
              {"type": "execute", "parameters": {"command": ["b"]}},
              {"type": "execute", "parameters": {"command": ["c"]}}]
     failure = GuestError("guest answered HTTP 500: no such program", 500)
-    with pytest.raises(SetupError, match=r"^config step 1 \(execute\) failed: guest answered HTTP 500"):
+    with pytest.raises(SetupError, match=r"^setup step 1 \(execute\) failed: guest answered HTTP 500"):
         run_setup(steps, ScriptedGuest(ran(), failure, ran()), context(tmp_path))
     guest = ScriptedGuest(ran(), failure, ran())
     with caplog.at_level(logging.WARNING, "test.setup"):
         run_setup(steps, guest, context(tmp_path, on_setup_failure="continue"))
     assert guest.commands == [["a"], ["b"], ["c"]]
     assert [r.getMessage() for r in caplog.records] == \
-        ["config step 1 (execute) failed: guest answered HTTP 500: no such program; carrying on "
+        ["setup step 1 (execute) failed: guest answered HTTP 500: no such program; carrying on "
          "(evaluation.on_setup_failure: continue)"]
     with pytest.raises(SetupError, match=r"postconfig step 0 \(execute\) has bad parameters"):
         run_setup([{"type": "execute", "parameters": {}}], guest, context(tmp_path, on_setup_failure="continue"),

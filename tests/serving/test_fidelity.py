@@ -85,7 +85,7 @@ def test_a_getter_the_guest_answers_with_an_error_scores_0(daemon):
 def test_a_failed_setup_step_fails_the_reset_by_default_naming_the_step(daemon):
     status, answer = reset(daemon, with_step(load_task("type_and_save"), FAILING_STEP, 1))
     assert (status, answer["error"]["code"]) == (502, "setup_failed")
-    assert "config step 1 (execute) failed" in answer["error"]["message"]
+    assert "setup step 1 (execute) failed" in answer["error"]["message"]
     assert "No such file or directory: 'no-such-program'" in answer["error"]["message"]
 
 
@@ -112,7 +112,7 @@ def test_on_setup_failure_continue_logs_the_step_and_carries_on(tmp_path):
     try:
         status, answer = reset(daemon, with_step(load_task("type_and_save"), FAILING_STEP, 1))
         assert status == 200, answer
-        assert log_lines(daemon, "env=0", f"episode={answer['episode_id']}", "config step 1 (execute) failed",
+        assert log_lines(daemon, "env=0", f"episode={answer['episode_id']}", "setup step 1 (execute) failed",
                          "carrying on")
         assert daemon.post("/env/step", {"prediction": "Action: type(content='hello world')"})[0] == 200
         assert daemon.post("/env/step", {"prediction": SAVE})[0] == 200
