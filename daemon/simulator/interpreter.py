@@ -1,10 +1,11 @@
 """What the simulated guest does with /execute: pyautogui programs walked as syntax trees, other commands answered
 by a small simulated shell over the virtual file system. Nothing is ever run on the host.
 
-Two behaviours of the real server (OSWorld's Flask /execute: subprocess.run with stdout/stderr pipes) are modelled
-as exceptions for the guest to answer: a program that is not installed (MissingProgram: a 500 when run without a
-shell), and a clipboard tool left holding the server's pipes (PipesHeld: xclip and xsel fork a child that keeps the
-selection and inherits stdout/stderr unless they go to DEVNULL, so the real answer waits for the server's time limit).
+Two behaviours of the real server (OSWorld's Flask /execute: subprocess.run with stdout/stderr pipes) are
+modelled as exceptions for the guest to answer: a program that is not installed (MissingProgram: a 500 when run
+without a shell), and a clipboard tool left holding the server's pipes (PipesHeld: xclip and xsel fork a child
+that keeps the selection and inherits stdout/stderr unless they go to DEVNULL, so the real answer waits for the
+server's time limit).
 """
 from __future__ import annotations
 

@@ -17,16 +17,17 @@ FAILING_STEP = {"type": "execute", "parameters": {"command": ["no-such-program",
 
 
 @pytest.fixture(scope="module")
-def daemon(tmp_path_factory):
+def two_envs(tmp_path_factory):
     process = DaemonProcess(tmp_path_factory.mktemp("fidelity"), envs=2).start()
     yield process
     process.stop()
 
 
-@pytest.fixture(autouse=True)
-def no_faults(daemon):
-    yield
-    clear_faults(daemon.home)
+@pytest.fixture
+def daemon(two_envs):
+    """The module's daemon; the faults a test switched on are off again after it."""
+    yield two_envs
+    clear_faults(two_envs.home)
 
 
 def guest_of(daemon: DaemonProcess, env: int) -> GuestClient:
