@@ -91,7 +91,7 @@ def _is_failsafe(node: ast.Assign) -> bool:
             and target.value.id == "pyautogui" and isinstance(node.value, ast.Constant))
 
 
-def _call(desktop: Desktop, node: ast.Call) -> None:
+def _call(desktop: Desktop, node: ast.Call):
     func = node.func
     if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
         raise Refused(f"call of {ast.dump(func)[:80]}")
