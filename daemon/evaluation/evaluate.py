@@ -16,6 +16,10 @@ from .metrics import METRICS
 from .setup import run_setup
 
 
+class GetterFailed(ResultMissing):
+    """The guest answered a getter's request with an error."""
+
+
 def _as_list(value) -> list:
     return value if isinstance(value, list) else [value]
 
@@ -59,10 +63,6 @@ def _score(name: str, result_config, expected_config, options: dict, guest, ctx:
     if ctx.external_metric is None:
         raise SetupError(f"metric {name!r} cannot be scored here: {gaps}")
     return ctx.external_metric(name, args, options)
-
-
-class GetterFailed(ResultMissing):
-    """The guest answered a getter's request with an error."""
 
 
 def _get(config, guest, ctx: TaskContext):
