@@ -10,7 +10,8 @@ import sys
 
 from . import config, logs
 from .http import auth
-from .http.app import make_app, serve
+from .http.app import make_app
+from .http.server import serve
 from .observe import Observer
 from .pool import Pool
 from .trajectories import TrajectoryWriter
@@ -79,7 +80,8 @@ async def serve_until_signal(settings: config.Settings, guard: auth.Guard, port:
     pool.start()
     view = supervisor_view(settings)
     writer = trajectory_writer(settings)
-    server = serve(make_app(pool, settings, guard, view, Observer(pool, settings, writer)), settings, port)
+    server = serve(make_app(pool, settings, guard, view, Observer(pool, settings, writer)), settings,
+                   port or settings.server["port"])
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
