@@ -1,8 +1,9 @@
 """The daemon's view of every env operation: metrics, the live state the dashboard shows, trajectory recording.
 
 Handlers call `Observer.call` instead of the pool directly. It forwards to the pool, then reads the worker's report
-(timings, what the step did, where its screenshot sits in the answer) that came back with the reply. Nothing here
-does I/O on the answer's path: recording goes to the trajectory writer's queue, metrics are in-memory counters.
+(timings, what the step did) that came back with the reply; screenshots arrive raw after their answers, through
+`on_frame`. Nothing here does I/O on the answer's path: recording goes to the trajectory writer's queue, metrics are
+in-memory counters.
 """
 from __future__ import annotations
 
@@ -171,9 +172,13 @@ class Observer:
     def on_frame(self, env_idx: int, header: dict, image: bytes) -> None:
         """A screenshot, raw, sent by the worker after the answer that carried it (possibly before that answer
         is observed here): the env's latest for the dashboard, and a frame of its episode's recording."""
-        self.frames[env_idx] = (image, header["image_format"], next(self.frame_numbers))
-        if self.writer is not None:
-            self.writer.add_frame(header["episode_id"], header["index"], image, header["image_format"])
+        try:
+            self.frames[env_idx] = (image, header["image_format"], next(self.frame_numbers))
+            if self.writer is not None:
+                self.writer.add_frame(header["episode_id"], header["index"], image, header["image_format"])
+        except (KeyError, TypeError, ValueError) as exc:      # a bad frame must not stop the worker's replies
+            env_logger("daemon.observe", env_idx).error("screenshot frame not usable (%r); not shown or recorded",
+                                                        exc)
 
     def _episode_meta(self, env_idx: int, live: LiveEnv, task: dict, report: dict, timings: dict | None) -> dict:
         canonical = json.dumps(task, sort_keys=True, separators=(",", ":")).encode()

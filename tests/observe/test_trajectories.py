@@ -187,8 +187,9 @@ def test_a_daemon_killed_mid_episode_leaves_only_complete_files(tmp_path):
     answers = []
 
     def keep_stepping():
-        daemon.post("/env/reset", {"task_config": load_task("type_and_save"), "max_steps": 1000})
-        while not stop.is_set():
+        status, _ = daemon.post("/env/reset", {"task_config": load_task("type_and_save"), "max_steps": 100})
+        answers.append(status)
+        while not stop.is_set() and len(answers) <= 100:
             try:
                 answers.append(daemon.post("/env/step", {"prediction": CLICK}, timeout=10)[0])
             except (OSError, ValueError):
@@ -196,7 +197,8 @@ def test_a_daemon_killed_mid_episode_leaves_only_complete_files(tmp_path):
     stepper = threading.Thread(target=keep_stepping)
     try:
         stepper.start()
-        daemon.wait_for(lambda: len(answers) >= 5, 60, "five steps")
+        daemon.wait_for(lambda: len(answers) >= 6, 60, "five steps")
+        assert set(answers) == {200}, answers
         os.kill(daemon.proc.pid, signal.SIGKILL)               # mid-episode, likely mid-write
         stop.set()
         stepper.join(30)
