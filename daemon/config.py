@@ -75,6 +75,7 @@ DEFAULTS: dict[str, Any] = {
         "download_timeout": 300.0,
         "step_timeout": 120.0,          # one setup/postconfig step (open_file can block 30 min in the guest)
         "desktop_env_python": None,     # opt-in: python of a venv with OSWorld's desktop-env, for its metrics
+        "on_setup_failure": "fail",     # fail: the reset answers 502 | continue: log the step, carry on (OSWorld)
     },
     "deadlines": {                      # the pool kills a worker that overruns these
         "reset": 900.0,
@@ -257,6 +258,8 @@ def _validate(path: str, c: dict) -> None:
            f"names no readable file: {episode['prompt_file']}")
     for key in ("download_timeout", "step_timeout"):
         _number(path, c, "evaluation", key, 0.1)
+    _check(path, evaluation["on_setup_failure"] in ("fail", "continue"), "evaluation.on_setup_failure",
+           "must be fail (a failed setup step fails the reset) or continue (log it and carry on, as OSWorld does)")
     python = evaluation["desktop_env_python"]
     _check(path, python is None or os.access(python, os.X_OK), "evaluation.desktop_env_python",
            f"names no executable python: {python} (the python of a venv with OSWorld's desktop-env installed)")
