@@ -152,3 +152,9 @@ def test_over_the_connection_cap_new_connections_get_503_and_idle_ones_time_out(
         for sock in clients:
             sock.close()
         daemon.stop()
+
+
+def test_a_conditional_request_still_gets_the_answer(daemon):
+    """`If-None-Match: *` made Tornado answer an empty 304 (its automatic ETag) instead of the live state."""
+    status, _, raw = daemon.request("GET", "/health", headers={"If-None-Match": "*"})
+    assert status == 200 and "envs" in json.loads(raw)
