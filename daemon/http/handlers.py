@@ -46,6 +46,10 @@ class ApiHandler(tornado.web.RequestHandler):
     def limit(self) -> int:
         return self.config.server["max_body_bytes"]
 
+    def compute_etag(self) -> None:
+        """No ETag: every answer is live state, and `If-None-Match: *` must not turn it into an empty 304."""
+        return None
+
     def set_default_headers(self) -> None:
         answer = self.application.settings["guard"].proof_for(self.request)
         if answer is not None:
