@@ -109,7 +109,7 @@ class ResetHandler(EnvHandler):
         task = body.get("task_config")
         if not isinstance(task, dict):
             raise ApiError(400, "bad_request", "'task_config' (a JSON object: an OSWorld task) is required")
-        problems = shape_problems(task)
+        problems = shape_problems(task, self.config)
         if problems:
             raise ApiError(400, "bad_request", "malformed task_config: " + "; ".join(problems))
         args = {
