@@ -59,6 +59,7 @@ def cache_file(guest, ctx: TaskContext, config: dict):
     path = ctx.task_file(config["path"], "cache_file path")
     if not path.exists():
         raise ResultMissing(f"file not found in the task cache: {config['path']}")
+    check_unpacked_size(path, "cache_file path")
     return str(path)
 
 

@@ -208,6 +208,8 @@ def read_file_url(url: str, policy: HostPolicy) -> bytes:
 def check_unpacked_size(path: Path | str, key: str) -> None:
     """PolicyError when a zip holds too many members or declares too much data, or an image has too many pixels;
     cheap (headers only), before any library opens the file."""
+    if not os.path.isfile(path):
+        return
     with open(path, "rb") as file:
         head = file.read(16)
     if head.startswith(ZIP_MAGIC) or zipfile.is_zipfile(path):
