@@ -100,15 +100,16 @@ def _get_one(connection, parts, out, max_bytes: int, deadline: float, original: 
     if declared.isdigit() and int(declared) > max_bytes:
         raise DownloadError(original, f"larger than evaluation.download_max_bytes ({max_bytes})")
     size = 0
-    while True:
+    while not response.isclosed():              # closed: the whole body is read
         connection.pinned.settimeout(_remaining(deadline, original, reading=True))
-        chunk = response.read(CHUNK)
+        chunk = response.read1(CHUNK)           # one receive: a trickling server meets the deadline check
         if not chunk:
-            return None
+            break
         size += len(chunk)
         if size > max_bytes:
             raise DownloadError(original, f"larger than evaluation.download_max_bytes ({max_bytes})")
         out.write(chunk)
+    return None
 
 
 def _remaining(deadline: float, url: str, reading: bool = False) -> float:

@@ -24,7 +24,7 @@ from .errors import SetupError
 TASK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 MAX_NAME_BYTES = 255
 URL_SCHEMES = ("http", "https", "file")
-MAX_IMAGE_PIXELS = 40_000_000          # 4x a 4K screenshot; a 6000x6000 PNG (3 GiB in a metric) is refused
+MAX_IMAGE_PIXELS = 25_000_000          # 3x a 4K screenshot; a 6000x6000 PNG (3 GiB in a metric) is refused
 MAX_ZIP_MEMBERS = 10_000
 MAX_ZIP_BYTES = 512 * 1024 * 1024      # declared uncompressed total of one zip (xlsx/docx/pptx/odf/archive)
 ZIP_MAGIC = b"PK\x03\x04"
