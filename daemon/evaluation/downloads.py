@@ -30,6 +30,7 @@ MAX_REDIRECTS = 5
 REDIRECTS = {301, 302, 303, 307, 308}
 CHUNK = 1 << 16
 NO_ANSWER = "no usable answer from the server (connection, TLS or HTTP error; the worker log has the detail)"
+TOO_SLOW = "not complete within evaluation.download_timeout"
 _resolver = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="resolve")
 log = logging.getLogger(__name__)
 
@@ -99,23 +100,32 @@ def _get_one(connection, parts, out, max_bytes: int, deadline: float, original: 
     declared = response.getheader("Content-Length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise DownloadError(original, f"larger than evaluation.download_max_bytes ({max_bytes})")
+    _copy_body(connection, response, out, max_bytes, deadline, original)
+    return None
+
+
+def _copy_body(connection, response, out, max_bytes: int, deadline: float, original: str) -> None:
+    """The body into `out`, within the size cap and the deadline (the server has answered 200 by now, so saying
+    the time ran out tells nothing about ports)."""
     size = 0
     while not response.isclosed():              # closed: the whole body is read
         connection.pinned.settimeout(_remaining(deadline, original, reading=True))
-        chunk = response.read1(CHUNK)           # one receive: a trickling server meets the deadline check
+        try:
+            chunk = response.read1(CHUNK)       # one receive: a trickling server meets the deadline check
+        except TimeoutError:
+            raise DownloadError(original, TOO_SLOW) from None
         if not chunk:
-            break
+            return
         size += len(chunk)
         if size > max_bytes:
             raise DownloadError(original, f"larger than evaluation.download_max_bytes ({max_bytes})")
         out.write(chunk)
-    return None
 
 
 def _remaining(deadline: float, url: str, reading: bool = False) -> float:
     left = deadline - time.monotonic()
     if left <= 0:
-        raise DownloadError(url, "not complete within evaluation.download_timeout" if reading else NO_ANSWER)
+        raise DownloadError(url, TOO_SLOW if reading else NO_ANSWER)
     return left
 
 
