@@ -54,6 +54,11 @@ class RecordingHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _status(self, code: int):
+        self.send_response(code)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def _redirect(self, location: str):
         self.send_response(302)
         self.send_header("Location", location)
@@ -303,6 +308,20 @@ def test_an_allowed_download_reaches_the_vm(opened, recorder, same_workers):
         {"local_path": str(opened.workdir / "uploads" / "u.txt"), "remote_path": "/home/user/u.txt"}]}}]))
     assert status == 200, answer
     assert guest(opened).get_file("/home/user/u.txt") == b"uploaded"
+
+
+def test_a_failed_download_never_tells_an_open_port_from_a_closed_one(opened, recorder, same_workers):
+    import socket
+    http_server = recorder(routes={"/missing": ("status", 404)})
+    closed = free_port()
+    with socket.create_server(("127.0.0.1", 0)) as silent:       # accepts, then says nothing: not HTTP
+        messages = set()
+        for url in (f"http://127.0.0.1:{closed}/f", f"http://127.0.0.1:{silent.getsockname()[1]}/f",
+                    http_server.url("/missing"), f"https://127.0.0.1:{http_server.server_address[1]}/f"):
+            status, answer = reset(opened, _download(url))
+            assert status == 502, answer
+            messages.add(answer["error"]["message"].replace(url, "<url>"))
+    assert len(messages) == 1 and "download failed" in messages.pop()
 
 
 def test_downloads_are_bounded_and_leave_no_part_files(opened, recorder, same_workers):
