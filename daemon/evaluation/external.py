@@ -14,6 +14,8 @@ import selectors
 import subprocess
 from pathlib import Path
 
+from .capabilities import DESKTOP_ENV_METRICS
+
 RUNNER = Path(__file__).resolve().parent / "desktop_env_runner.py"
 START_TIMEOUT = 300.0                  # importing desktop-env's metrics loads torch and friends
 CALL_TIMEOUT = 600.0
@@ -26,7 +28,6 @@ class ExternalMetricError(Exception):
 
 class DesktopEnvMetrics:
     def __init__(self, python: str, env: dict | None = None, allowed: frozenset[str] | None = None):
-        from .capabilities import DESKTOP_ENV_METRICS
         self.python, self.env = python, env
         self.allowed = DESKTOP_ENV_METRICS if allowed is None else allowed
         self.process: subprocess.Popen | None = None

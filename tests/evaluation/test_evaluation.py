@@ -174,7 +174,8 @@ def test_execute_placeholders_and_stdout_capture(ctx):
 
 
 def test_download_cache_is_shared_atomic_and_works_offline(tmp_path):
-    ctx = TaskContext(task_id="t1", cache_dir=tmp_path / "cache", policy=HostPolicy(file_url_roots=(str(tmp_path),)))
+    policy = HostPolicy(file_url_roots=(str(tmp_path),))             # the test's files are its file:// root
+    ctx = TaskContext(task_id="t1", cache_dir=tmp_path / "cache", policy=policy)
     source = tmp_path / "source.bin"
     source.write_bytes(os.urandom(3 << 20))
     url = source.as_uri()
