@@ -1,6 +1,7 @@
 """What setup steps, getters and metrics of one task share: where files go, screen size, password, time limits."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -22,6 +23,8 @@ class TaskContext:
     download_timeout: float = 300.0
     step_timeout: float = 120.0
     external_metric: Callable[[str, list, dict], float] | None = None    # desktop-env's metrics, when configured
+    on_setup_failure: str = "fail"     # fail | continue (log the failed step and carry on, as OSWorld does)
+    log: logging.Logger | logging.LoggerAdapter = logging.getLogger("daemon.evaluation")
     policy: HostPolicy = field(default_factory=default_policy)            # what the task may touch on the host
 
     @property

@@ -224,6 +224,7 @@ class Environment:
                            client_password=evaluation["client_password"],
                            download_timeout=evaluation["download_timeout"], step_timeout=evaluation["step_timeout"],
                            external_metric=self.desktop_env.score if self.desktop_env else None,
+                           on_setup_failure=evaluation["on_setup_failure"], log=self.log,
                            policy=HostPolicy.from_settings(evaluation))
 
     def _setup_task(self, task: dict) -> None:
