@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
+SIMULATED_TASK_FILES = Path(__file__).resolve().parent / "simulator" / "tasks" / "files"
 
 DEFAULTS: dict[str, Any] = {
     "server": {
@@ -76,6 +77,14 @@ DEFAULTS: dict[str, Any] = {
         "step_timeout": 120.0,          # one setup/postconfig step (open_file can block 30 min in the guest)
         "desktop_env_python": None,     # opt-in: python of a venv with OSWorld's desktop-env, for its metrics
         "on_setup_failure": "fail",     # fail: the reset answers 502 | continue: log the step, carry on (OSWorld)
+        # What a task may touch on the host (docs/security.md). upload_file reads only below upload_roots;
+        # file:// URLs only below file_url_roots (default: the simulated tasks' files); http(s) URLs never reach
+        # loopback/private/link-local/multicast/reserved addresses unless allow_private_urls is true (all) or a
+        # list of CIDR networks (those); one download is at most download_max_bytes and download_timeout seconds.
+        "upload_roots": [],
+        "file_url_roots": [str(SIMULATED_TASK_FILES)],
+        "allow_private_urls": False,
+        "download_max_bytes": 1024 * 1024 * 1024,
     },
     "deadlines": {                      # the pool kills a worker that overruns these
         "reset": 900.0,
@@ -97,8 +106,9 @@ SIMULATOR_DEFAULTS: dict[str, Any] = {
     "ip_base": "127.0.0.2",
 }
 
-# Keys whose values are paths to resolve against the config file's directory.
+# Keys whose values are paths (or lists of paths) to resolve against the config file's directory.
 PATH_KEYS = {
+    ("evaluation", "upload_roots"), ("evaluation", "file_url_roots"),
     ("episode", "prompt_file"), ("evaluation", "cache_dir"), ("run_dir",), ("tunnel_status_file",),
     ("supervisor_socket",), ("simulator", "home"), ("server", "auth_token_file"), ("vmware", "vmrun"), ("evaluation", "desktop_env_python"),
 }
@@ -201,6 +211,9 @@ def _resolve_paths(base: Path, merged: dict) -> None:
         node = merged
         for key in keys[:-1]:
             node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict) and isinstance(node.get(keys[-1]), list):
+            node[keys[-1]] = [str((base / os.path.expanduser(v)).resolve()) if isinstance(v, str) else v
+                              for v in node[keys[-1]]]
         if not isinstance(node, dict) or not isinstance(node.get(keys[-1]), str):
             continue
         value = os.path.expanduser(node[keys[-1]])
@@ -263,9 +276,29 @@ def _validate(path: str, c: dict) -> None:
     python = evaluation["desktop_env_python"]
     _check(path, python is None or os.access(python, os.X_OK), "evaluation.desktop_env_python",
            f"names no executable python: {python} (the python of a venv with OSWorld's desktop-env installed)")
+    _validate_host_policy(path, evaluation)
     for key in DEFAULTS["deadlines"]:
         _number(path, c, "deadlines", key, 1)
     _validate_envs(path, c)
+
+
+def _validate_host_policy(path: str, evaluation: dict) -> None:
+    import ipaddress
+    for key in ("upload_roots", "file_url_roots"):
+        roots = evaluation[key]
+        _check(path, isinstance(roots, list) and all(isinstance(r, str) and r for r in roots), f"evaluation.{key}",
+               "must be a list of folder paths")
+    allowed = evaluation["allow_private_urls"]
+    try:
+        networks_ok = isinstance(allowed, bool) or (isinstance(allowed, list) and all(
+            isinstance(n, str) and ipaddress.ip_network(n, strict=False) for n in allowed))
+    except ValueError:
+        networks_ok = False
+    _check(path, networks_ok, "evaluation.allow_private_urls",
+           f"must be true, false or a list of networks such as 10.0.0.0/8, got {allowed!r}")
+    size = evaluation["download_max_bytes"]
+    _check(path, isinstance(size, int) and not isinstance(size, bool) and size >= 1, "evaluation.download_max_bytes",
+           f"must be an integer number of bytes >= 1, got {size!r}")
 
 
 def _validate_envs(path: str, c: dict) -> None:

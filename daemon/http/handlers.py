@@ -152,7 +152,7 @@ class ResetHandler(EnvHandler):
             raise ApiError(400, "bad_request", "'task_config' (a JSON object: an OSWorld task) is required")
         _check_size("task_config", len(json.dumps(task)), self.config.server["max_task_config_bytes"],
                     "server.max_task_config_bytes")
-        problems = shape_problems(task)
+        problems = shape_problems(task, self.config)
         if problems:
             raise ApiError(400, "bad_request", "malformed task_config: " + "; ".join(problems))
         cap = self.config.episode["max_steps_cap"]
