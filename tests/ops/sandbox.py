@@ -2,11 +2,14 @@
 
 supervisord takes %(here)s from the -c path as given, so a temp directory holding a symlink to the checkout's
 supervisord.conf (and to its .venv) gets its own run/ (socket, pid file, logs) and its own configs/, while the file
-itself is the repo's, unedited. Loopback only.
+itself is the repo's, unedited. Its run/ holds only what git tracks there, as in a fresh clone, so supervisord
+meets the directories a fresh checkout has, no more. Loopback only.
 """
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import paramiko
@@ -30,11 +33,24 @@ def write_tunnel_config(path: Path, ssh_port: int, daemon_port: int) -> None:
     }))
 
 
+def tracked_files(folder: str) -> list[str]:
+    """The files git tracks under folder of the checkout: what a fresh clone holds there."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--", folder], cwd=ROOT, capture_output=True, check=True,
+                            timeout=30).stdout.decode()
+    return [name for name in listed.split("\0") if name]
+
+
+def copy_tracked(here: Path, folder: str) -> None:
+    for name in tracked_files(folder):
+        (here / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ROOT / name, here / name)
+
+
 def make_here(root: Path, port: int) -> Path:
     """A temp 'checkout' for supervisord: the repo's supervisord.conf and .venv (symlinks), own configs and run/."""
     here = root / "here"
     (here / "configs").mkdir(parents=True)
-    (here / "run" / "logs").mkdir(parents=True)
+    copy_tracked(here, "run")
     (here / "supervisord.conf").symlink_to(ROOT / "supervisord.conf")
     (here / ".venv").symlink_to(VENV)
     sim = {"simulator": {"home": "../run/sim", "count": 4, "preset": "fast", "ip_base": fresh_ip_base()},
