@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from .task_cache import use_task_folder
+
 
 class SetupError(Exception):
     """A setup or postconfig step failed; the message names the step and what went wrong."""
@@ -26,9 +28,9 @@ class TaskContext:
 
     @property
     def task_dir(self) -> Path:
-        path = self.cache_dir / "tasks" / "".join(c if c.isalnum() or c in "-_." else "_" for c in self.task_id)
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        """This task's folder in the cache, held against eviction while this worker runs the task (task_cache.py)."""
+        name = "".join(c if c.isalnum() or c in "-_." else "_" for c in self.task_id)
+        return use_task_folder(self.cache_dir / "tasks" / (name if name.strip(".") else f"_{name}"))
 
     def placeholders(self, text: str) -> str:
         width, height = self.screen
