@@ -8,7 +8,7 @@ import threading
 import time
 
 from daemon.simulator import scenario
-from tests.ops.conftest import post_json, wait_for
+from tests.ops.sandbox import wait_for
 from tests.support import ROOT, pid_alive
 
 TASK = json.loads((ROOT / "daemon" / "simulator" / "tasks" / "type_and_save.json").read_text())
@@ -28,14 +28,14 @@ def test_both_programs_reach_their_states(supervised):
 
 
 def test_an_episode_runs_through_http(supervised):
-    status, answer = post_json(supervised.url + "/env/reset", {"task_config": TASK})
+    status, answer = supervised.post("/env/reset", {"task_config": TASK})
     assert status == 200 and answer["is_done"] is False
     for prediction in (TYPE, SAVE):
-        status, answer = post_json(supervised.url + "/env/step", {"prediction": prediction})
+        status, answer = supervised.post("/env/step", {"prediction": prediction})
         assert status == 200 and answer["is_done"] is False
-    status, answer = post_json(supervised.url + "/env/step", {"prediction": FINISH})
+    status, answer = supervised.post("/env/step", {"prediction": FINISH})
     assert status == 200 and answer["is_done"] is True
-    assert post_json(supervised.url + "/env/evaluate", {}) == (200, 1.0)
+    assert supervised.post("/env/evaluate", {}) == (200, 1.0)
 
 
 def test_health_shows_supervisors_view(supervised):
@@ -67,7 +67,7 @@ def test_stop_drains_in_flight_work_and_leaves_no_worker(supervised):
     scenario.write(home, slow)
     answers = []
     reset = threading.Thread(target=lambda: answers.append(
-        post_json(supervised.url + "/env/reset", {"task_config": TASK, "env_idx": 1})))
+        supervised.post("/env/reset", {"task_config": TASK, "env_idx": 1})))
     reset.start()
     wait_for(lambda: (supervised.health() or {"envs": [{}, {}]})["envs"][1].get("busy"), 30, "env 1 busy")
     assert "stopped" in supervised.ctl("stop", "osworld:daemon")
