@@ -128,6 +128,7 @@ class Fault:
     injected: float
     waiting: set[int]                    # envs that have not yet served a reset begun after the injection
     recovered: float | None = None
+    wall: float = field(default_factory=time.time)   # to find it in the daemon log
 
 
 @dataclass
@@ -390,12 +391,18 @@ def fault_summary(faults: list[Fault]) -> dict:
     return out
 
 
+def fault_events(faults: list[Fault]) -> list[dict]:
+    return [{"kind": f.kind, "env": f.env, "at": time.strftime("%H:%M:%S", time.localtime(f.wall)),
+             "recovery_s": None if f.recovered is None else round(f.recovered - f.injected, 2)} for f in faults]
+
+
 def report(args, tally: Tally, stuck: dict, samples: list, wall: float, skipped: int) -> dict:
     return {"config": vars(args), "wall_seconds": round(wall, 1),
             "episodes": {"total": tally.episodes, "completed": tally.completed, "score_1": tally.score_ok,
                          "lost": sum(tally.lost.values()), "lost_by_fault": tally.lost,
                          "lost_by_error": tally.lost_errors, "unattributed_examples": tally.unattributed},
             "faults": fault_summary(tally.faults), "injections_skipped_all_envs_recovering": skipped,
+            "fault_events": fault_events(tally.faults),
             "stuck_envs": {str(k): v for k, v in stuck.items()},
             "resources": {"start": samples[0] if samples else None, "end": samples[-1] if samples else None,
                           "samples": samples}}
@@ -547,7 +554,7 @@ def main(argv=None) -> None:
         else:
             shutil.rmtree(root, ignore_errors=True)
     print_table(result)
-    print(json.dumps({k: v for k, v in result.items() if k != "resources"} | {"resources": {
+    print(json.dumps({k: v for k, v in result.items() if k not in ("resources", "fault_events")} | {"resources": {
         "start": result["resources"]["start"], "end": result["resources"]["end"]}}, indent=1, default=str))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1, default=str))
