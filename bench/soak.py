@@ -61,9 +61,10 @@ MAX_RETRY_WAIT = 120.0                   # per request: how long 503s / refused 
 class Lost(Exception):
     """The episode is lost: at which call (reset, step 2, evaluate) and why (status and error code, or the OSError)."""
 
-    def __init__(self, call: str, why: str):
+    def __init__(self, call: str, why: str, abandoned: bool = False):
         super().__init__(f"{call}: {why}")
         self.call, self.why = call, why
+        self.abandoned = abandoned           # the run ended while the call was being retried: not counted
 
 
 # --- HTTP ---------------------------------------------------------------------------------------------------------
@@ -102,7 +103,7 @@ class Api:
                 status, headers, answer = self.call("POST", path, body)
             except ConnectionRefusedError:
                 if not retry_refused or time.monotonic() > deadline or stop.is_set():
-                    raise Lost(call, "connection refused") from None
+                    raise Lost(call, "connection refused", retry_refused and stop.is_set()) from None
                 time.sleep(0.5)
                 continue
             except (OSError, http.client.HTTPException) as exc:
@@ -110,7 +111,7 @@ class Api:
             if status == 200:
                 return answer
             if status != 503 or time.monotonic() > deadline or stop.is_set():
-                raise Lost(call, f"{status} {error_code(answer)}")
+                raise Lost(call, f"{status} {error_code(answer)}", status == 503 and stop.is_set())
             time.sleep(min(float(headers.get("Retry-After", 1)), 10.0))
 
 
@@ -205,7 +206,8 @@ def client(api: Api, env: int, ledger: Ledger, stop: threading.Event, max_episod
         try:
             run_episode(api, env, ledger, stop)
         except Lost as exc:
-            ledger.lost(env, exc)
+            if not exc.abandoned:
+                ledger.lost(env, exc)
             time.sleep(0.2)                          # no hot loop against an env that refuses
         if ledger.tally.episodes >= max_episodes:
             stop.set()
