@@ -216,7 +216,8 @@ class Environment:
                            screen=(options["screen_width"], options["screen_height"]),
                            client_password=evaluation["client_password"],
                            download_timeout=evaluation["download_timeout"], step_timeout=evaluation["step_timeout"],
-                           external_metric=self.desktop_env.score if self.desktop_env else None)
+                           external_metric=self.desktop_env.score if self.desktop_env else None,
+                           on_setup_failure=evaluation["on_setup_failure"], log=self.log)
 
     def _setup_task(self, task: dict) -> None:
         try:
