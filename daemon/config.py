@@ -72,6 +72,9 @@ DEFAULTS: dict[str, Any] = {
     },
     "evaluation": {
         "cache_dir": "../run/cache",
+        "cache_max_mb": 5120,           # task folders (tasks/<id>/) evicted least recently used first above this;
+        "cache_max_age_days": 7.0,      # and once unused this long (None: no bound). Folders in use are kept.
+        "cache_sweep_seconds": 600.0,   # how often the daemon sweeps (a walk of tasks/); downloads/ is never swept
         "client_password": "password",
         "download_timeout": 300.0,
         "step_timeout": 120.0,          # one setup/postconfig step (open_file can block 30 min in the guest)
@@ -269,8 +272,11 @@ def _validate(path: str, c: dict) -> None:
            "must be qwen25vl (smart-resized pixels) or qwen2vl (relative to 1000)")
     _check(path, os.path.isfile(episode["prompt_file"]), "episode.prompt_file",
            f"names no readable file: {episode['prompt_file']}")
-    for key in ("download_timeout", "step_timeout"):
+    for key in ("download_timeout", "step_timeout", "cache_sweep_seconds"):
         _number(path, c, "evaluation", key, 0.1)
+    for key in ("cache_max_mb", "cache_max_age_days"):
+        if evaluation[key] is not None:
+            _number(path, c, "evaluation", key, 0.0)
     _check(path, evaluation["on_setup_failure"] in ("fail", "continue"), "evaluation.on_setup_failure",
            "must be fail (a failed setup step fails the reset) or continue (log it and carry on, as OSWorld does)")
     python = evaluation["desktop_env_python"]
