@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import re
+import subprocess
 from dataclasses import dataclass, field
 
 from .keys import KeyError_, normalize_key, split_keys
@@ -234,8 +235,12 @@ class TypingPlan:
                                  f"configured: {run[:20]!r}")
             return []
         argv = ["xclip", "-selection", "clipboard"] if tool == "xclip" else ["xsel", "--clipboard", "--input"]
+        # xclip forks a child that keeps the selection and inherits stdout/stderr: left on the /execute pipes, it
+        # holds the guest's answer until its 120 s limit and a 500 (after the text was pasted). DEVNULL (the literal
+        # -3 in both Pythons) keeps the answer immediate.
         return [(f"import subprocess; subprocess.run({argv!r}, input={run.encode('utf-8')!r}, check=False, "
-                 f"timeout=10); pyautogui.hotkey('ctrl', 'v')", 0.5)]
+                 f"timeout=10, stdout={subprocess.DEVNULL!r}, stderr={subprocess.DEVNULL!r}); "
+                 "pyautogui.hotkey('ctrl', 'v')", 0.5)]
 
 
 def _runs(text: str) -> list[tuple[str, str]]:

@@ -23,7 +23,7 @@ from PIL import Image
 
 from . import chrome, scenario
 from .desktop import EDITOR_BOX, SCREEN, Desktop
-from .interpreter import execute
+from .interpreter import PipesHeld, execute
 from .machine import Machine
 
 WATCH_INTERVAL = 0.5
@@ -129,7 +129,12 @@ class Handler(BaseHTTPRequestHandler):
         if self.guest.fault("execute_500"):
             self.send(500, {"status": "error", "message": "simulated failure of /execute"})
             return
-        self.send(200, execute(self.guest.desktop, request["command"], bool(request.get("shell", False))))
+        try:
+            self.send(200, execute(self.guest.desktop, request["command"], bool(request.get("shell", False))))
+        except PipesHeld:                                 # as OSWorld's server: subprocess.run(..., timeout=120)
+            limit = scenario.latency(self.guest.machine.home, self.guest.machine.index, "execute_limit")
+            time.sleep(limit)
+            self.send(500, {"status": "error", "message": f"Command timed out after {limit:g} seconds"})
 
     def launch(self):
         request = self.json_body()

@@ -10,6 +10,8 @@ import time
 
 from .desktop import HOME, Desktop
 
+DEVNULL = -3                      # subprocess.DEVNULL, as the generated code spells it (a literal)
+HOLDS_PIPES = object()
 SLEEP_CAP = 0.05                  # simulated sleeps are capped: the simulator's latencies come from the scenario
 PYTHON = {"python", "python3"}
 ALLOWED_IMPORTS = {"pyautogui", "time", "subprocess", "pyperclip"}
@@ -19,12 +21,22 @@ class Refused(Exception):
     """The program uses something the guest simulation does not allow."""
 
 
+class PipesHeld(Exception):
+    """The program ran, but a child it started (xclip) kept /execute's pipes open: the real guest answers only at
+    its own time limit, with a 500. `answer` is what the program's run produced."""
+
+    def __init__(self, answer: dict):
+        super().__init__("a child process holds the /execute pipes")
+        self.answer = answer
+
+
 def execute(desktop: Desktop, command, shell: bool = False) -> dict:
     """OSWorld's /execute answer: {"status", "output", "error", "returncode"}."""
     argv = shlex.split(command) if isinstance(command, str) else [str(part) for part in command]
     try:
         if argv[:2] and argv[0] in PYTHON and argv[1:2] == ["-c"] and len(argv) >= 3:
-            run_python(desktop, argv[2])
+            if run_python(desktop, argv[2]):
+                raise PipesHeld(_answer(0, "", ""))
             return _answer(0, "", "")
         return Shell(desktop).run(command if isinstance(command, str) and shell else shlex.join(argv))
     except Refused as exc:
@@ -38,8 +50,10 @@ def _answer(code: int, out: str, err: str) -> dict:
 
 
 # --- pyautogui programs ------------------------------------------------------------------------------------------
-def run_python(desktop: Desktop, source: str) -> None:
+def run_python(desktop: Desktop, source: str) -> bool:
+    """Run the program; whether a child it started holds the /execute pipes (see PipesHeld)."""
     tree = ast.parse(source)
+    held = False
     for statement in tree.body:
         if isinstance(statement, ast.Import):
             names = {alias.name for alias in statement.names}
@@ -48,9 +62,10 @@ def run_python(desktop: Desktop, source: str) -> None:
         elif isinstance(statement, ast.Assign) and _is_failsafe(statement):
             continue
         elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
-            _call(desktop, statement.value)
+            held = _call(desktop, statement.value) is HOLDS_PIPES or held
         else:
             raise Refused(f"statement {ast.dump(statement)[:80]}")
+    return held
 
 
 def _is_failsafe(node: ast.Assign) -> bool:
@@ -73,7 +88,7 @@ def _call(desktop: Desktop, node: ast.Call) -> None:
     if handler is None:
         raise Refused(f"function {name}")
     with desktop.lock:
-        handler(desktop, *args, **kwargs)
+        return handler(desktop, *args, **kwargs)
 
 
 def _point(desktop: Desktop, x=None, y=None, *_, **__) -> None:
@@ -114,10 +129,13 @@ def _key_up(desktop: Desktop, key, **kwargs) -> None:
     desktop.changed(f"key up {key}")
 
 
-def _clipboard(desktop: Desktop, argv, input=b"", **kwargs) -> None:
+def _clipboard(desktop: Desktop, argv, input=b"", stdout=None, stderr=None, **kwargs):
     if not argv or argv[0] not in ("xclip", "xsel"):
         raise Refused(f"subprocess.run of {argv!r}: only xclip/xsel as a clipboard")
     desktop.clipboard = input.decode("utf-8") if isinstance(input, bytes) else str(input)
+    if argv[0] == "xclip" and (stdout, stderr) != (DEVNULL, DEVNULL):
+        return HOLDS_PIPES                  # xclip's forked child inherits the pipes that are not redirected
+    return None
 
 
 def _copy(desktop: Desktop, text, **kwargs) -> None:

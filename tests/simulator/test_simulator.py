@@ -163,7 +163,8 @@ def test_actions_change_the_screen_and_typed_text_can_be_saved(sim):
     for code in ["pyautogui.click(500, 400, clicks=1, button='left')", "pyautogui.write('a', interval=0.0)",
                  "pyautogui.hotkey('shift', ','); pyautogui.write('b', interval=0.0)",
                  "import subprocess; subprocess.run(['xclip', '-selection', 'clipboard'], input=b'\\xc3\\xa9', "
-                 "check=False, timeout=10); pyautogui.hotkey('ctrl', 'v')", "pyautogui.hotkey('ctrl', 's')"]:
+                 "check=False, timeout=10, stdout=-3, stderr=-3); pyautogui.hotkey('ctrl', 'v')",
+                 "pyautogui.hotkey('ctrl', 's')"]:
         assert guest.execute(["python", "-c", prefix + code])["returncode"] == 0
     after = guest.screenshot()
     assert before != after and Image.open(io.BytesIO(after)).size == (1920, 1080)
