@@ -275,7 +275,8 @@ class Pool:
                 handle.log.info("recovered (%s) after %d attempt(s)", handle.recovery_reason, attempt + 1)
                 return
             handle.broken = True
-            handle.log.error("recovery attempt %d/%d failed: %s", attempt + 1, len(backoff) + 1, reply.body[:300])
+            handle.log.error("recovery attempt %d/%d failed: %s", attempt + 1, len(backoff) + 1,
+                             reply.body[:300].decode("utf-8", "replace"))
         handle.recovering = False
         handle.broken_since = time.monotonic()
         handle.log.error("env stays broken after %d recovery attempts; the watchdog tries again in %.0f s, or "
