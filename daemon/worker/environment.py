@@ -37,9 +37,7 @@ LOCK_DISABLE = ("gsettings set org.gnome.desktop.screensaver lock-enabled false;
                 "gsettings set org.gnome.desktop.session idle-delay 0")
 READY_POLL = 0.5
 BUDGET_SHARE = 0.95             # of the pool's deadline: the rest is time to answer before the pool kills us
-
-
-RECOVERY_RETRY_AFTER = 10
+RECOVERY_RETRY_AFTER = 10       # seconds: a lost guest's VM is being recovered
 
 
 class EnvError(Exception):
@@ -191,7 +189,11 @@ class Environment:
     def adopt(self) -> None:
         """At daemon start: a VM left running (the daemon restarted) is used warm when it is clean and its guest
         answers, else reverted; a VM that is off stays cold for the first reset."""
-        if not self.vm.is_running():
+        try:
+            if not self.vm.is_running():
+                return
+        except VmrunError as exc:
+            self.log.warning("could not tell whether VM %s runs (%s); the first reset brings it up", self.vmx, exc)
             return
         self._set_phase("adopting")
         clean = self.records.is_clean(self.vmx)
@@ -278,7 +280,8 @@ class Environment:
                 answer = self.guest.execute(["python", "-c", GUEST_CODE_PREFIX + code],
                                             timeout=self.settings.vmware["execute_timeout"])
             except GuestError as exc:
-                acted = f"after {index} of {len(compiled.code)} action(s) ran" if index else "before any action ran"
+                acted = f"after {index} of {len(compiled.code)} guest commands ran" if index else \
+                    "before any action ran"
                 raise EnvError(502, "guest_failed", f"the guest could not run an action ({acted}; the step is not "
                                f"applied, so a retry runs it whole): {exc}") from exc
             if answer.get("returncode") not in (0, None):

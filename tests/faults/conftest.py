@@ -1,4 +1,5 @@
-"""A daemon per test module with small timeouts (tests/faults/helpers.py), faults cleared after each test."""
+"""One daemon for these tests, with small timeouts (tests/faults/helpers.py); faults cleared after each test.
+Each test resets the env it uses first, so the order of tests does not matter."""
 from __future__ import annotations
 
 import pytest
@@ -9,9 +10,9 @@ from tests.support import DaemonProcess
 from .helpers import FAST_FAULTS
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def daemon(tmp_path_factory):
-    process = DaemonProcess(tmp_path_factory.mktemp("faults"), **FAST_FAULTS).start()
+    process = DaemonProcess(tmp_path_factory.mktemp("faults"), envs=3, **FAST_FAULTS).start()
     yield process
     process.stop()
 

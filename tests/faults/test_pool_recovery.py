@@ -42,7 +42,8 @@ async def until(predicate, within: float, what: str) -> None:
 
 
 def serving(handle: WorkerHandle) -> bool:
-    return handle.alive() and not handle.recovering and not handle.broken and handle.state["phase"] == "idle"
+    alive = handle.process is not None and handle.process.poll() is None
+    return alive and not handle.recovering and not handle.broken and handle.state["phase"] == "idle"
 
 
 def test_recovery_survives_failed_spawns(settings, monkeypatch, caplog):
