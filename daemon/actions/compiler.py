@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import math
 import re
-import subprocess
 from dataclasses import dataclass, field
 
 from .keys import KeyError_, normalize_key, split_keys
@@ -235,12 +234,11 @@ class TypingPlan:
                                  f"configured: {run[:20]!r}")
             return []
         argv = ["xclip", "-selection", "clipboard"] if tool == "xclip" else ["xsel", "--clipboard", "--input"]
-        # xclip forks a child that keeps the selection and inherits stdout/stderr: left on the /execute pipes, it
-        # holds the guest's answer until its 120 s limit and a 500 (after the text was pasted). DEVNULL (the literal
-        # -3 in both Pythons) keeps the answer immediate.
+        # The tool forks a child that keeps the selection; with the guest server's stdout/stderr pipes inherited,
+        # the server's /execute would wait for that child until its 120 s limit (osworld-protocol.md §6).
         return [(f"import subprocess; subprocess.run({argv!r}, input={run.encode('utf-8')!r}, check=False, "
-                 f"timeout=10, stdout={subprocess.DEVNULL!r}, stderr={subprocess.DEVNULL!r}); "
-                 "pyautogui.hotkey('ctrl', 'v')", 0.5)]
+                 f"timeout=10, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); pyautogui.hotkey('ctrl', 'v')",
+                 0.5)]
 
 
 def _runs(text: str) -> list[tuple[str, str]]:

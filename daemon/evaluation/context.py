@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 import urllib.request
@@ -23,6 +24,8 @@ class TaskContext:
     download_timeout: float = 300.0
     step_timeout: float = 120.0
     external_metric: Callable[[str, list, dict], float] | None = None    # desktop-env's metrics, when configured
+    on_setup_failure: str = "fail"     # fail | continue (log the failed step and carry on, as OSWorld does)
+    log: logging.Logger | logging.LoggerAdapter = logging.getLogger("daemon.evaluation")
 
     @property
     def task_dir(self) -> Path:

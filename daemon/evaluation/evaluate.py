@@ -1,11 +1,23 @@
-"""OSWorld's evaluation skeleton: postconfig, infeasible, last-action FAIL, getters, metrics combined by conj."""
+"""OSWorld's evaluation skeleton: postconfig, infeasible, last-action FAIL, getters, metrics combined by conj.
+
+A getter that finds nothing to score (ResultMissing) or whose guest request the guest answered with an error (its
+controller gives None there) scores its metric 0.0, as OSWorld does. A guest that does not answer at all is not a
+getter's failure: that still fails the evaluation.
+"""
 from __future__ import annotations
 
+import logging
+
+from ..guest.client import GuestError
 from .capabilities import native_metric_gaps, rule_key_gaps
 from .context import SetupError, TaskContext
 from .getters import GETTERS, ResultMissing
 from .metrics import METRICS
 from .setup import run_setup
+
+
+class GetterFailed(ResultMissing):
+    """The guest answered a getter's request with an error."""
 
 
 def _as_list(value) -> list:
@@ -14,7 +26,7 @@ def _as_list(value) -> list:
 
 def evaluate_task(task_config: dict, guest, ctx: TaskContext, last_action: str | None) -> float:
     evaluator = task_config.get("evaluator") or {}
-    run_setup(evaluator.get("postconfig", []), guest, ctx)
+    run_setup(evaluator.get("postconfig", []), guest, ctx, "postconfig")
     funcs = evaluator.get("func")
     if funcs == "infeasible":
         return 1.0 if last_action == "FAIL" else 0.0
@@ -40,9 +52,11 @@ def evaluate_task(task_config: dict, guest, ctx: TaskContext, last_action: str |
 def _score(name: str, result_config, expected_config, options: dict, guest, ctx: TaskContext) -> float:
     try:
         result = _get(result_config, guest, ctx)
-    except ResultMissing:
+        args = [result] if expected_config is None else [result, _get(expected_config, guest, ctx)]
+    except ResultMissing as exc:
+        ctx.log.log(logging.WARNING if isinstance(exc, GetterFailed) else logging.INFO,
+                    "metric %s scores 0.0: %s", name, exc)
         return 0.0
-    args = [result] if expected_config is None else [result, _get(expected_config, guest, ctx)]
     gaps = native_metric_gaps(name, options) + rule_key_gaps(name, expected_config)
     if not gaps:
         return float(METRICS[name](*args, **options))
@@ -54,4 +68,9 @@ def _score(name: str, result_config, expected_config, options: dict, guest, ctx:
 def _get(config, guest, ctx: TaskContext):
     if config is None:
         return None
-    return GETTERS[config["type"]](guest, ctx, config)
+    try:
+        return GETTERS[config["type"]](guest, ctx, config)
+    except GuestError as exc:
+        if exc.status is None:
+            raise
+        raise GetterFailed(f"getter {config['type']} failed (OSWorld's getter gives None here): {exc}") from exc

@@ -1,4 +1,9 @@
-"""Task setup steps (task_config["config"] and evaluator["postconfig"]), each run in the guest with a time limit."""
+"""Task setup steps (task_config["config"] and evaluator["postconfig"]), each run in the guest with a time limit.
+
+A step that fails in the guest fails the setup (ctx.on_setup_failure "fail") or is logged and skipped ("continue",
+as OSWorld's controller does); either way the message names the step by its index and type. A step whose
+parameters are malformed always fails: that is the task's fault, not the guest's.
+"""
 from __future__ import annotations
 
 import sqlite3
@@ -13,18 +18,22 @@ from .context import SetupError, TaskContext
 UNTIL_ATTEMPTS = 10
 
 
-def run_setup(steps: list[dict], guest, ctx: TaskContext) -> None:
+def run_setup(steps: list[dict], guest, ctx: TaskContext, stage: str = "setup") -> None:
+    """`stage` names the list in messages: setup (the task's config) or postconfig (before scoring)."""
     for index, step in enumerate(steps or []):
         kind, params = step.get("type"), step.get("parameters", {}) or {}
         handler = STEPS.get(kind)
         if handler is None:
-            raise SetupError(f"setup step {index} has unsupported type {kind!r}")
+            raise SetupError(f"{stage} step {index} has unsupported type {kind!r}")
         try:
             handler(guest, ctx, params)
-        except (GuestError, DevToolsError, sqlite3.Error) as exc:
-            raise SetupError(f"setup step {index} ({kind}) failed: {exc}") from exc
+        except (GuestError, DevToolsError, sqlite3.Error, SetupError) as exc:
+            failure = f"{stage} step {index} ({kind}) failed: {exc}"
+            if ctx.on_setup_failure != "continue":
+                raise SetupError(failure) from exc
+            ctx.log.warning("%s; carrying on (evaluation.on_setup_failure: continue)", failure)
         except (KeyError, TypeError) as exc:
-            raise SetupError(f"setup step {index} ({kind}) has bad parameters: {exc}") from exc
+            raise SetupError(f"{stage} step {index} ({kind}) has bad parameters: {exc}") from exc
 
 
 def _substitute(command, ctx: TaskContext):
@@ -59,10 +68,11 @@ def execute(guest, ctx: TaskContext, params: dict) -> None:
 
 
 def _until_met(until: dict, answer: dict) -> bool:
+    """Any one of the conditions given suffices: OSWorld's controller combines them with `or`."""
     checks = {"returncode": lambda v: answer.get("returncode") == v,
               "stdout": lambda v: v in (answer.get("output") or ""),
               "stderr": lambda v: v in (answer.get("error") or "")}
-    return all(checks[key](value) for key, value in until.items() if key in checks)
+    return any(checks[key](value) for key, value in until.items() if key in checks)
 
 
 def sleep(guest, ctx: TaskContext, params: dict) -> None:

@@ -25,15 +25,21 @@ from .devtools import DevToolsClient
 RETRY_PAUSE = 1.0
 VLC_PASSWORD = "password"           # the HTTP interface password of VLC in OSWorld's VM image
 RETRIABLE = (ConnectionRefusedError, ConnectionResetError)     # the guest did not take the request
+NOT_A_DIRECTORY = "The provided path is not a directory"      # the real server's 400 for a missing folder
 
 
 class GuestError(Exception):
-    """A guest request failed; the message names the endpoint and the guest, and what to do. `no_answer` is true
-    when the guest gave no answer at all (refused, reset, timed out, stopped answering): it may be lost."""
+    """A guest request failed; the message names the endpoint and the guest, and what to do. `status` is the HTTP
+    status the guest answered with, None when it did not answer at all (refused, reset, timed out, stopped
+    answering: the guest may be lost)."""
 
-    def __init__(self, message: str, no_answer: bool = False):
+    def __init__(self, message: str, status: int | None = None):
         super().__init__(message)
-        self.no_answer = no_answer
+        self.status = status
+
+    @property
+    def no_answer(self) -> bool:
+        return self.status is None
 
 
 class GuestClient:
@@ -64,20 +70,19 @@ class GuestClient:
                 if attempt >= attempts:
                     raise GuestError(f"guest {self.base}{path} refused or dropped the connection {attempts} "
                                      f"time(s) ({exc}); check that the VM runs and its OSWorld server listens on "
-                                     "the guest port", no_answer=True) from exc
+                                     "the guest port") from exc
                 attempt += 1
                 time.sleep(RETRY_PAUSE)
                 continue
             except (socket.timeout, TimeoutError):
-                raise GuestError(f"guest {self.base}{path} did not answer within {limit:.0f} s",
-                                 no_answer=True) from None
+                raise GuestError(f"guest {self.base}{path} did not answer within {limit:.0f} s") from None
             except (OSError, http.client.HTTPException) as exc:
-                raise GuestError(f"guest {self.base}{path} failed: {exc}", no_answer=True) from exc
+                raise GuestError(f"guest {self.base}{path} failed: {exc}") from exc
             if status == 404 and ok_404:
                 return None
             if status >= 400:
                 detail = data[:300].decode("utf-8", "replace")
-                raise GuestError(f"guest {self.base}{path} answered HTTP {status}: {detail}")
+                raise GuestError(f"guest {self.base}{path} answered HTTP {status}: {detail}", status)
             return data
 
     def _exchange(self, method: str, path: str, body: bytes | None, content_type: str | None,
@@ -102,7 +107,7 @@ class GuestClient:
                 raise TimeoutError
             if not self.answers(window):
                 raise GuestError(f"guest {self.base} stopped answering while {path} ran: /platform did not answer "
-                                 f"within {window:.0f} s (the VM is frozen or gone)", no_answer=True)
+                                 f"within {window:.0f} s (the VM is frozen or gone)")
         connection.sock.settimeout(max(0.1, deadline - time.monotonic()))
 
     def answers(self, within: float) -> bool:
@@ -121,7 +126,7 @@ class GuestClient:
         try:
             return json.loads(raw) if raw else None
         except ValueError:
-            raise GuestError(f"guest {self.base}{path} answered {raw[:100]!r}, not JSON") from None
+            raise GuestError(f"guest {self.base}{path} answered {raw[:100]!r}, not JSON", 200) from None
 
     def _form(self, path: str, fields: dict, **kwargs) -> bytes | None:
         return self._request("POST", path, urllib.parse.urlencode(fields).encode(),
@@ -134,13 +139,13 @@ class GuestClient:
     def screenshot(self) -> bytes:
         data = self._request("GET", "/screenshot", timeout=self.screenshot_timeout)
         if not data or not data.startswith(b"\x89PNG"):
-            raise GuestError(f"guest {self.base}/screenshot did not answer a PNG ({len(data or b'')} bytes)")
+            raise GuestError(f"guest {self.base}/screenshot did not answer a PNG ({len(data or b'')} bytes)", 200)
         return data
 
     def execute(self, command: list[str] | str, shell: bool = False, timeout: float | None = None) -> dict:
         answer = self._json("POST", "/execute", {"command": command, "shell": shell}, timeout=timeout, retries=1)
         if not isinstance(answer, dict):
-            raise GuestError(f"guest {self.base}/execute answered {answer!r}, not a JSON object")
+            raise GuestError(f"guest {self.base}/execute answered {answer!r}, not a JSON object", 200)
         return answer
 
     def launch(self, command: list[str] | str, shell: bool = False) -> None:
@@ -172,8 +177,14 @@ class GuestClient:
         return self._form("/file", {"file_path": guest_path}, ok_404=True)
 
     def list_directory(self, guest_path: str) -> dict | None:
-        """The guest's {"type", "name", "children"} tree of a folder; None when the folder does not exist."""
-        answer = self._json("POST", "/list_directory", {"path": guest_path}, ok_404=True)
+        """The guest's {"type", "name", "children"} tree of a folder; None when the folder does not exist (the real
+        server answers 400 there, and takes the path as it is: no ~ expansion)."""
+        try:
+            answer = self._json("POST", "/list_directory", {"path": guest_path}, ok_404=True)
+        except GuestError as exc:
+            if exc.status == 400 and NOT_A_DIRECTORY in str(exc):
+                return None
+            raise
         return answer["directory_tree"] if answer else None
 
     def accessibility(self) -> str:

@@ -17,7 +17,6 @@ import json
 import os
 import threading
 import time
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -304,7 +303,8 @@ class Environment:
                            screen=(options["screen_width"], options["screen_height"]),
                            client_password=evaluation["client_password"],
                            download_timeout=evaluation["download_timeout"], step_timeout=evaluation["step_timeout"],
-                           external_metric=self.desktop_env.score if self.desktop_env else None)
+                           external_metric=self.desktop_env.score if self.desktop_env else None,
+                           on_setup_failure=evaluation["on_setup_failure"], log=self.log)
 
     def _setup_task(self, task: dict) -> None:
         try:
@@ -312,7 +312,6 @@ class Environment:
         except SetupError as exc:
             raise EnvError(502, "setup_failed", f"task setup failed: {exc}") from exc
         except Exception as exc:              # task input this daemon did not foresee: the task's failure, not ours
-            self.log.error("task setup raised %s", traceback.format_exc())
             raise EnvError(502, "setup_failed", f"task setup failed ({type(exc).__name__}: {exc}); check the "
                            "task's config steps") from exc
 
