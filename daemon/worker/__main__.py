@@ -99,6 +99,11 @@ class Worker:
         """Every error answer of the worker is built here, and logged here once: env, episode, step, reason (and
         the traceback of a crash)."""
         episode = self.environment.episode
+        step = len(episode.records) if episode else "-"            # the step index the request was about
+        self.environment.log.log(logging.ERROR if exc.status >= 500 else logging.WARNING,
+                                 "%s answered %d %s at step %s: %s%s", op, exc.status, exc.code, step, exc.message,
+                                 trace and f"\n{trace}")
+        return error_answer(exc.status, exc.code, exc.message, exc.retry_after)
 
 
 def error_answer(status: int, code: str, message: str, retry_after: int | None = None) -> Answer:
