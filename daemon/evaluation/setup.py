@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from pathlib import Path
 
+from ..atomic import write_atomic
 from ..guest.client import GuestError
 from ..guest.devtools import DevToolsError
 from .chrome_steps import STEPS as CHROME_STEPS
 from .context import SetupError, TaskContext
+from .host_policy import read_upload
+from .task_shape import sleep_seconds
 
 UNTIL_ATTEMPTS = 10
 
@@ -49,7 +51,7 @@ def download(guest, ctx: TaskContext, params: dict) -> None:
 
 def upload_file(guest, ctx: TaskContext, params: dict) -> None:
     for item in params["files"]:
-        guest.upload(item["remote_path"], Path(item["local_path"]).expanduser().read_bytes())
+        guest.upload(item["remote_path"], read_upload(item["local_path"], ctx.policy, "upload_file local_path"))
 
 
 def execute(guest, ctx: TaskContext, params: dict) -> None:
@@ -60,7 +62,7 @@ def execute(guest, ctx: TaskContext, params: dict) -> None:
         for stream in ("stdout", "stderr"):
             if params.get(stream):
                 key = "output" if stream == "stdout" else "error"
-                (ctx.task_dir / params[stream]).write_text(answer.get(key) or "")
+                write_atomic(ctx.task_file(params[stream], f"execute {stream}"), (answer.get(key) or "").encode())
         if not until or _until_met(until, answer):
             return
         time.sleep(0.3)
@@ -76,7 +78,11 @@ def _until_met(until: dict, answer: dict) -> bool:
 
 
 def sleep(guest, ctx: TaskContext, params: dict) -> None:
-    time.sleep(min(float(params["seconds"]), ctx.step_timeout))
+    try:
+        seconds = sleep_seconds(params.get("seconds"))
+    except ValueError as exc:                # malformed parameters (reset refuses them first): TypeError's path
+        raise TypeError(f"seconds {exc}") from None
+    time.sleep(min(seconds, ctx.step_timeout))
 
 
 STEPS = {

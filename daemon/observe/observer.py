@@ -21,7 +21,6 @@ from .metrics import Metrics
 
 STEP_FIELDS = ("history_text", "actions", "code", "format_reward", "warnings", "error", "terminal", "done")
 RECENT_EPISODES = 5000                  # finished episodes kept for the dashboard's rates and score histogram
-REPLY_CAUSES = {"worker_died", "worker_timeout", "worker_error"}   # the failed reply closes the episode
 
 
 @dataclasses.dataclass
@@ -35,6 +34,7 @@ class LiveEnv:
     last_action: str | None = None
     last_error: str | None = None
     format_error: bool = False
+    recovered: bool = False             # its env was recovered mid-episode
     image_format: str = "png"
     open: bool = False                  # an episode started and not yet closed with an outcome
     errors: list[str] = dataclasses.field(default_factory=list)
@@ -77,7 +77,7 @@ class Observer:
     def _after_reset(self, env_idx: int, args: dict, reply: Reply, timings: dict | None) -> None:
         live = self.live[env_idx]
         if live.open:
-            self._close(env_idx, "abandoned")
+            self._close(env_idx, "env_error" if live.recovered else "abandoned")
         if reply.status >= 500:
             self._count_episode("reset_failed")
             live.last_error = _error_message(reply)
@@ -152,12 +152,13 @@ class Observer:
         self.finished.append((time.time(), outcome, score))
 
     def on_recovery(self, env_idx: int, cause: str) -> None:
+        """An env's recovery starts. A failed reply closes its episode (with that reply's error) when it is
+        observed; an episode whose env was recovered without one ends as env_error at the next reset."""
         self.metrics.recoveries.labels(str(env_idx), cause).inc()
-        if cause not in REPLY_CAUSES:
-            live = self.live[env_idx]
-            live.errors.append(f"worker lost ({cause})")
-            if live.open:
-                self._close(env_idx, "env_error")
+        live = self.live[env_idx]
+        if live.open:
+            live.recovered = True
+            live.errors.append(f"the env was recovered ({cause})")
 
     # --- helpers -----------------------------------------------------------------------------------------------
     @staticmethod

@@ -105,9 +105,9 @@ def test_every_env_has_exactly_one_phase(daemon):
 
 
 def test_a_lost_worker_counts_a_recovery(daemon):
-    before = value(scrape(daemon), "osworld_recoveries_total", env="1", cause="worker_lost")
+    before = value(scrape(daemon), "osworld_recoveries_total", env="1", cause="worker_died")
     os.kill(daemon.env_health(1)["pid"], signal.SIGKILL)
-    daemon.wait_for(lambda: value(scrape(daemon), "osworld_recoveries_total", env="1", cause="worker_lost")
+    daemon.wait_for(lambda: value(scrape(daemon), "osworld_recoveries_total", env="1", cause="worker_died")
                     == before + 1, 30, "the recovery to be counted")
     daemon.wait_for(lambda: daemon.env_health(1)["phase"] == "idle", 60, "env 1 to recover")
 
