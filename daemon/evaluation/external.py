@@ -23,8 +23,8 @@ class ExternalMetricError(Exception):
 
 
 class DesktopEnvMetrics:
-    def __init__(self, python: str, env: dict | None = None):
-        self.python, self.env = python, env
+    def __init__(self, python: str, env: dict | None = None, runner: Path = RUNNER):
+        self.python, self.env, self.runner = python, env, runner   # the tests' reference runner wraps RUNNER
         self.process: subprocess.Popen | None = None
 
     def score(self, metric: str, args: list, options: dict) -> float:
@@ -46,7 +46,7 @@ class DesktopEnvMetrics:
 
     def _start(self) -> None:
         try:
-            self.process = subprocess.Popen([self.python, str(RUNNER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            self.process = subprocess.Popen([self.python, str(self.runner)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                             stderr=None, text=True, env=self.env or dict(os.environ))
         except OSError as exc:
             raise ExternalMetricError(f"cannot start {self.python} (evaluation.desktop_env_python): {exc}") from exc

@@ -19,14 +19,10 @@ from daemon.evaluation.apps import (APP_METRICS, check_global_key_play_pause, ch
                                     is_vlc_recordings_folder, run_sqlite3)
 from daemon.evaluation.getters import GETTERS, ResultMissing
 
+from .builders import write
 from .osworld_tasks import all_tasks, tasks_scored_by
 
 MONDAY = datetime(2024, 1, 15, 9, 30, tzinfo=ZoneInfo("UTC"))        # a Monday
-
-
-def write(path, text: str) -> str:
-    path.write_text(text, encoding="utf-8")
-    return str(path)
 
 
 def test_thunderbird_prefs(tmp_path):

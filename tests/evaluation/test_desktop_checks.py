@@ -20,6 +20,7 @@ from daemon.evaluation.getters import GETTERS, ResultMissing
 from daemon.evaluation.metrics import check_include_exclude, literal_match
 from daemon.guest.client import GuestClient
 
+from .builders import write
 from .osworld_tasks import all_tasks, tasks_scored_by
 
 RICK = "Rick Astley - Never Gonna Give You Up (Official Music Video).mp4"
@@ -32,11 +33,6 @@ def status_xml(state: str, **meta: str) -> str:
     return (f"<root><fullscreen>false</fullscreen><state>{state}</state><information>"
             f'<category name="meta">{infos}</category><category name="Stream 0"><info name="Codec">H264</info>'
             "</category></information></root>")
-
-
-def write(path, text: str) -> str:
-    path.write_text(text, encoding="utf-8")
-    return str(path)
 
 
 def test_is_vlc_playing(tmp_path):

@@ -1,29 +1,19 @@
 """compare_docx_files (docs extra) against documents made here, and the options real task files use."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 docx = pytest.importorskip("docx", reason="the docs extra is not installed")
 
 import importlib.util                                                    # noqa: E402
-import zipfile                                                          # noqa: E402
 
 from daemon.evaluation import missing_capabilities                      # noqa: E402
 from daemon.evaluation.documents import (METRIC_OPTIONS, compare_docx_files, compare_docx_files_and_ignore_new_lines,  # noqa: E402,E501
                                          compare_docx_tables, compare_references, compare_unique_train_records,
                                          fuzzy_place_math, missing_for)
 
+from .builders import YELLOW, document, odt                            # noqa: E402
 from .osworld_tasks import tasks_scored_by                             # noqa: E402
-
-
-def document(path: Path, *paragraphs: str) -> str:
-    doc = docx.Document()
-    for text in paragraphs:
-        doc.add_paragraph(text)
-    doc.save(path)
-    return str(path)
 
 
 def test_blanks_case_order_and_empty_lines(tmp_path):
@@ -100,23 +90,6 @@ def test_fuzzy_match_and_content_only_score_the_similarity(tmp_path):
     per_paragraph = compare_docx_files(near, gold, fuzzy_match=True, ignore_blanks=False)
     assert 0.9 < per_paragraph < 1.0 and per_paragraph != similarity       # the mean of the paragraph ratios
     assert compare_docx_files(gold, gold, content_only=True) == 1.0
-
-
-def odt(path: Path, paragraphs_xml: str, styles_xml: str = "") -> str:
-    """A minimal .odt whose body holds `paragraphs_xml` and whose automatic styles are `styles_xml`."""
-    namespaces = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
-                  'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
-                  'xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0" '
-                  'xmlns:fo="urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0"')
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("content.xml", f'<office:document-content {namespaces}><office:automatic-styles>'
-                         f'{styles_xml}</office:automatic-styles><office:body><office:text>{paragraphs_xml}'
-                         '</office:text></office:body></office:document-content>')
-    return str(path)
-
-
-YELLOW = ('<style:style style:name="T1" style:family="text">'
-          '<style:text-properties fo:background-color="#ffff00"/></style:style>')
 
 
 def test_odt_paragraphs_and_highlighted_words(tmp_path):

@@ -11,24 +11,8 @@ from daemon.evaluation import images                                   # noqa: E
 from daemon.evaluation.context import TaskContext                      # noqa: E402
 from daemon.evaluation.getters import GETTERS, ResultMissing           # noqa: E402
 
+from .builders import save, scene                                   # noqa: E402
 from .osworld_tasks import tasks_scored_by, tasks_using                # noqa: E402
-
-
-def scene(size=(64, 48), seed=0) -> Image.Image:
-    """A colourful, structured picture: gradients plus random blocks."""
-    rng = np.random.default_rng(seed)
-    width, height = size
-    x, y = np.meshgrid(np.linspace(0, 1, width), np.linspace(0, 1, height))
-    pixels = np.stack([x * 200 + 20, y * 180 + 30, (1 - x) * 120 + 60], axis=2)
-    for _ in range(6):
-        left, top = rng.integers(0, width - 8), rng.integers(0, height - 8)
-        pixels[top:top + 8, left:left + 8] = rng.integers(0, 255, 3)
-    return Image.fromarray(pixels.astype(np.uint8))
-
-
-def save(image: Image.Image, tmp_path, name: str) -> str:
-    image.save(tmp_path / name)
-    return str(tmp_path / name)
 
 
 def test_ssim_matches_skimage():

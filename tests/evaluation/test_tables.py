@@ -15,18 +15,8 @@ from daemon.evaluation.cell_values import read_cell_value, value_matches   # noq
 from daemon.evaluation.tables import compare_conference_city_in_order, compare_table, missing_for  # noqa: E402
 from daemon.evaluation.workbook_features import pivots                 # noqa: E402
 
+from .builders import workbook                                      # noqa: E402
 from .osworld_tasks import tasks_scored_by                             # noqa: E402
-
-
-def workbook(path: Path, sheets: dict[str, list[list]]) -> str:
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for name, rows in sheets.items():
-        sheet = book.create_sheet(name)
-        for row in rows:
-            sheet.append(row)
-    book.save(path)
-    return str(path)
 
 
 @pytest.fixture

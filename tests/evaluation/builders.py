@@ -1,0 +1,159 @@
+"""Builders of the files the metric tests score: shared by tests/evaluation (our expectations) and
+tests/differential (the same inputs through OSWorld's own metrics). Optional libraries are imported on use, so a
+test skips cleanly where its extra is absent."""
+from __future__ import annotations
+
+import io
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+FRAME = b"\xff\xfb\x90\x64" + bytes(413)                  # one silent MPEG-1 layer III frame
+
+TOC = """<?xml version='1.0' encoding='utf-8'?>
+<ncx xmlns="http://www.daisy.org/z3986/2005/ncx/">
+<navMap>
+<navPoint id="{id}"><navLabel><text>Chapter 1</text></navLabel></navPoint>
+</navMap>
+</ncx>
+"""
+OPF = """<?xml version='1.0' encoding='utf-8'?>
+<package xmlns="http://www.idpf.org/2007/opf">
+<metadata><dc:title>Pass Through</dc:title><dc:identifier id="id">{id}</dc:identifier></metadata>
+</package>
+"""
+YELLOW = ('<style:style style:name="T1" style:family="text">'
+          '<style:text-properties fo:background-color="#ffff00"/></style:style>')
+
+
+def write(path, text: str) -> str:
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def zip_of(path, files: dict) -> str:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return str(path)
+
+
+def tar_of(path, files: dict) -> str:
+    with tarfile.open(path, "w:gz") as archive:
+        for name, text in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(text.encode())
+            archive.addfile(info, io.BytesIO(text.encode()))
+    return str(path)
+
+
+def epub_of(path, chapters: dict, book_id: str = "uuid-1", **extra) -> str:
+    members = {"mimetype": "application/epub+zip", "toc.ncx": TOC.format(id=book_id),
+               "content.opf": OPF.format(id=book_id), **chapters, **extra}
+    return zip_of(path, members)
+
+
+def workbook(path: Path, sheets: dict[str, list[list]]) -> str:
+    openpyxl = pytest.importorskip("openpyxl", reason="the docs extra is not installed")
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+    return str(path)
+
+
+def document(path: Path, *paragraphs: str) -> str:
+    docx = pytest.importorskip("docx", reason="the docs extra is not installed")
+    doc = docx.Document()
+    for text in paragraphs:
+        doc.add_paragraph(text)
+    doc.save(path)
+    return str(path)
+
+
+def odt(path: Path, paragraphs_xml: str, styles_xml: str = "") -> str:
+    """A minimal .odt whose body holds `paragraphs_xml` and whose automatic styles are `styles_xml`."""
+    namespaces = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+                  'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+                  'xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0" '
+                  'xmlns:fo="urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0"')
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("content.xml", f'<office:document-content {namespaces}><office:automatic-styles>'
+                         f'{styles_xml}</office:automatic-styles><office:body><office:text>{paragraphs_xml}'
+                         '</office:text></office:body></office:document-content>')
+    return str(path)
+
+
+def scene(size=(64, 48), seed=0):
+    """A colourful, structured picture: gradients plus random blocks."""
+    np = pytest.importorskip("numpy", reason="the docs extra is not installed")
+    from PIL import Image
+    rng = np.random.default_rng(seed)
+    width, height = size
+    x, y = np.meshgrid(np.linspace(0, 1, width), np.linspace(0, 1, height))
+    pixels = np.stack([x * 200 + 20, y * 180 + 30, (1 - x) * 120 + 60], axis=2)
+    for _ in range(6):
+        left, top = rng.integers(0, width - 8), rng.integers(0, height - 8)
+        pixels[top:top + 8, left:left + 8] = rng.integers(0, 255, 3)
+    return Image.fromarray(pixels.astype(np.uint8))
+
+
+def save(image, tmp_path, name: str) -> str:
+    image.save(tmp_path / name)
+    return str(tmp_path / name)
+
+
+def picture(seed: int):
+    """A structured picture: a gradient with a few random blocks."""
+    np = pytest.importorskip("numpy")
+    from PIL import Image
+    rng = np.random.default_rng(seed)
+    x, y = np.meshgrid(np.linspace(0, 1, 96), np.linspace(0, 1, 64))
+    pixels = np.stack([x * 200, y * 200, (1 - x) * 150], axis=2)
+    for _ in range(8):
+        left, top = rng.integers(0, 80), rng.integers(0, 48)
+        pixels[top:top + 16, left:left + 16] = rng.integers(0, 255, 3)
+    return Image.fromarray(pixels.astype(np.uint8))
+
+
+def pdf(path, *pages: str) -> str:
+    pymupdf = pytest.importorskip("pymupdf")
+    document = pymupdf.open()
+    for text in pages:
+        document.new_page().insert_text((72, 72), text)
+    document.save(path)
+    return str(path)
+
+
+def pdf_bytes(text: str) -> bytes:
+    pymupdf = pytest.importorskip("pymupdf")
+    document = pymupdf.open()
+    document.new_page().insert_text((72, 72), text)
+    return document.tobytes()
+
+
+def pdf_with_pictures(path, *pictures) -> str:
+    pymupdf = pytest.importorskip("pymupdf")
+    document = pymupdf.open()
+    for image in pictures:
+        data = io.BytesIO()
+        image.save(data, format="PNG")
+        document.new_page().insert_image(pymupdf.Rect(72, 72, 360, 264), stream=data.getvalue())
+    document.save(path)
+    return str(path)
+
+
+def mp3(path, **tags) -> str:
+    path.write_bytes(FRAME * 4)
+    if tags:
+        easyid3 = pytest.importorskip("mutagen.easyid3")
+        id3 = easyid3.EasyID3()
+        for name, value in tags.items():
+            id3[name] = value
+        id3.save(path)
+    return str(path)
