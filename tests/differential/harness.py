@@ -32,10 +32,12 @@ def case(metric: str, label: str, build: Callable[[Path], tuple]) -> Case:
     return Case(f"{metric}-{label}", metric, build)
 
 
-def outcome(call) -> float | str:
+def outcome(call, errors: list) -> float | str:
+    """The score, or "error" (its message kept in `errors` for the failure report)."""
     try:
         score = float(call())
-    except Exception:                          # noqa: BLE001  (a crash is an outcome to compare, not a test error)
+    except Exception as exc:                   # noqa: BLE001  (a crash is an outcome to compare, not a test error)
+        errors.append(f"{type(exc).__name__}: {exc}"[:300])
         return "error"
     return "nan" if math.isnan(score) else score
 
@@ -63,9 +65,10 @@ def parse(text: str):
 def check(case: Case, osworld, tmp_path: Path, differences: dict) -> None:
     args, options = case.build(tmp_path)
     json.dumps([args, options])                # what crosses to the reference process must be JSON
-    theirs = outcome(lambda: osworld.score(case.metric, args, options))
-    ours = outcome(lambda: METRICS[case.metric](*args, **options))
+    errors: list[str] = []
+    theirs = outcome(lambda: osworld.score(case.metric, args, options), errors)
+    ours = outcome(lambda: METRICS[case.metric](*args, **options), errors)
     if case.id in differences:
-        assert (theirs, ours) == differences[case.id], f"{case.id}: the documented difference changed"
+        assert (theirs, ours) == differences[case.id], f"{case.id}: the documented difference changed {errors}"
     else:
-        assert agree(theirs, ours), f"{case.id}: OSWorld {theirs}, ours {ours}"
+        assert agree(theirs, ours), f"{case.id}: OSWorld {theirs}, ours {ours} {errors}"
