@@ -3,6 +3,7 @@ tests/differential (the same inputs through OSWorld's own metrics). Optional lib
 test skips cleanly where its extra is absent."""
 from __future__ import annotations
 
+import importlib.util
 import io
 import tarfile
 import zipfile
@@ -157,3 +158,72 @@ def mp3(path, **tags) -> str:
             id3[name] = value
         id3.save(path)
     return str(path)
+
+
+BLANK = 6          # the default template's blank layout
+
+
+class Deck:
+    """Builds .pptx files that differ from a base deck by one edit."""
+
+    def __init__(self, tmp_path, slides: int = 1):
+        self.tmp_path, self.slides, self.count = tmp_path, slides, 0
+
+    def __call__(self, *edits) -> str:
+        pptx = pytest.importorskip("pptx", reason="the docs extra is not installed")
+        prs = pptx.Presentation()
+        for _ in range(self.slides):
+            prs.slides.add_slide(prs.slide_layouts[BLANK])
+        base(prs)
+        for edit in edits:
+            edit(prs)
+        self.count += 1
+        path = self.tmp_path / f"deck{self.count}.pptx"
+        prs.save(path)
+        return str(path)
+
+
+def base(prs):
+    """One text box with two paragraphs, two runs in the first."""
+    from pptx.util import Inches
+    box = prs.slides[0].shapes.add_textbox(Inches(1), Inches(1), Inches(4), Inches(1))
+    first = box.text_frame.paragraphs[0]
+    for text in ("Hello ", "world"):
+        first.add_run().text = text
+    box.text_frame.add_paragraph().add_run().text = "Second"
+
+
+def first_runs(prs):
+    return prs.slides[0].shapes[0].text_frame.paragraphs[0].runs
+
+
+def paragraph(prs, index=0):
+    return prs.slides[0].shapes[0].text_frame.paragraphs[index]
+
+
+def solid_background(slide, rgb):
+    slide.background.fill.solid()
+    slide.background.fill.fore_color.rgb = rgb
+
+
+def _examined_edits():
+    """(compare_pptx_files option, an edit of the base deck that option notices)."""
+    from pptx.dml.color import RGBColor
+    from pptx.enum.text import PP_ALIGN
+    from pptx.util import Inches, Pt
+    return [
+        ("examine_font_name", lambda prs: setattr(first_runs(prs)[0].font, "name", "Arial")),
+        ("examine_font_size", lambda prs: setattr(first_runs(prs)[0].font, "size", Pt(30))),
+        ("examine_font_bold", lambda prs: setattr(first_runs(prs)[0].font, "bold", True)),
+        ("examine_font_italic", lambda prs: setattr(first_runs(prs)[0].font, "italic", True)),
+        ("examine_font_underline", lambda prs: setattr(first_runs(prs)[0].font, "underline", True)),
+        ("examine_strike_through", lambda prs: first_runs(prs)[0]._r.get_or_add_rPr().set("strike", "sngStrike")),
+        ("examine_alignment", lambda prs: setattr(paragraph(prs), "alignment", PP_ALIGN.CENTER)),
+        ("examine_indent", lambda prs: setattr(paragraph(prs, 1), "level", 2)),
+        ("examine_shape", lambda prs: setattr(prs.slides[0].shapes[0], "left", Inches(2))),
+        ("examine_note", lambda prs: setattr(prs.slides[0].notes_slide.notes_text_frame, "text", "say hi")),
+        ("examine_background_color", lambda prs: solid_background(prs.slides[0], RGBColor(0, 0, 255))),
+    ]
+
+
+EXAMINED_EDITS = _examined_edits() if importlib.util.find_spec("pptx") else []

@@ -13,7 +13,7 @@ from lxml import etree                                                   # noqa:
 from pptx.dml.color import RGBColor                                      # noqa: E402
 from pptx.enum.text import PP_ALIGN                                      # noqa: E402
 from pptx.oxml.ns import qn                                              # noqa: E402
-from pptx.util import Emu, Inches, Pt                                    # noqa: E402
+from pptx.util import Emu, Inches                                        # noqa: E402
 
 from daemon.evaluation import missing_capabilities                      # noqa: E402
 from daemon.evaluation.context import TaskContext                      # noqa: E402
@@ -23,46 +23,8 @@ from daemon.evaluation.slides import (                                   # noqa:
     check_presenter_console_disable, check_slide_orientation_Portrait, check_transition, compare_pptx_files,
     evaluate_presentation_fill_to_rgb_distance, missing_for)
 
+from .builders import BLANK, EXAMINED_EDITS, Deck, first_runs, paragraph, solid_background  # noqa: E402
 from .osworld_tasks import all_tasks, tasks_using                           # noqa: E402
-
-BLANK = 6          # the default template's blank layout
-
-
-class Deck:
-    """Builds .pptx files that differ from a base deck by one edit."""
-
-    def __init__(self, tmp_path, slides: int = 1):
-        self.tmp_path, self.slides, self.count = tmp_path, slides, 0
-
-    def __call__(self, *edits) -> str:
-        prs = pptx.Presentation()
-        for _ in range(self.slides):
-            prs.slides.add_slide(prs.slide_layouts[BLANK])
-        base(prs)
-        for edit in edits:
-            edit(prs)
-        self.count += 1
-        path = self.tmp_path / f"deck{self.count}.pptx"
-        prs.save(path)
-        return str(path)
-
-
-def base(prs):
-    """One text box with two paragraphs, two runs in the first."""
-    box = prs.slides[0].shapes.add_textbox(Inches(1), Inches(1), Inches(4), Inches(1))
-    first = box.text_frame.paragraphs[0]
-    for text in ("Hello ", "world"):
-        first.add_run().text = text
-    box.text_frame.add_paragraph().add_run().text = "Second"
-
-
-def first_runs(prs):
-    return prs.slides[0].shapes[0].text_frame.paragraphs[0].runs
-
-
-def paragraph(prs, index=0):
-    return prs.slides[0].shapes[0].text_frame.paragraphs[index]
-
 
 @pytest.fixture
 def deck(tmp_path):
@@ -85,19 +47,7 @@ def test_same_deck_matches_and_text_or_slide_count_changes_do_not(deck, tmp_path
     assert compare_pptx_files(str(broken), gold) == 0.0
 
 
-@pytest.mark.parametrize("option, edit", [
-    ("examine_font_name", lambda prs: setattr(first_runs(prs)[0].font, "name", "Arial")),
-    ("examine_font_size", lambda prs: setattr(first_runs(prs)[0].font, "size", Pt(30))),
-    ("examine_font_bold", lambda prs: setattr(first_runs(prs)[0].font, "bold", True)),
-    ("examine_font_italic", lambda prs: setattr(first_runs(prs)[0].font, "italic", True)),
-    ("examine_font_underline", lambda prs: setattr(first_runs(prs)[0].font, "underline", True)),
-    ("examine_strike_through", lambda prs: first_runs(prs)[0]._r.get_or_add_rPr().set("strike", "sngStrike")),
-    ("examine_alignment", lambda prs: setattr(paragraph(prs), "alignment", PP_ALIGN.CENTER)),
-    ("examine_indent", lambda prs: setattr(paragraph(prs, 1), "level", 2)),
-    ("examine_shape", lambda prs: setattr(prs.slides[0].shapes[0], "left", Inches(2))),
-    ("examine_note", lambda prs: setattr(prs.slides[0].notes_slide.notes_text_frame, "text", "say hi")),
-    ("examine_background_color", lambda prs: solid_background(prs.slides[0], RGBColor(0, 0, 255))),
-])
+@pytest.mark.parametrize("option, edit", EXAMINED_EDITS)
 def test_each_examined_property_fails_unless_switched_off(deck, option, edit):
     gold = deck()
     assert compare_pptx_files(deck(edit), gold) == 0.0
@@ -111,11 +61,6 @@ def test_colours_are_compared_when_both_are_rgb(deck):
     assert compare_pptx_files(deck(colour(RGBColor(255, 0, 0))), gold) == 0.0
     assert compare_pptx_files(deck(colour(RGBColor(255, 0, 0))), gold, examine_color_rgb=False) == 1.0
     assert compare_pptx_files(deck(), gold) == 1.0                   # an unset colour is not compared
-
-
-def solid_background(slide, rgb):
-    slide.background.fill.solid()
-    slide.background.fill.fore_color.rgb = rgb
 
 
 def test_osworld_leniencies(deck):

@@ -1,0 +1,137 @@
+"""Inputs for compare_table and compare_pptx_files: the fixtures of tests/evaluation/test_tables.py and
+test_slides.py, and each real task's rules (compare_table) or options (compare_pptx_files) applied to them."""
+from __future__ import annotations
+
+import json
+import re
+
+from tests.evaluation.builders import BLANK, EXAMINED_EDITS, Deck, first_runs, workbook, write
+from tests.evaluation.osworld_tasks import TASKS
+
+from .harness import case
+
+DATA = [["Name", "Total"], ["a", 1.00001], ["b", 2]]
+BOOKS = {"expected": {"Sheet1": DATA}, "same": {"Sheet1": [["Name", "Total"], ["a", 1.00002], ["b", 2]]},
+         "differs": {"Sheet1": [["Name", "Total"], ["a", 1.5], ["b", 2]]}, "renamed": {"Data": DATA},
+         "two": {"Sheet1": DATA, "Sheet2": [["x"], [1]]}}
+SHEET_DATA = [{"type": "sheet_data", "sheet_idx0": 0, "sheet_idx1": "EI0"}]
+PRINT = [{"type": "sheet_print", "sheet_idx0": "RI0", "sheet_idx1": "EI0"}]
+
+
+def books_case(label: str, result: str | None, rules: list, exports: dict | None = None):
+    def build(tmp):
+        paths = {name: workbook(tmp / f"{name}.xlsx", sheets) for name, sheets in BOOKS.items()}
+        for name, content in (exports or {}).items():
+            write(tmp / name, content)
+        return [paths.get(result, result), paths["expected"]], {"rules": rules}
+    return case("compare_table", label, build)
+
+
+EXPORTS = {"same-Sheet1.csv": "Name,Total\na,1\n\n\n", "expected-Sheet1.csv": "name,total\na,1\n"}
+TABLE_FIXTURES = [
+    books_case("precision", "same", SHEET_DATA),
+    books_case("precision-6", "same", [{**SHEET_DATA[0], "precision": 6}]),
+    books_case("differs", "differs", SHEET_DATA),
+    books_case("by-name", "renamed", [{"type": "sheet_data", "sheet_idx0": "RNData", "sheet_idx1": "ENSheet1"}]),
+    books_case("missing-name", "renamed", [{"type": "sheet_data", "sheet_idx0": "RNNope", "sheet_idx1": "ENSheet1"}]),
+    books_case("out-of-range", "same", [{"type": "sheet_data", "sheet_idx0": "RI5", "sheet_idx1": "EI0"}]),
+    books_case("sheet-name", "same", [{"type": "sheet_name"}]),
+    books_case("sheet-name-two", "two", [{"type": "sheet_name"}]),
+    books_case("first-failing", "renamed", [{"type": "sheet_name"}] + SHEET_DATA),
+    books_case("none", None, SHEET_DATA),
+    books_case("print-no-exports", "same", PRINT),
+    books_case("print-case", "same", PRINT, EXPORTS),
+    books_case("print-ignore-case", "same", [{**PRINT[0], "ignore_case": True}], EXPORTS),
+]
+
+
+def real_tasks(metric: str):
+    """(task id, options) of each use of `metric` in the real task files; none without the files."""
+    if not TASKS.is_dir():
+        return
+    for path in sorted(TASKS.rglob("*.json")):
+        evaluator = json.loads(path.read_text()).get("evaluator") or {}
+        funcs = evaluator.get("func")
+        funcs = funcs if isinstance(funcs, list) else [funcs]
+        options = evaluator.get("options")
+        options = options if isinstance(options, list) else [options] * len(funcs)
+        for index, (func, option) in enumerate(zip(funcs, options)):
+            if func == metric:
+                yield path.stem[:8] + (f"-{index}" if len(funcs) > 1 else ""), option or {}
+
+
+def sheet_names(rules: list) -> list[str]:
+    """The sheets the rules name (RN<name>/EN<name>, sheet_idx<name>), so the fixture has them, first Sheet1."""
+    names = ["Sheet1"]
+    for rule in rules:
+        for key, value in rule.items():
+            if key.startswith("sheet_idx") and isinstance(value, str) and re.match("[RE]N", value):
+                names += [value[2:]] if value[2:] not in names else []
+    return names
+
+
+def task_book(label: str, task: str, options: dict, edit: bool):
+    """The real task's rules on a workbook with the sheets they name, against itself or one changed cell."""
+    def build(tmp):
+        sheets = {name: [["Item", "Qty", "Price"], ["pen", 3, 1.5], ["ink", 7, 2.25], ["pad", 1, 4.0]]
+                  for name in sheet_names(options.get("rules", []))}
+        gold = workbook(tmp / "gold.xlsx", sheets)
+        if edit:
+            first = next(iter(sheets))
+            sheets[first] = [row[:] for row in sheets[first]]
+            sheets[first][2][1] = 8
+        result = workbook(tmp / "result.xlsx", sheets)
+        for name in sheets:                   # sheet_print rules read the CSV exports beside each workbook
+            for stem in ("gold", "result"):
+                write(tmp / f"{stem}-{name}.csv", "Item,Qty\npen,3\n")
+        return [result, gold], options
+    return case("compare_table", f"task-{task}-{label}", build)
+
+
+TABLE_TASKS = [task_book(label, task, options, label == "edited") for task, options in real_tasks("compare_table")
+               for label in ("same", "edited")]
+
+
+def retext(prs):
+    first_runs(prs)[1].text = "there"
+
+
+def add_slide(prs):
+    prs.slides.add_slide(prs.slide_layouts[BLANK])
+
+
+def deck_case(label: str, edits: tuple, **options):
+    def build(tmp):
+        deck = Deck(tmp)
+        return [deck(*edits), deck()], options
+    return case("compare_pptx_files", label, build)
+
+
+def broken_deck(tmp):
+    (tmp / "broken.pptx").write_bytes(b"not a presentation")
+    return [str(tmp / "broken.pptx"), Deck(tmp)()], {}
+
+
+DECK_EDITS = [("same", ()), ("retext", (retext,)), ("add-slide", (add_slide,))] + \
+    [(option.removeprefix("examine_"), (edit,)) for option, edit in EXAMINED_EDITS]
+SLIDE_FIXTURES = [deck_case(label, edits) for label, edits in DECK_EDITS] + [
+    deck_case("add-slide-not-counted", (add_slide,), examine_number_of_slides=False),
+    *[deck_case(f"{option.removeprefix('examine_')}-off", (edit,), **{option: False})
+      for option, edit in EXAMINED_EDITS],
+    case("compare_pptx_files", "broken", broken_deck),
+    case("compare_pptx_files", "none", lambda tmp: ([None, Deck(tmp)()], {})),
+]
+
+
+def distinct_options(metric: str) -> dict[str, dict]:
+    """One real task per distinct options object (by its first task id)."""
+    seen = {}
+    for task, options in real_tasks(metric):
+        seen.setdefault(json.dumps(options, sort_keys=True), (task, options))
+    return dict(seen.values())
+
+
+SLIDE_TASKS = [deck_case(f"task-{task}-{label}", edits, **options)
+               for task, options in distinct_options("compare_pptx_files").items() for label, edits in DECK_EDITS]
+
+CASES = TABLE_FIXTURES + TABLE_TASKS + SLIDE_FIXTURES + SLIDE_TASKS
