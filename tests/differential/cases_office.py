@@ -61,13 +61,17 @@ def real_tasks(metric: str):
 
 
 def sheet_names(rules: list) -> list[str]:
-    """The sheets the rules name (RN<name>/EN<name>, sheet_idx<name>), so the fixture has them, first Sheet1."""
-    names = ["Sheet1"]
+    """The sheets the rules name (RN<name>/EN<name>) or count to (an index, RI<n>/EI<n>), so the fixture has them."""
+    names, count = ["Sheet1"], 1
     for rule in rules:
         for key, value in rule.items():
-            if key.startswith("sheet_idx") and isinstance(value, str) and re.match("[RE]N", value):
-                names += [value[2:]] if value[2:] not in names else []
-    return names
+            if not key.startswith("sheet_idx"):
+                continue
+            if isinstance(value, str) and re.match("[RE]N", value) and value[2:] not in names:
+                names.append(value[2:])
+            position = re.fullmatch("[RE]I(\\d+)", str(value))
+            count = max(count, 1 + (value if isinstance(value, int) else int(position[1]) if position else 0))
+    return names + [f"Sheet{n}" for n in range(len(names) + 1, count + 1)]
 
 
 def task_book(label: str, task: str, options: dict, edit: bool):
@@ -131,7 +135,13 @@ def distinct_options(metric: str) -> dict[str, dict]:
     return dict(seen.values())
 
 
+def edits_for(options: dict) -> list:
+    """The base edits, plus each edit whose option the task's options set (the ones whose verdict they change)."""
+    return DECK_EDITS[:3] + [(label, edits) for label, edits in DECK_EDITS[3:] if f"examine_{label}" in options]
+
+
 SLIDE_TASKS = [deck_case(f"task-{task}-{label}", edits, **options)
-               for task, options in distinct_options("compare_pptx_files").items() for label, edits in DECK_EDITS]
+               for task, options in distinct_options("compare_pptx_files").items()
+               for label, edits in edits_for(options)]
 
 CASES = TABLE_FIXTURES + TABLE_TASKS + SLIDE_FIXTURES + SLIDE_TASKS

@@ -13,7 +13,9 @@ import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import os
 import sys
+import tempfile
 import types
 from pathlib import Path
 
@@ -99,6 +101,7 @@ def guarded(metric):
 
 
 def main() -> None:
+    os.chdir(tempfile.mkdtemp(prefix="osworld-reference-"))   # some metrics write scratch files to the cwd
     sys.meta_path.append(AbsentLibraries())         # last: an installed library is always the real one
     install_metrics_package()
     spec = importlib.util.spec_from_file_location("desktop_env_runner", RUNNER)
