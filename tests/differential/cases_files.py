@@ -1,0 +1,133 @@
+"""Inputs for the Writer, PDF, image, audio-tag and HTML metrics: the fixtures of tests/evaluation/
+test_documents.py, test_pdfs.py, test_images.py, test_audio_tags.py and test_html_files.py (shared builders)."""
+from __future__ import annotations
+
+from tests.evaluation.builders import document, mp3, pdf, pdf_with_pictures, picture, save, scene, write
+
+from .harness import case
+
+
+def pair(metric: str, label: str, result, expected, **options):
+    """`result` and `expected` are builders taking tmp_path (or None)."""
+    def build(tmp):
+        return [result(tmp) if result else None, expected(tmp) if expected else None], options
+    return case(metric, label, build)
+
+
+def doc(name: str, *paragraphs: str):
+    return lambda tmp: document(tmp / name, *paragraphs)
+
+
+GOLD_DOC = doc("gold.docx", "Hello  world", "Second line")
+DOCX = [
+    pair("compare_docx_files", "blanks", doc("s.docx", "Hello world ", "Second   line"), GOLD_DOC),
+    pair("compare_docx_files", "blanks-strict", doc("s.docx", "Hello world ", "Second   line"), GOLD_DOC,
+         ignore_blanks=False),
+    pair("compare_docx_files", "case", doc("u.docx", "HELLO world", "second line"), GOLD_DOC),
+    pair("compare_docx_files", "ignore-case", doc("u.docx", "HELLO world", "second line"), GOLD_DOC,
+         ignore_case=True),
+    pair("compare_docx_files", "order", doc("w.docx", "Second line", "Hello  world"), GOLD_DOC, ignore_blanks=False),
+    pair("compare_docx_files", "ignore-order", doc("w.docx", "Second line", "Hello  world"), GOLD_DOC,
+         ignore_blanks=False, ignore_order=True),
+    pair("compare_docx_files", "empty-lines", doc("g.docx", "Hello  world", "", "Second line"), GOLD_DOC,
+         ignore_blanks=False),
+    pair("compare_docx_files", "delete-empty-lines", doc("g.docx", "Hello  world", "", "Second line"), GOLD_DOC,
+         ignore_blanks=False, delete_empty_lines=True),
+    pair("compare_docx_files", "none", None, GOLD_DOC),
+    pair("compare_docx_files", "fuzzy", doc("n.docx", "Hello  world!", "Second line"), GOLD_DOC, fuzzy_match=True),
+    pair("compare_docx_files", "content-only", doc("n.docx", "Hello  world!", "Second line"), GOLD_DOC,
+         content_only=True, ignore_blanks=False),
+]
+
+
+def pdf_file(name: str, *pages: str):
+    return lambda tmp: pdf(tmp / name, *pages)
+
+
+def pictures(name: str, *seeds: int):
+    return lambda tmp: pdf_with_pictures(tmp / name, *[picture(seed) for seed in seeds])
+
+
+GOLD_PDF = pdf_file("gold.pdf", "Invoice 243729", "Total: 100 EUR")
+GOLD_PICTURES = pictures("gold.pdf", 0, 1)
+PDFS = [
+    pair("compare_pdfs", "same", pdf_file("same.pdf", "Invoice 243729", "Total: 100 EUR"), GOLD_PDF),
+    pair("compare_pdfs", "other", pdf_file("other.pdf", "Invoice 243729", "Total: 999 USD"), GOLD_PDF),
+    pair("compare_pdfs", "none", None, GOLD_PDF),
+    pair("compare_pdf_images", "same", pictures("same.pdf", 0, 1), GOLD_PICTURES),
+    pair("compare_pdf_images", "one-changed", pictures("changed.pdf", 0, 7), GOLD_PICTURES),
+    pair("compare_pdf_images", "fewer", pictures("one.pdf", 0), GOLD_PICTURES),
+    pair("compare_pdf_images", "text-only", pdf_file("text.pdf", "no pictures"), pdf_file("t2.pdf", "none either")),
+    pair("compare_pdf_images", "none", None, GOLD_PICTURES),
+    *[case("check_pdf_pages", f"{pages}-{relation}", lambda tmp, pages=pages, relation=relation: (
+        [pdf(tmp / "p.pdf", *["page"] * pages), {"relation": relation, "ref_value": 1}], {}))
+      for pages in (1, 2) for relation in ("eq", "gt")],
+]
+
+
+def image(name: str, make):
+    return lambda tmp: save(make(), tmp, name)
+
+
+def flipped(seed: int):
+    from PIL import Image
+    return scene(seed=seed).transpose(Image.Transpose.FLIP_TOP_BOTTOM)
+
+
+def mirrored():
+    from PIL import Image
+    return scene().transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+
+
+GOLD_IMAGE = image("gold.png", scene)
+IMAGES = [
+    pair("compare_images", "resized", image("big.png", lambda: scene().resize((128, 96))), GOLD_IMAGE),
+    pair("compare_images", "other", image("other.png", lambda: flipped(5)), GOLD_IMAGE),
+    pair("compare_images", "rescaled", GOLD_IMAGE, GOLD_IMAGE, reference_base_result=0.5),
+    pair("compare_images", "rescaled-low", image("other.png", lambda: flipped(5)), GOLD_IMAGE,
+         reference_base_result=0.99),
+    pair("compare_images", "none", None, GOLD_IMAGE),
+    pair("check_structure_sim", "same", image("same.png", scene), GOLD_IMAGE),
+    pair("check_structure_sim", "narrow", image("narrow.png", lambda: scene().resize((60, 48))), GOLD_IMAGE),
+    pair("check_structure_sim", "other", image("other.png", lambda: scene(seed=9).rotate(180)), GOLD_IMAGE),
+    pair("check_file_exists_and_structure_sim", "same", GOLD_IMAGE, GOLD_IMAGE),
+    pair("check_image_mirror", "mirrored", GOLD_IMAGE, image("mirror.png", mirrored)),
+    pair("check_image_mirror", "same", GOLD_IMAGE, GOLD_IMAGE),
+    pair("check_structure_sim_resized", "other", image("o.png", lambda: scene(seed=3).rotate(180)), GOLD_IMAGE),
+    pair("check_palette_and_structure_sim", "same", GOLD_IMAGE, GOLD_IMAGE),
+    pair("check_brightness_decrease_and_structure_sim", "same", GOLD_IMAGE, GOLD_IMAGE, threshold=0.0),
+    *[case("check_image_size", label, lambda tmp, rules=rules: ([save(scene((128, 128)), tmp, "sq.png"), rules], {}))
+      for label, rules in (("square", {"width": 128, "height": 128}), ("height", {"height": 64}))],
+    *[case("check_image_file_size", label, lambda tmp, size=size: ([save(scene((128, 128)), tmp, "sq.png"),
+                                                                     {"max_size": size}], {}))
+      for label, size in (("big", 10 ** 6), ("small", 10))],
+]
+
+RULES = {"title": {"method": "eq", "ref": "Missing You"}, "artist": {"method": "eq", "ref": "Cheng Xiang"}}
+
+
+def tagged(name: str, **tags):
+    return lambda tmp: ([mp3(tmp / name, **tags), RULES], {})
+
+
+AUDIO = [
+    case("check_mp3_meta", "match", tagged("a.mp3", title="Missing You", artist="Cheng Xiang")),
+    case("check_mp3_meta", "other-artist", tagged("b.mp3", title="Missing You", artist="Han Baoyi")),
+    case("check_mp3_meta", "no-artist", tagged("c.mp3", title="Missing You")),
+    case("check_mp3_meta", "no-tag", tagged("blank.mp3")),
+    case("check_mp3_meta", "none", lambda tmp: ([None, RULES], {})),
+]
+
+PAGE = '<html><body><table><tr><td sdnum="1033;0;0.00" align="right">1.50</td><td>{text}</td></tr></table></body></html>'
+GOLD_HTML = lambda tmp: write(tmp / "gold.html", PAGE.format(text="Total"))          # noqa: E731
+OTHER_FORMAT = lambda tmp: write(tmp / "fmt.html", PAGE.format(text="Total").replace("0.00", "0.000"))  # noqa: E731
+HTML = [
+    pair("compare_htmls", "same", lambda tmp: write(tmp / "same.html", PAGE.format(text="Total")), GOLD_HTML),
+    pair("compare_htmls", "text", lambda tmp: write(tmp / "text.html", PAGE.format(text="Sum")), GOLD_HTML),
+    pair("compare_htmls", "sdnum", OTHER_FORMAT, GOLD_HTML),
+    pair("compare_htmls", "ignore-sdnum", OTHER_FORMAT, GOLD_HTML, ignore_sdnum=True),
+    pair("compare_htmls", "attribute", lambda tmp: write(tmp / "attr.html", PAGE.format(text="Total").replace(
+        "right", "left")), GOLD_HTML, ignore_sdnum=True),
+]
+
+CASES = DOCX + PDFS + IMAGES + AUDIO + HTML
