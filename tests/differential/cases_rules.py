@@ -1,0 +1,54 @@
+"""Inputs derived from the real task files' rules: for each task whose expected value is a `rule`, a result that
+satisfies it and one that does not, for the metrics whose rules say what a passing result is."""
+from __future__ import annotations
+
+import json
+
+from tests.evaluation.builders import write
+from tests.evaluation.osworld_tasks import TASKS
+
+from .harness import case
+
+
+def satisfying(metric: str, rules: dict, passing: bool):
+    """A result (or a builder of a result file) that the rules accept, or, with passing False, one they reject."""
+    if metric == "exact_match":
+        return rules["expected"] if passing else f"{rules['expected']}!"
+    if metric == "check_include_exclude":
+        include, exclude = rules.get("include", []), rules.get("exclude", [])
+        return " ".join(include) if passing else " ".join(include + exclude) if exclude else ""
+    if metric == "is_extension_installed":
+        listed = rules["expected"] if passing == (rules["type"] == "contain") else "other.extension"
+        return f"ms-python.python\n{listed}\n"
+    if metric == "check_json_settings":
+        settings = rules["expected"] if passing else {key: [value] for key, value in rules["expected"].items()}
+        return lambda tmp: write(tmp / "settings.json", json.dumps(settings))
+    if metric == "check_direct_json_object" and isinstance(rules.get("expected"), dict):
+        expected = rules["expected"]
+        if rules.get("expect_in_result"):
+            expected = {key: value[0] if isinstance(value, list) and value else value for key, value in expected.items()}
+        return expected if passing else {key: f"{value}?" for key, value in expected.items()}
+    return None
+
+
+def real_rule_cases():
+    if not TASKS.is_dir():
+        return
+    for path in sorted(TASKS.rglob("*.json")):
+        evaluator = json.loads(path.read_text()).get("evaluator") or {}
+        funcs = evaluator.get("func")
+        expecteds = evaluator.get("expected")
+        funcs, expecteds = (funcs, expecteds) if isinstance(funcs, list) else ([funcs], [expecteds])
+        for index, (metric, expected) in enumerate(zip(funcs, expecteds if isinstance(expecteds, list) else [])):
+            if not (isinstance(expected, dict) and expected.get("type") == "rule"):
+                continue
+            for passing in (True, False):
+                result = satisfying(metric, expected["rules"], passing)
+                if result is None:
+                    continue
+                label = f"task-{path.stem[:8]}{f'-{index}' if len(funcs) > 1 else ''}-{'pass' if passing else 'fail'}"
+                yield case(metric, label, lambda tmp, result=result, rules=expected["rules"]: (
+                    [result(tmp) if callable(result) else result, rules], {}))
+
+
+CASES = list(real_rule_cases())
