@@ -25,6 +25,15 @@ DEFAULTS: dict[str, Any] = {
         "port": 18082,
         "max_body_bytes": 16 * 1024 * 1024,
         "drain_seconds": 60,            # SIGTERM: how long in-flight operations may finish
+        "auth": True,                   # false: anyone who reaches the port drives the VMs (warned at start)
+        "auth_token_file": None,        # None: <run_dir>/auth-token, created 0600 at first start
+        "max_json_depth": 64,           # nesting of a request body (OSWorld tasks nest 9 deep)
+        "max_task_config_bytes": 1024 * 1024,   # reset's task_config as JSON (OSWorld's largest: 17 KB)
+        "max_prediction_chars": 64 * 1024,      # step's prediction (UI-TARS answers: a few KB)
+        "max_connections": 4096,        # open HTTP connections; more are answered 503 and closed at once
+        "max_open_files": None,         # RLIMIT_NOFILE soft limit set at start; None: the hard limit
+        "idle_timeout": 300.0,          # seconds a kept-alive connection (or one sending its headers) may idle
+        "body_timeout": 120.0,          # seconds to receive one request body
     },
     "vmware": {
         "vmrun": None,                  # path or name; None: PATH, then the Fusion app bundle
@@ -45,6 +54,7 @@ DEFAULTS: dict[str, Any] = {
     "envs": [],                         # [{"vmx": path}], one worker subprocess each
     "episode": {
         "max_steps": 15,
+        "max_steps_cap": 100,           # a reset asking for more max_steps is refused (400)
         "settle_seconds": 0.5,
         "wait_seconds": 5.0,            # wait() action
         "prompt_file": str(PACKAGE_DATA / "uitars_arpo.txt"),
@@ -89,7 +99,7 @@ SIMULATOR_DEFAULTS: dict[str, Any] = {
 # Keys whose values are paths to resolve against the config file's directory.
 PATH_KEYS = {
     ("episode", "prompt_file"), ("evaluation", "cache_dir"), ("run_dir",), ("tunnel_status_file",),
-    ("supervisor_socket",), ("simulator", "home"), ("vmware", "vmrun"), ("evaluation", "desktop_env_python"),
+    ("supervisor_socket",), ("simulator", "home"), ("server", "auth_token_file"), ("vmware", "vmrun"), ("evaluation", "desktop_env_python"),
 }
 
 
@@ -156,6 +166,8 @@ def load(path: str | os.PathLike, overrides: dict | None = None) -> Settings:
     for dotted, value in (overrides or {}).items():
         _set(merged, dotted.split("."), value)
     _resolve_paths(Path(path).parent, merged)
+    merged["server"]["auth_token_file"] = merged["server"]["auth_token_file"] or os.path.join(merged["run_dir"],
+                                                                                              "auth-token")
     _validate(path, merged)
     return Settings(path=path, raw=merged)
 
@@ -212,8 +224,15 @@ def _validate(path: str, c: dict) -> None:
     _check(path, isinstance(server["host"], str), "server.host", "must be a string")
     _check(path, isinstance(server["port"], int) and 0 < server["port"] < 65536, "server.port",
            f"must be a TCP port (1-65535), got {server['port']!r}")
-    for key in ("max_body_bytes", "drain_seconds"):
+    for key in ("max_body_bytes", "drain_seconds", "idle_timeout", "body_timeout"):
         _number(path, c, "server", key, 1)
+    for key in ("max_json_depth", "max_task_config_bytes", "max_prediction_chars", "max_connections"):
+        _check(path, isinstance(server[key], int) and server[key] >= 1, f"server.{key}", "must be an integer >= 1")
+    files = server["max_open_files"]
+    _check(path, files is None or isinstance(files, int) and files >= 64, "server.max_open_files",
+           "must be an integer >= 64 (or null: the hard limit)")
+    _check(path, isinstance(server["auth"], bool), "server.auth", "must be true or false")
+    _check(path, isinstance(server["auth_token_file"], str), "server.auth_token_file", "must be a path")
     for key in ("command_timeout", "ip_timeout", "guest_ready_timeout", "guest_request_timeout"):
         _number(path, c, "vmware", key, 0.1)
     for key in ("guest_retries", "reset_attempts"):
@@ -224,8 +243,10 @@ def _validate(path: str, c: dict) -> None:
            "must name the snapshot to revert to")
     for key in ("settle_seconds", "wait_seconds", "typing_interval"):
         _number(path, c, "episode", key)
-    _check(path, isinstance(episode["max_steps"], int) and episode["max_steps"] >= 1, "episode.max_steps",
-           "must be an integer >= 1")
+    _check(path, isinstance(episode["max_steps_cap"], int) and episode["max_steps_cap"] >= 1,
+           "episode.max_steps_cap", "must be an integer >= 1")
+    _check(path, isinstance(episode["max_steps"], int) and 1 <= episode["max_steps"] <= episode["max_steps_cap"],
+           "episode.max_steps", "must be an integer from 1 to episode.max_steps_cap")
     _check(path, episode["image_format"] in ("png", "jpeg"), "episode.image_format", "must be png or jpeg")
     _check(path, isinstance(episode["jpeg_quality"], int) and 1 <= episode["jpeg_quality"] <= 100,
            "episode.jpeg_quality", "must be an integer from 1 to 100")

@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import time
 
-import tornado.httpserver
 import tornado.web
 
-from . import handlers
+from . import auth, handlers
 
 
-def make_app(pool, settings, supervisor_view=None) -> tornado.web.Application:
+def make_app(pool, settings, guard: auth.Guard, supervisor_view=None) -> tornado.web.Application:
     shared = {"pool": pool, "settings": settings}
-    return tornado.web.Application(
+    return auth.GuardedApplication(
         [
             (r"/env/reset", handlers.ResetHandler, shared),
             (r"/env/step", handlers.StepHandler, shared),
@@ -21,12 +20,9 @@ def make_app(pool, settings, supervisor_view=None) -> tornado.web.Application:
                                                    "supervisor_view": supervisor_view}),
         ],
         default_handler_class=handlers.NotFoundHandler,
+        default_handler_args=shared,
         compress_response=True,            # gzip only for clients that send Accept-Encoding: gzip
+        guard=guard,
+        log_function=auth.log_request,
     )
 
-
-def serve(app: tornado.web.Application, settings, port: int | None = None) -> tornado.httpserver.HTTPServer:
-    server = tornado.httpserver.HTTPServer(app, max_body_size=settings.server["max_body_bytes"] * 4,
-                                           idle_connection_timeout=3600)
-    server.listen(port or settings.server["port"], settings.server["host"])
-    return server

@@ -12,6 +12,8 @@ import tornado.web
 from .. import __version__
 from ..evaluation import missing_capabilities, shape_problems
 from ..pool import Reply, error_reply
+from . import auth
+from .body import BodyError, parse_json_object
 from .status import read_tunnel_status
 
 
@@ -21,27 +23,43 @@ class ApiError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-@tornado.web.stream_request_body
-class EnvHandler(tornado.web.RequestHandler):
-    """Base of the POST /env/* handlers: bounded body, JSON object, env_idx, pool call."""
+UNAUTHORIZED = ("this daemon needs its token: send 'Authorization: Bearer <token>' or put it in the URL "
+                "(remote_server_url: http://HOST:PORT/t/<token>); on the daemon's machine "
+                "'python -m daemon.ops token --config FILE' prints it")
 
-    operation = ""
+
+@tornado.web.stream_request_body
+class ApiHandler(tornado.web.RequestHandler):
+    """Base of every route: the token first (401), then a declared over-size body (413, left unread), then the
+    route. Bodies arrive in chunks and are kept up to server.max_body_bytes."""
+
+    open_without_token = False          # GET /health answers a minimal body to anyone
 
     def initialize(self, pool, settings):
         self.pool, self.config = pool, settings
         self.chunks: list[bytes] = []
         self.size = 0
         self.too_large = False
+        self.authenticated = False
 
     @property
     def limit(self) -> int:
         return self.config.server["max_body_bytes"]
 
+    def set_default_headers(self) -> None:
+        answer = self.application.settings["guard"].proof_for(self.request)
+        if answer is not None:
+            self.set_header(auth.PROOF_HEADER, answer)
+
     def prepare(self):
-        declared = self.request.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > self.limit:
-            self.too_large = True
-            self.request.connection.set_max_body_size(int(declared))   # read and drop it, then answer 413
+        self.authenticated = self.application.settings["guard"].admits(self.request)
+        if not self.authenticated and not (self.open_without_token and self.request.method == "GET"):
+            self.send(error_reply(401, "unauthorized", UNAUTHORIZED))
+            return
+        declared = self.request.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.limit:
+            self.send(error_reply(413, "body_too_large", f"request body of {declared} bytes is over "
+                                  f"{self.limit} (server.max_body_bytes)"))   # answered unread: it is dropped
 
     def data_received(self, chunk: bytes) -> None:
         self.size += len(chunk)
@@ -50,6 +68,25 @@ class EnvHandler(tornado.web.RequestHandler):
             self.chunks.clear()
         elif not self.too_large:
             self.chunks.append(chunk)
+
+    def send(self, reply: Reply) -> None:
+        self.set_status(reply.status)
+        self.set_header("Content-Type", "application/json")
+        for name, value in reply.headers.items():
+            self.set_header(name, value)
+        self.finish(reply.body)
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        """Tornado's own refusals (405 …) and anything unexpected answer JSON too, never an HTML page."""
+        code = "internal_error" if status_code >= 500 else "http_error"
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"error": {"code": code, "message": f"{status_code} {self._reason}"}}))
+
+
+class EnvHandler(ApiHandler):
+    """Base of the POST /env/* handlers: JSON object, env_idx, pool call."""
+
+    operation = ""
 
     async def post(self):
         try:
@@ -64,19 +101,15 @@ class EnvHandler(tornado.web.RequestHandler):
     def parse_body(self) -> dict:
         if self.too_large:
             raise ApiError(413, "body_too_large", f"request body over {self.limit} bytes (server.max_body_bytes)")
-        raw = b"".join(self.chunks)
         try:
-            body = json.loads(raw) if raw.strip() else {}
-        except ValueError as exc:
-            raise ApiError(400, "bad_request", f"body is not valid JSON: {exc}") from None
-        if not isinstance(body, dict):
-            raise ApiError(400, "bad_request", "body must be a JSON object")
-        return body
+            return parse_json_object(b"".join(self.chunks), self.config.server["max_json_depth"])
+        except BodyError as exc:
+            raise ApiError(400, "bad_request", str(exc)) from None
 
     def env_idx(self, body: dict) -> int:
         value = body.get("env_idx", 0)
         if not isinstance(value, int) or isinstance(value, bool):
-            raise ApiError(400, "bad_request", f"env_idx must be an integer, got {value!r}")
+            raise ApiError(400, "bad_request", f"env_idx must be an integer, got {_brief(value)}")
         if not 0 <= value < len(self.pool):
             raise ApiError(404, "unknown_env", f"env_idx {value} does not exist; this daemon has envs 0.."
                            f"{len(self.pool) - 1}")
@@ -85,21 +118,25 @@ class EnvHandler(tornado.web.RequestHandler):
     def arguments(self, body: dict) -> dict:
         return {}
 
-    def send(self, reply: Reply) -> None:
-        self.set_status(reply.status)
-        self.set_header("Content-Type", "application/json")
-        for name, value in reply.headers.items():
-            self.set_header(name, value)
-        self.finish(reply.body)
-
 
 def _optional(body: dict, key: str, kind, check=None, what: str = "") -> object:
     value = body.get(key)
     if value is None:
         return None
     if not isinstance(value, kind) or isinstance(value, bool) or (check and not check(value)):
-        raise ApiError(400, "bad_request", f"'{key}' must be {what}, got {value!r}")
+        raise ApiError(400, "bad_request", f"'{key}' must be {what}, got {_brief(value)}")
     return value
+
+
+def _brief(value: object, limit: int = 60) -> str:
+    """A value as an error message quotes it: short, so a huge field is not echoed back whole."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _check_size(what: str, size: int, limit: int, key: str) -> None:
+    if size > limit:
+        raise ApiError(413, "too_large", f"'{what}' is {size} long, over the limit of {limit} ({key})")
 
 
 class ResetHandler(EnvHandler):
@@ -109,13 +146,17 @@ class ResetHandler(EnvHandler):
         task = body.get("task_config")
         if not isinstance(task, dict):
             raise ApiError(400, "bad_request", "'task_config' (a JSON object: an OSWorld task) is required")
+        _check_size("task_config", len(json.dumps(task)), self.config.server["max_task_config_bytes"],
+                    "server.max_task_config_bytes")
         problems = shape_problems(task)
         if problems:
             raise ApiError(400, "bad_request", "malformed task_config: " + "; ".join(problems))
+        cap = self.config.episode["max_steps_cap"]
         args = {
             "task_config": task,
             "history": _optional(body, "history", str, lambda v: v in ("full", "delta"), "'full' or 'delta'"),
-            "max_steps": _optional(body, "max_steps", int, lambda v: v >= 1, "an integer >= 1"),
+            "max_steps": _optional(body, "max_steps", int, lambda v: 1 <= v <= cap,
+                                   f"an integer from 1 to {cap} (episode.max_steps_cap)"),
             "image_format": _optional(body, "image_format", str, lambda v: v in ("png", "jpeg"), "'png' or 'jpeg'"),
             "jpeg_quality": _optional(body, "jpeg_quality", int, lambda v: 1 <= v <= 100, "an integer 1..100"),
         }
@@ -131,6 +172,8 @@ class StepHandler(EnvHandler):
     def arguments(self, body: dict) -> dict:
         if not isinstance(body.get("prediction"), str):
             raise ApiError(400, "bad_request", "'prediction' (the model's raw text) is required and must be a string")
+        _check_size("prediction", len(body["prediction"]), self.config.server["max_prediction_chars"],
+                    "server.max_prediction_chars")
         return {"prediction": body["prediction"],
                 "episode_id": _optional(body, "episode_id", str, None, "a string"),
                 "step_idx": _optional(body, "step_idx", int, lambda v: v >= 0, "an integer >= 0")}
@@ -144,13 +187,21 @@ class HistoryHandler(EnvHandler):
     operation = "history"
 
 
-class HealthHandler(tornado.web.RequestHandler):
-    """Answers from memory only (no worker round trip), so it stays fast while every VM is busy."""
+class HealthHandler(ApiHandler):
+    """Answers from memory only (no worker round trip), so it stays fast while every VM is busy. Without the token
+    only {"status": "ok"}: the cluster's `curl .../health` works, and nothing about the envs leaks."""
+
+    open_without_token = True
 
     def initialize(self, pool, settings, started: float, supervisor_view=None):
-        self.pool, self.config, self.started, self.supervisor_view = pool, settings, started, supervisor_view
+        super().initialize(pool, settings)
+        self.started, self.supervisor_view = started, supervisor_view
 
     def get(self):
+        self.set_header("Content-Type", "application/json")
+        if not self.authenticated:
+            self.finish(json.dumps({"status": "ok"}))
+            return
         health = {"status": "shutting_down" if self.pool.draining else "ok", "provider": "vmware",
                   "simulated": self.config.simulator is not None, "version": __version__,
                   "uptime_seconds": round(time.monotonic() - self.started, 1), "envs": self.pool.health()}
@@ -160,16 +211,12 @@ class HealthHandler(tornado.web.RequestHandler):
         supervisor = self.supervisor_view.snapshot() if self.supervisor_view is not None else None
         if supervisor is not None:
             health["supervisor"] = supervisor
-        self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(health))
 
 
-class NotFoundHandler(tornado.web.RequestHandler):
+class NotFoundHandler(ApiHandler):
     def prepare(self):
-        self.set_status(404)
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"error": {"code": "not_found", "message": f"no endpoint {self.request.method} "
-                                          f"{self.request.path}; see the README for the API"}}))
-
-    def write_error(self, status_code: int, **kwargs) -> None:
-        self.finish(json.dumps({"error": {"code": "http_error", "message": self._reason}}))
+        super().prepare()
+        if not self._finished:
+            self.send(error_reply(404, "not_found", f"no endpoint {self.request.method} {self.request.path}; "
+                                  "see the README for the API"))
