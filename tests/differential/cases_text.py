@@ -18,7 +18,10 @@ def with_files(metric: str, label: str, files: dict, args: list, **options):
     """A case whose string args naming a key of `files` become the path of that file, built under tmp_path."""
     def build(tmp):
         paths = {name: maker(tmp) for name, maker in files.items()}
-        return [paths.get(a, a) if isinstance(a, str) else a for a in args], options
+        def resolve(arg):
+            return [resolve(a) for a in arg] if isinstance(arg, list) else paths.get(arg, arg) \
+                if isinstance(arg, str) else arg
+        return [resolve(a) for a in args], options
     return case(metric, label, build)
 
 

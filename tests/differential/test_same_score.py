@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from . import cases_files, cases_office, cases_rules, cases_text
+from . import cases_apps, cases_files, cases_office, cases_rules, cases_text
 from .harness import check
 
-CASES = cases_text.CASES + cases_office.CASES + cases_files.CASES + cases_rules.CASES
+CASES = (cases_text.CASES + cases_office.CASES + cases_files.CASES + cases_rules.CASES + cases_apps.CASES)
 
 
 def test_case_ids_are_unique():

@@ -227,3 +227,56 @@ def _examined_edits():
 
 
 EXAMINED_EDITS = _examined_edits() if importlib.util.find_spec("pptx") else []
+
+
+FILTERS = '''version="9"
+logging="no"
+name="Promotions"
+enabled="yes"
+type="17"
+action="Move to folder"
+actionValue="mailbox://nobody@Local%20Folders/Promotions"
+condition="AND (subject,contains,discount) AND (from,is,\\"shop\\")"
+name="Forward all"
+enabled="no"
+type="17"
+action="Forward"
+actionValue="anonym-x2024@gmail.com"
+condition="ALL"
+'''
+
+
+VLCRC = """[qt] # Qt interface
+# Show background cone (boolean)
+#qt-bgcone=1
+qt-max-volume=200
+#qt-slider-colours=153;210;153;20;210;20;255;199;15;245;39;29
+global-key-play-pause=
+#input-record-path=
+input-record-path=/home/user/Desktop
+"""
+
+
+RICK = "Rick Astley - Never Gonna Give You Up (Official Music Video).mp4"
+
+
+HLS = "https://devstreaming-cdn.apple.com/videos/streaming/examples/img_bipbop_adv_example_fmp4/master.m3u8"
+
+
+def status_xml(state: str, **meta: str) -> str:
+    infos = "".join(f'<info name="{name}">{value}</info>' for name, value in meta.items())
+    return (f"<root><fullscreen>false</fullscreen><state>{state}</state><information>"
+            f'<category name="meta">{infos}</category><category name="Stream 0"><info name="Codec">H264</info>'
+            "</category></information></root>")
+
+
+def a11y_tree(body: str, attr_uri: str = "https://accessibility.ubuntu.example.org/ns/attributes") -> str:
+    """A tree shaped as OSWorld's server writes it: roles as tags, `name` plain, attributes in the attr namespace."""
+    return (f'<desktop-frame xmlns:attr="{attr_uri}" xmlns:st="https://accessibility.ubuntu.example.org/ns/state">'
+            f'<application name="Thunderbird">{body}</application><application name="gnome-shell"/></desktop-frame>')
+
+
+def pills(*addresses: str) -> str:
+    return ('<tool-bar attr:id="MsgHeadersToolbar"><label name="From"/><label name="To"/>' +
+            "".join(f'<section attr:class="address-pill"><label attr:class="pill-label" name="{a}"/></section>'
+                    for a in addresses) + "</tool-bar>")
