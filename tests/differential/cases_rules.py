@@ -28,6 +28,34 @@ def satisfying(metric: str, rules: dict, passing: bool):
         if rules.get("expect_in_result"):
             expected = {key: value[0] if isinstance(value, list) and value else value for key, value in expected.items()}
         return expected if passing else {key: f"{value}?" for key, value in expected.items()}
+    return satisfying_file(metric, rules, passing)
+
+
+def satisfying_file(metric: str, rules: dict, passing: bool):
+    """The file-reading metrics: a builder of a file the rules accept (or reject)."""
+    if metric == "file_contains":
+        words = rules["expected"] if passing else rules["expected"][:-1]
+        return lambda tmp: write(tmp / "out.txt", "\n".join(f"{word} 1" for word in words) + "\n")
+    if metric == "check_line_number":
+        count = int(rules["expected"]) + (0 if passing else 1)
+        return lambda tmp: write(tmp / "out.txt", "header\n" + "".join(f"10:00:{n:02d} row\n" for n in range(count)))
+    if metric == "is_in_list":
+        return ["/tmp/other", rules["expected"]] if passing else ["/tmp/other"]
+    if metric == "match_in_list":
+        return rules["expected"][-1] if passing else "none of them"
+    if metric == "check_gnome_favorite_apps":
+        return repr(rules["expected"] if passing else rules["expected"][:-1])
+    if metric == "check_json_keybindings":
+        binding = rules["expected"] if passing else {**rules["expected"], "when": "never"}
+        return lambda tmp: write(tmp / "keybindings.json", json.dumps([binding]))
+    if metric == "check_thunderbird_prefs" and all(r["method"] == "eq" for r in rules.get("expect", {}).values()):
+        prefs = {key: rule["ref"] if passing else not rule["ref"] if isinstance(rule["ref"], bool) else "x"
+                 for key, rule in rules.get("expect", {}).items()}
+        return lambda tmp: write(tmp / "prefs.js", "".join(f"user_pref({json.dumps(key)}, {json.dumps(value)});\n"
+                                                         for key, value in prefs.items()))
+    if metric == "check_config_status":
+        value = rules["value"] if passing else "nothing"
+        return lambda tmp: write(tmp / "gimprc", f"# GIMP gimprc\n({rules['key']} {value})\n")
     return None
 
 
@@ -54,4 +82,6 @@ def real_rules(metrics, result_for) -> list:
 
 
 CASES = real_rules(("exact_match", "check_include_exclude", "is_extension_installed", "check_json_settings",
-                    "check_direct_json_object"), satisfying)
+                    "check_direct_json_object", "file_contains", "check_line_number", "is_in_list", "match_in_list",
+                    "check_gnome_favorite_apps", "check_json_keybindings", "check_thunderbird_prefs",
+                    "check_config_status"), satisfying)
