@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import re
 
-from tests.evaluation.builders import BLANK, EXAMINED_EDITS, Deck, first_runs, workbook, write
+from tests.evaluation.builders import (BLANK, EXAMINED_EDITS, FUZZY_RULES, SETTINGS_RULES, Deck, cells_book, chart_book,
+                                      cities_book, coloured_book, conditional_book, first_runs, fuzzy_books,
+                                      sheet_settings, styled_book, workbook, write)
 from tests.evaluation.osworld_tasks import TASKS
 
 from .harness import case
@@ -92,6 +94,79 @@ def task_book(label: str, task: str, options: dict, edit: bool):
     return case("compare_table", f"task-{task}-{label}", build)
 
 
+def eq(ref):
+    return {"method": "eq", "ref": ref}
+
+
+def cell_check(label: str, coordinate: str, sheet: str = "RNSheet1", **props):
+    rule = {"type": "check_cell", "sheet_idx": sheet, "coordinate": coordinate, "props": props}
+    return case("compare_table", f"cell-{label}", lambda tmp: ([cells_book(tmp / "cells.xlsx")], {"rules": [rule]}))
+
+
+FUZZY = {"type": "sheet_fuzzy", "sheet_idx0": "RNSheet1", "sheet_idx1": "ENSheet1", "rules": FUZZY_RULES}
+
+
+def fuzzy_case(label: str, rule: dict):
+    return case("compare_table", f"fuzzy-{label}", lambda tmp: (list(fuzzy_books(tmp))[::-1], {"rules": [rule]}))
+
+
+def chart_case(label: str, kind: str, title: str, direction: str = "col"):
+    rule = {"type": "chart", "sheet_idx0": 0, "sheet_idx1": "EI0", "chart_props": ["type", "title", "direction"]}
+    def build(tmp):
+        from openpyxl import chart
+        return [chart_book(tmp / "r.xlsx", getattr(chart, kind), title, direction),
+                chart_book(tmp / "g.xlsx", chart.BarChart, "Sales")], {"rules": [rule]}
+    return case("compare_table", f"chart-{label}", build)
+
+
+STYLE = {"type": "style", "sheet_idx0": 0, "sheet_idx1": "EI0", "props": ["font_color"]}
+
+
+def settings_case(label: str, rules: list, **changes):
+    def build(tmp):
+        return [styled_book(tmp / "r.xlsx", lambda sheet: sheet_settings(sheet, **changes)),
+                styled_book(tmp / "g.xlsx", sheet_settings)], {"rules": rules}
+    return case("compare_table", f"settings-{label}", build)
+
+
+CITIES = {"expected": ["Scottsdale", ["Montreal", "Montréal"]] + ["X"] * 19}
+
+
+def cities_case(label: str, *values):
+    return case("compare_conference_city_in_order", label,
+                lambda tmp: ([cities_book(tmp / "c.xlsx", *values), CITIES], {}))
+
+
+TABLE_RULE_FIXTURES = [
+    cell_check("styles", "A1", value=eq("Summary"), font_bold=eq(True), font_color=eq("FFFFFFFF"),
+               bgcolor=eq("FF0000FF")),
+    cell_check("not-bold", "A1", value=eq("Summary"), font_bold=eq(False)),
+    cell_check("merged", "B1", merge=eq(True)),
+    cell_check("top-left", "A1", merge=eq(True)),
+    cell_check("approx", "E3", value={"method": "approx:0.001", "ref": 191.6667}),
+    cell_check("approx-off", "E3", value={"method": "approx:0.001", "ref": 191.7}),
+    cell_check("no-sheet", "A1", sheet="RNNope", value=eq("Summary")),
+    fuzzy_case("forgiving", FUZZY),
+    fuzzy_case("strict", {**FUZZY, "rules": [{"range": ["A1:A1"], "type": "exact_match"}]}),
+    chart_case("same", "BarChart", "Sales"),
+    chart_case("title", "BarChart", "Other"),
+    chart_case("direction", "BarChart", "Sales", "bar"),
+    chart_case("line", "LineChart", "Sales"),
+    *[case("compare_table", f"style-{label}", lambda tmp, color=color: (
+        [coloured_book(tmp / "r.xlsx", color), coloured_book(tmp / "g.xlsx", "FF00FF00")], {"rules": [STYLE]}))
+      for label, color in (("same", "FF00FF00"), ("other", "FFFF0000"))],
+    case("compare_table", "style-conditional", lambda tmp: (
+        [conditional_book(tmp / "r.xlsx"), coloured_book(tmp / "g.xlsx", "FF00FF00")], {"rules": [STYLE]})),
+    settings_case("same", SETTINGS_RULES),
+    settings_case("shown", SETTINGS_RULES[:1], hidden=False),
+    settings_case("freeze", SETTINGS_RULES[1:2], freeze="A2"),
+    settings_case("zoom", SETTINGS_RULES[2:3], zoom=300),
+    settings_case("choices", SETTINGS_RULES[3:], choices='"Pass,Fail"'),
+    cities_case("ok", "Scottsdale, AZ", "Montréal", *["X"] * 19),
+    cities_case("bad", "Scottsdale", "Toronto", *["X"] * 19),
+    cities_case("gap", "Scottsdale"),
+]
+
 TABLE_TASKS = [task_book(label, task, options, label == "edited") for task, options in real_tasks("compare_table")
                for label in ("same", "edited")]
 
@@ -144,4 +219,4 @@ SLIDE_TASKS = [deck_case(f"task-{task}-{label}", edits, **options)
                for task, options in distinct_options("compare_pptx_files").items()
                for label, edits in edits_for(options)]
 
-CASES = TABLE_FIXTURES + TABLE_TASKS + SLIDE_FIXTURES + SLIDE_TASKS
+CASES = TABLE_FIXTURES + TABLE_RULE_FIXTURES + TABLE_TASKS + SLIDE_FIXTURES + SLIDE_TASKS

@@ -68,6 +68,106 @@ def workbook(path: Path, sheets: dict[str, list[list]]) -> str:
     return str(path)
 
 
+def styled_book(path: Path, build) -> str:
+    """A one-sheet workbook ("Sheet1") that `build(sheet)` fills in."""
+    openpyxl = pytest.importorskip("openpyxl", reason="the docs extra is not installed")
+    book = openpyxl.Workbook()
+    book.active.title = "Sheet1"
+    build(book.active)
+    book.save(path)
+    return str(path)
+
+
+def cells_book(path: Path) -> str:
+    """A bold white-on-blue merged title A1:C1 and a number in E3 (check_cell)."""
+    from openpyxl.styles import Font, PatternFill
+    def build(sheet):
+        sheet["A1"] = "Summary"
+        sheet["A1"].font = Font(bold=True, color="FFFFFFFF")
+        sheet["A1"].fill = PatternFill("solid", fgColor="FF0000FF")
+        sheet["E3"] = 191.66671
+        sheet.merge_cells("A1:C1")
+    return styled_book(path, build)
+
+
+FUZZY_RULES = [{"range": ["A2:A2"], "type": "exact_match"},
+               {"range": ["A1:A1"], "type": "exact_match", "ignore_case": True},
+               {"range": ["B2:B2"], "type": "fuzzy_match", "threshold": 85, "normalization": [["St", "Street"]],
+                "ignore_case": True},
+               {"range": ["C2:C2"], "type": "includes", "trim_leadings": "+ ", "ignore_chars": " ()-"}]
+
+
+def fuzzy_books(tmp_path) -> tuple[str, str]:
+    """(gold, close): an address table and one that differs only in what FUZZY_RULES forgive."""
+    gold = styled_book(tmp_path / "gold.xlsx", lambda s: [s.append(row) for row in (
+        ["Name", "Street", "Phone"], ["Cafe", "12 Main Street", "1234567"])])
+    close = styled_book(tmp_path / "close.xlsx", lambda s: [s.append(row) for row in (
+        ["name", "Street", "Phone"], ["Cafe", "12 main St", "+ (123) 456-7"])])
+    return gold, close
+
+
+def chart_book(path: Path, kind, title: str, direction: str = "col") -> str:
+    """Two rows of data and one chart of `kind` (an openpyxl chart class) with this title and bar direction."""
+    from openpyxl.chart import BarChart, Reference
+    def build(sheet):
+        for row in (["a", 1], ["b", 2]):
+            sheet.append(row)
+        chart = kind()
+        chart.add_data(Reference(sheet, min_col=2, min_row=1, max_row=2))
+        chart.title = title
+        if direction and kind is BarChart:
+            chart.type = direction
+        sheet.add_chart(chart, "D2")
+    return styled_book(path, build)
+
+
+def coloured_book(path: Path, color: str) -> str:
+    from openpyxl.styles import Font
+    def build(sheet):
+        sheet["A1"], sheet["A2"] = 1, 2
+        sheet["A2"].font = Font(color=color)
+    return styled_book(path, build)
+
+
+def conditional_book(path: Path) -> str:
+    from openpyxl.formatting.rule import CellIsRule
+    from openpyxl.styles import PatternFill
+    def build(sheet):
+        sheet["A1"] = 1
+        sheet.conditional_formatting.add("A1:A9", CellIsRule(operator="greaterThan", formula=["0"],
+                                                             fill=PatternFill(bgColor="FFFF0000")))
+    return styled_book(path, build)
+
+
+def sheet_settings(sheet, hidden=True, freeze="B2", zoom=200, choices='"Pass,Fail,Held"'):
+    """A hidden row 3, frozen panes, a zoom and a list validation on D2:D40 (SETTINGS_RULES check them)."""
+    from openpyxl.worksheet.datavalidation import DataValidation
+    sheet.append(["x"])
+    sheet.row_dimensions[3].hidden = hidden
+    sheet.freeze_panes = freeze
+    sheet.sheet_view.zoomScale = zoom
+    validation = DataValidation(type="list", formula1=choices)
+    validation.add("D2:D40")
+    sheet.add_data_validation(validation)
+
+
+SETTINGS_RULES = [
+    {"type": "row_props", "sheet_idx0": 0, "sheet_idx1": "EI0", "props": ["hidden"]},
+    {"type": "freeze", "sheet_idx0": 0, "sheet_idx1": "EI0"},
+    {"type": "zoom", "sheet_idx": 0, "method": "lt", "ref": 260},
+    {"type": "data_validation", "sheet_idx": 0, "dv_props": [{
+        "ranges": {"method": "spreadsheet_range", "ref": ["D2:D29", "D1:D1048576"]},
+        "type": {"method": "eq", "ref": "list"},
+        "formula1": {"method": "str_set_eq", "ref": ["Pass", "Fail", "Held"]}}]},
+]
+
+
+def cities_book(path: Path, *values) -> str:
+    """Conference cities down column C from row 2."""
+    return styled_book(path, lambda sheet: [sheet.cell(row=2 + i, column=3, value=value)
+                                            for i, value in enumerate(values)])
+
+
 def document(path: Path, *paragraphs: str) -> str:
     docx = pytest.importorskip("docx", reason="the docs extra is not installed")
     doc = docx.Document()
