@@ -156,7 +156,7 @@ TABLE_RULE_FIXTURES = [
         [coloured_book(tmp / "r.xlsx", color), coloured_book(tmp / "g.xlsx", "FF00FF00")], {"rules": [STYLE]}))
       for label, color in (("same", "FF00FF00"), ("other", "FFFF0000"))],
     case("compare_table", "style-conditional", lambda tmp: (
-        [conditional_book(tmp / "r.xlsx"), coloured_book(tmp / "g.xlsx", "FF00FF00")], {"rules": [STYLE]})),
+        [conditional_book(tmp / "r.xlsx"), conditional_book(tmp / "g.xlsx")], {"rules": [STYLE]})),
     settings_case("same", SETTINGS_RULES),
     settings_case("shown", SETTINGS_RULES[:1], hidden=False),
     settings_case("freeze", SETTINGS_RULES[1:2], freeze="A2"),

@@ -380,3 +380,77 @@ def pills(*addresses: str) -> str:
     return ('<tool-bar attr:id="MsgHeadersToolbar"><label name="From"/><label name="To"/>' +
             "".join(f'<section attr:class="address-pill"><label attr:class="pill-label" name="{a}"/></section>'
                     for a in addresses) + "</tool-bar>")
+
+
+# --- Writer documents with formatting (the writer_formatting metrics) -------------------------------------------------
+def saved(path: Path, *paragraphs: str, build=None) -> str:
+    """A document with these paragraphs; `build(doc)` then formats it."""
+    docx = pytest.importorskip("docx", reason="the docs extra is not installed")
+    doc = docx.Document()
+    for text in paragraphs:
+        doc.add_paragraph(text)
+    if build:
+        build(doc)
+    doc.save(path)
+    return str(path)
+
+
+def spacing(*values):
+    """Sets the line spacing of the paragraphs in order."""
+    return lambda doc: [setattr(p.paragraph_format, "line_spacing", v) for p, v in zip(doc.paragraphs, values)]
+
+
+def picture_document(tmp_path, name: str, color: str) -> str:
+    """A document holding one 4x4 picture of this colour."""
+    from PIL import Image
+    image = tmp_path / f"{name}.png"
+    Image.new("RGB", (4, 4), color).save(image)
+    return saved(tmp_path / f"{name}.docx", "x", build=lambda doc: doc.add_picture(str(image)))
+
+
+def centered(doc):
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    doc.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
+
+
+def footer(text: str):
+    return lambda doc: setattr(doc.sections[0].footer.paragraphs[0], "text", text)
+
+
+def runs(**font):
+    """Sets these font attributes on every run."""
+    def build(doc):
+        for paragraph in doc.paragraphs:
+            for run in paragraph.runs:
+                for name, value in font.items():
+                    setattr(run.font, name, value)
+    return build
+
+
+def tabbed(path: Path, position: float) -> str:
+    """"one two three<tab>the rest" with a right tab stop at `position` points."""
+    from docx.enum.text import WD_TAB_ALIGNMENT
+    from docx.shared import Pt
+    def build(doc):
+        doc.paragraphs[0].paragraph_format.tab_stops.add_tab_stop(Pt(position), WD_TAB_ALIGNMENT.RIGHT)
+    return saved(path, "one two three\tthe rest", build=build)
+
+
+def page_breaks(count: int):
+    from docx.enum.text import WD_BREAK
+    return lambda doc: [doc.paragraphs[0].add_run().add_break(WD_BREAK.PAGE) for _ in range(count)]
+
+
+DEFAULT_FONT_XCU = ('<oor:items xmlns:oor="http://openoffice.org/2001/registry">'
+                    '<item oor:path="/org.openoffice.Office.Writer/DefaultFont"><prop oor:name="Standard" '
+                    'oor:op="fuse"><value>Times New Roman</value></prop></item></oor:items>')
+
+
+def words_table(path: Path, vowel_color) -> str:
+    """A table of "apple" in `vowel_color` (an RGBColor) and "dog" in blue."""
+    from docx.shared import RGBColor
+    def build(doc):
+        cells = doc.add_table(rows=1, cols=2).rows[0].cells
+        for cell, word, color in ((cells[0], "apple", vowel_color), (cells[1], "dog", RGBColor(0, 0, 255))):
+            cell.paragraphs[0].add_run(word).font.color.rgb = color
+    return saved(path, "Words", build=build)
