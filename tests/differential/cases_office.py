@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import re
 
-from tests.evaluation.builders import (BLANK, EXAMINED_EDITS, FUZZY_RULES, SETTINGS_RULES, Deck, cells_book, chart_book,
-                                      cities_book, coloured_book, conditional_book, first_runs, fuzzy_books,
-                                      sheet_settings, styled_book, workbook, write)
+from tests.evaluation.builders import (AUTOSAVE, BLANK, EXAMINED_EDITS, FUZZY_RULES, PRESENTER, SETTINGS_RULES, Deck,
+                                      backgrounds, cells_book, chart_book, cities_book, coloured_book,
+                                      conditional_book, dissolve, first_runs, fuzzy_books, portrait,
+                                      presentation_with_master, registry, sheet_settings, solid_background,
+                                      styled_book, workbook, write)
 from tests.evaluation.osworld_tasks import TASKS
 
 from .harness import case
@@ -220,3 +222,44 @@ SLIDE_TASKS = [deck_case(f"task-{task}-{label}", edits, **options)
                for label, edits in edits_for(options)]
 
 CASES = TABLE_FIXTURES + TABLE_RULE_FIXTURES + TABLE_TASKS + SLIDE_FIXTURES + SLIDE_TASKS
+
+
+def deck_rule(metric: str, label: str, edits: tuple, rules: dict | None, slides: int = 2):
+    """One of the other Impress metrics on a deck of `slides` slides with these edits (and rules when it has them)."""
+    def build(tmp):
+        path = Deck(tmp, slides=slides)(*edits)
+        return [path] + ([rules] if rules is not None else []), {}
+    return case(metric, label, build)
+
+
+def rgb(*value):
+    from pptx.dml.color import RGBColor
+    return RGBColor(*value)
+
+
+FILL = {"rgb": [0, 0, 255], "original_rgb": [255, 255, 255]}
+OTHER_IMPRESS = [
+    deck_rule("check_transition", "dissolve", (dissolve,), {"slide_idx": 0, "transition_type": "dissolve"}),
+    deck_rule("check_transition", "fade", (dissolve,), {"slide_idx": 0, "transition_type": "fade"}),
+    deck_rule("check_transition", "other-slide", (dissolve,), {"slide_idx": 1, "transition_type": "dissolve"}),
+    deck_rule("check_slide_orientation_Portrait", "portrait", (portrait,), None),
+    deck_rule("check_slide_orientation_Portrait", "landscape", (), None),
+    deck_rule("evaluate_presentation_fill_to_rgb_distance", "blue", (lambda prs: backgrounds(rgb(0, 0, 255))(prs),),
+              FILL),
+    deck_rule("evaluate_presentation_fill_to_rgb_distance", "half",
+              (lambda prs: solid_background(prs.slides[0], rgb(0, 0, 255)),), FILL),
+    deck_rule("evaluate_presentation_fill_to_rgb_distance", "white",
+              (lambda prs: backgrounds(rgb(255, 255, 255))(prs),), FILL),
+    *[case("check_page_number_colors", label, lambda tmp, colors=colors: (
+        [presentation_with_master(tmp, *colors), {"color": "red"}], {}))
+      for label, colors in (("red", ("000000", "FF0000", "FFFFFF")), ("blue", ("FF0000", "0000FF", "FFFFFF")),
+                            ("one-fill", ("FF0000",)))],
+    *[case("check_presenter_console_disable", value, lambda tmp, value=value: (
+        [registry(tmp, *PRESENTER, value)], {})) for value in ("false", "true")],
+    *[case("check_auto_saving_time", value, lambda tmp, value=value: (
+        [registry(tmp, *AUTOSAVE, value), {"minutes": 3}], {})) for value in ("3", "10")],
+    *[case("check_left_panel", name.lower().replace(" ", "-"), lambda tmp, name=name: (
+        [f'<desktop-frame><document-frame name="{name}"/></desktop-frame>'], {})) for name in ("Slides View", "Outline")],
+]
+
+CASES += OTHER_IMPRESS

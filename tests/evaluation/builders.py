@@ -329,6 +329,46 @@ def _examined_edits():
 EXAMINED_EDITS = _examined_edits() if importlib.util.find_spec("pptx") else []
 
 
+def dissolve(prs):
+    """A dissolve transition on the first slide."""
+    from lxml import etree
+    from pptx.oxml.ns import qn
+    transition = etree.SubElement(prs.slides[0]._element, qn("p:transition"))
+    etree.SubElement(transition, qn("p:dissolve"))
+
+
+def portrait(prs):
+    prs.slide_width, prs.slide_height = prs.slide_height, prs.slide_width
+
+
+def backgrounds(rgb):
+    """Every slide's background filled with this RGBColor."""
+    return lambda prs: [solid_background(slide, rgb) for slide in prs.slides]
+
+
+def presentation_with_master(tmp_path, *colors: str) -> str:
+    fills = "".join(f'<a:solidFill><a:srgbClr val="{color}"/></a:solidFill>' for color in colors)
+    master = ('<p:sldMaster xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
+              f'xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main">{fills}</p:sldMaster>')
+    path = tmp_path / f"master{len(list(tmp_path.iterdir()))}.pptx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("ppt/slideMasters/slideMaster1.xml", master)
+    return str(path)
+
+
+PRESENTER = ("/org.openoffice.Office.Impress/Misc/Start", "EnablePresenterScreen")
+AUTOSAVE = ("/org.openoffice.Office.Common/Save/Document", "AutoSaveTimeIntervall")
+
+
+def registry(tmp_path, path: str, name: str, value: str) -> str:
+    """LibreOffice's registrymodifications.xcu holding one setting."""
+    xcu = tmp_path / "registrymodifications.xcu"
+    xcu.write_text('<?xml version="1.0" encoding="UTF-8"?><oor:items xmlns:oor="http://openoffice.org/2001/registry">'
+                   f'<item oor:path="{path}"><prop oor:name="{name}" oor:op="fuse"><value>{value}</value></prop></item>'
+                   '</oor:items>')
+    return str(xcu)
+
+
 FILTERS = '''version="9"
 logging="no"
 name="Promotions"

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 import json
-import zipfile
 
 import pytest
 
@@ -23,7 +22,8 @@ from daemon.evaluation.slides import (                                   # noqa:
     check_presenter_console_disable, check_slide_orientation_Portrait, check_transition, compare_pptx_files,
     evaluate_presentation_fill_to_rgb_distance, missing_for)
 
-from .builders import BLANK, EXAMINED_EDITS, Deck, first_runs, paragraph, solid_background  # noqa: E402
+from .builders import (AUTOSAVE, BLANK, EXAMINED_EDITS, PRESENTER, Deck, backgrounds, dissolve,  # noqa: E402
+                       first_runs, paragraph, portrait, presentation_with_master, registry, solid_background)
 from .osworld_tasks import all_tasks, tasks_using                           # noqa: E402
 
 @pytest.fixture
@@ -203,22 +203,17 @@ def test_every_real_task_of_these_metrics_is_runnable():
 
 def test_transition_orientation_and_background_distance(tmp_path):
     deck = Deck(tmp_path, slides=2)
-    def dissolve(prs):
-        transition = etree.SubElement(prs.slides[0]._element, qn("p:transition"))
-        etree.SubElement(transition, qn("p:dissolve"))
     assert check_transition(deck(dissolve), {"slide_idx": 0, "transition_type": "dissolve"}) == 1.0
     assert check_transition(deck(dissolve), {"slide_idx": 0, "transition_type": "fade"}) == 0.0
     assert check_transition(deck(dissolve), {"slide_idx": 1, "transition_type": "dissolve"}) == 0.0
-    def portrait(prs):
-        prs.slide_width, prs.slide_height = prs.slide_height, prs.slide_width
     assert check_slide_orientation_Portrait(deck(portrait)) == 1.0
     assert check_slide_orientation_Portrait(deck()) == 0.0
-    blue = lambda prs: [solid_background(slide, RGBColor(0, 0, 255)) for slide in prs.slides]    # noqa: E731
+    blue = backgrounds(RGBColor(0, 0, 255))
     rules = {"rgb": [0, 0, 255], "original_rgb": [255, 255, 255]}
     assert evaluate_presentation_fill_to_rgb_distance(deck(blue), rules) == pytest.approx(1.0)
     half = lambda prs: solid_background(prs.slides[0], RGBColor(0, 0, 255))   # noqa: E731  (the other: no colour)
     assert evaluate_presentation_fill_to_rgb_distance(deck(half), rules) == pytest.approx(0.5)
-    white = lambda prs: [solid_background(slide, RGBColor(255, 255, 255)) for slide in prs.slides]  # noqa: E731
+    white = backgrounds(RGBColor(255, 255, 255))
     assert evaluate_presentation_fill_to_rgb_distance(deck(white), rules) == 0.0
 
 
@@ -232,16 +227,6 @@ def test_image_stretch_and_center(deck, picture):
     assert check_image_stretch_and_center(deck(), original) == 0.0
 
 
-def presentation_with_master(tmp_path, *colors: str) -> str:
-    fills = "".join(f'<a:solidFill><a:srgbClr val="{color}"/></a:solidFill>' for color in colors)
-    master = ('<p:sldMaster xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
-              f'xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main">{fills}</p:sldMaster>')
-    path = tmp_path / f"master{len(list(tmp_path.iterdir()))}.pptx"
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("ppt/slideMasters/slideMaster1.xml", master)
-    return str(path)
-
-
 def test_page_number_colour_is_the_next_to_last_master_fill(tmp_path):
     assert check_page_number_colors(presentation_with_master(tmp_path, "000000", "FF0000", "FFFFFF"),
                                     {"color": "red"}) == 1.0
@@ -250,21 +235,11 @@ def test_page_number_colour_is_the_next_to_last_master_fill(tmp_path):
     assert check_page_number_colors(presentation_with_master(tmp_path, "FF0000"), {"color": "red"}) == 0.0
 
 
-def registry(tmp_path, path: str, name: str, value: str) -> str:
-    xcu = tmp_path / "registrymodifications.xcu"
-    xcu.write_text('<?xml version="1.0" encoding="UTF-8"?><oor:items xmlns:oor="http://openoffice.org/2001/registry">'
-                   f'<item oor:path="{path}"><prop oor:name="{name}" oor:op="fuse"><value>{value}</value></prop></item>'
-                   '</oor:items>')
-    return str(xcu)
-
-
 def test_libreoffice_settings(tmp_path):
-    presenter = ("/org.openoffice.Office.Impress/Misc/Start", "EnablePresenterScreen")
-    assert check_presenter_console_disable(registry(tmp_path, *presenter, "false")) == 1.0
-    assert check_presenter_console_disable(registry(tmp_path, *presenter, "true")) == 0.0
-    autosave = ("/org.openoffice.Office.Common/Save/Document", "AutoSaveTimeIntervall")
-    assert check_auto_saving_time(registry(tmp_path, *autosave, "3"), {"minutes": 3}) == 1.0
-    assert check_auto_saving_time(registry(tmp_path, *autosave, "10"), {"minutes": 3}) == 0.0
+    assert check_presenter_console_disable(registry(tmp_path, *PRESENTER, "false")) == 1.0
+    assert check_presenter_console_disable(registry(tmp_path, *PRESENTER, "true")) == 0.0
+    assert check_auto_saving_time(registry(tmp_path, *AUTOSAVE, "3"), {"minutes": 3}) == 1.0
+    assert check_auto_saving_time(registry(tmp_path, *AUTOSAVE, "10"), {"minutes": 3}) == 0.0
     assert check_presenter_console_disable(None) == check_auto_saving_time(None, {"minutes": 3}) == 0.0
 
 
