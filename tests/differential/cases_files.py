@@ -2,7 +2,9 @@
 test_documents.py, test_pdfs.py, test_images.py, test_audio_tags.py and test_html_files.py (shared builders)."""
 from __future__ import annotations
 
-from tests.evaluation.builders import document, mp3, pdf, pdf_with_pictures, picture, save, scene, write
+from tests.evaluation.builders import (ENHANCEMENTS, GIMPRC, document, enhanced, mp3, on_background, one_pixel_changed,
+                                      pdf, pdf_with_pictures, picture, save, scene, text_at, transparent_margins,
+                                      triangle_at, write)
 
 from .harness import case
 
@@ -103,6 +105,71 @@ IMAGES = [
       for label, size in (("big", 10 ** 6), ("small", 10))],
 ]
 
+def one(metric: str, label: str, make, *rest, **options):
+    """A metric of one image (and maybe rules): `make()` builds it."""
+    return case(metric, label, lambda tmp: ([save(make(), tmp, "one.png"), *rest], options))
+
+
+def transparent(size):
+    from PIL import Image
+    return lambda: Image.new("RGBA", size, (0, 0, 0, 0))
+
+
+def square(tmp):
+    return save(scene((128, 128)), tmp, "square.png")
+
+
+def changed(tmp):
+    return save(one_pixel_changed(scene((128, 128))), tmp, "changed.png")
+
+
+def broken(tmp):
+    (tmp / "broken.png").write_bytes(b"not an image")
+    return str(tmp / "broken.png")
+
+
+def gimprc(tmp):
+    return write(tmp / "gimprc", GIMPRC)
+
+
+WHITE = image("white.png", lambda: on_background((255, 255, 255)))
+MORE_IMAGES = [
+    pair("check_structure_sim_resized", "padded", image("padded.png", lambda: transparent_margins(
+        scene().resize((128, 96)))), GOLD_IMAGE),
+    pair("check_structure_sim_resized", "empty", image("empty.png", transparent((50, 50))), GOLD_IMAGE),
+    pair("check_palette_and_structure_sim", "palette", image("palette.png", lambda: scene().quantize(256)), GOLD_IMAGE),
+    *[pair(metric, f"{label}-{kind}", image(f"{label}.png", lambda factor=factor, kind=kind: enhanced(factor, kind)),
+           GOLD_IMAGE) for metric, kind, passing, failing in ENHANCEMENTS
+      for label, factor in (("passing", passing), ("failing", failing))],
+    pair("check_green_background", "green", image("green.png", lambda: on_background((20, 200, 30))), WHITE),
+    pair("check_green_background", "yellow", image("yellow.png", lambda: on_background((200, 200, 30))), WHITE),
+    pair("check_green_background", "other-size", image("g.png", lambda: on_background((20, 200, 30), (50, 40))),
+         image("wide.png", lambda: on_background((255, 255, 255), (50, 40)))),
+    one("check_triangle_position", "middle", lambda: triangle_at(40, 27)),
+    one("check_triangle_position", "corner", lambda: triangle_at(5, 5)),
+    one("check_image_size", "transparent-ignored", lambda: transparent_margins(scene((100, 512)), (300, 600), (50, 40)),
+        {"height": 512, "ignore_transparent": True}),
+    one("check_image_size", "transparent-counted", lambda: transparent_margins(scene((100, 512)), (300, 600), (50, 40)),
+        {"height": 512}),
+    one("check_textbox_on_leftside", "left", lambda: text_at(3)),
+    one("check_textbox_on_leftside", "right", lambda: text_at(100)),
+    case("compare_image_list", "same", lambda tmp: ([[square(tmp)] * 2, [square(tmp)] * 2], {})),
+    case("compare_image_list", "one-changed", lambda tmp: ([[square(tmp), changed(tmp)], [square(tmp)] * 2], {})),
+    case("compare_image_list", "single", lambda tmp: ([square(tmp), changed(tmp)], {})),
+    *[case(metric, "broken", lambda tmp, metric=metric: ([broken(tmp), save(scene(), tmp, "gold.png")], {}))
+      for metric in ("compare_images", "check_structure_sim", "check_structure_sim_resized", "check_image_mirror",
+                     "check_palette_and_structure_sim", "check_green_background", "check_file_exists_and_structure_sim",
+                     *[metric for metric, *_ in ENHANCEMENTS])],
+    *[case(metric, "broken", lambda tmp, metric=metric: ([broken(tmp)], {}))
+      for metric in ("check_triangle_position", "check_textbox_on_leftside")],
+    *[case("check_config_status", label, lambda tmp, rules=rules: ([gimprc(tmp), rules], {}))
+      for label, rules in (("theme", {"key": "theme", "value": '"Light"'}),
+                           ("other-theme", {"key": "theme", "value": '"Dark"'}),
+                           ("undo", {"key": "undo-levels", "value": "100"}),
+                           ("nested-key", {"key": ["session-info", '"toolbox"'], "value": "20"}),
+                           ("position", {"key": "position", "value": "20"}))],
+]
+
 RULES = {"title": {"method": "eq", "ref": "Missing You"}, "artist": {"method": "eq", "ref": "Cheng Xiang"}}
 
 
@@ -130,4 +197,4 @@ HTML = [
         "right", "left")), GOLD_HTML, ignore_sdnum=True),
 ]
 
-CASES = DOCX + PDFS + IMAGES + AUDIO + HTML
+CASES = DOCX + PDFS + IMAGES + MORE_IMAGES + AUDIO + HTML

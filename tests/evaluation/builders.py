@@ -209,6 +209,65 @@ def save(image, tmp_path, name: str) -> str:
     return str(tmp_path / name)
 
 
+# (metric, PIL.ImageEnhance class, a factor it accepts, one it refuses): the GIMP adjustment checks
+ENHANCEMENTS = [("check_brightness_decrease_and_structure_sim", "Brightness", 0.7, 1.2),
+                ("check_saturation_increase_and_structure_sim", "Color", 1.2, 0.8),
+                ("check_contrast_increase_and_structure_sim", "Contrast", 1.3, 0.7)]
+
+
+def enhanced(factor: float, kind: str):
+    from PIL import ImageEnhance
+    return getattr(ImageEnhance, kind)(scene()).enhance(factor)
+
+
+def transparent_margins(image, canvas=(200, 140), at=(30, 20)):
+    """`image` pasted on a transparent canvas."""
+    from PIL import Image
+    padded = Image.new("RGBA", canvas, (0, 0, 0, 0))
+    padded.paste(image, at)
+    return padded
+
+
+def on_background(background, size=(40, 40)):
+    """A black square on this background colour."""
+    from PIL import Image, ImageDraw
+    image = Image.new("RGB", size, background)
+    ImageDraw.Draw(image).rectangle((10, 10, 25, 25), fill=(0, 0, 0))
+    return image
+
+
+def triangle_at(left: int, top: int):
+    """A yellow triangle on white, plus one blue pixel (a rarer colour: OSWorld takes the second rarest)."""
+    from PIL import Image, ImageDraw
+    image = Image.new("RGB", (100, 80), (255, 255, 255))
+    ImageDraw.Draw(image).polygon([(left, top + 20), (left + 20, top + 20), (left + 10, top)], fill=(255, 200, 0))
+    image.putpixel((0, 0), (0, 0, 255))
+    return image
+
+
+def text_at(left: int):
+    """"Hello" in black on a white strip, starting at `left`."""
+    from PIL import Image, ImageDraw
+    image = Image.new("RGB", (200, 50), "white")
+    ImageDraw.Draw(image).text((left, 10), "Hello", fill="black")
+    return image
+
+
+def one_pixel_changed(image):
+    image.putpixel((5, 5), (1, 2, 3))
+    return image
+
+
+GIMPRC = """# GIMP gimprc
+(theme "Light")
+(undo-levels 100)
+(session-info "toolbox"
+    (position 10 20))
+(default-view
+    (show-menubar yes))
+"""
+
+
 def picture(seed: int):
     """A structured picture: a gradient with a few random blocks."""
     np = pytest.importorskip("numpy")
