@@ -2,7 +2,8 @@
 test_documents.py, test_pdfs.py, test_images.py, test_audio_tags.py and test_html_files.py (shared builders)."""
 from __future__ import annotations
 
-from tests.evaluation.builders import (ENHANCEMENTS, GIMPRC, document, enhanced, mp3, on_background, one_pixel_changed,
+from tests.evaluation.builders import (ENHANCEMENTS, GIMPRC, ODT_PARAGRAPHS, PLACES, REFERENCES, TRAIN_RECORDS,
+                                      document, odt, table_document, enhanced, mp3, on_background, one_pixel_changed,
                                       pdf, pdf_with_pictures, picture, save, scene, text_at, transparent_margins,
                                       triangle_at, write)
 
@@ -39,6 +40,66 @@ DOCX = [
     pair("compare_docx_files", "fuzzy", doc("n.docx", "Hello  world!", "Second line"), GOLD_DOC, fuzzy_match=True),
     pair("compare_docx_files", "content-only", doc("n.docx", "Hello  world!", "Second line"), GOLD_DOC,
          content_only=True, ignore_blanks=False),
+]
+
+
+def table(name: str, rows):
+    return lambda tmp: table_document(tmp / name, rows)
+
+
+def odt_file(name: str):
+    return lambda tmp: odt(tmp / f"{name}.odt", *ODT_PARAGRAPHS[name])
+
+
+def records(name: str):
+    return doc(f"{name}.docx", *TRAIN_RECORDS[name])
+
+
+GOLD_TABLE = table("gold.docx", [["a", "b"], ["1", "2"]])
+FOX = doc("gold.docx", "The quick brown fox", "jumps over the dog")
+NEAR_FOX = doc("near.docx", "The quick brown fox", "jumps over a dog")
+GAPS, AB_C = doc("gaps.docx", "a b", "", "c"), doc("gold.docx", "a  b", "c")
+REFS = doc("refs.docx", *REFERENCES["refs"])
+
+
+def places(name: str, *paragraphs: str):
+    return case("fuzzy_place_math", name, lambda tmp: ([document(tmp / f"{name}.docx", *paragraphs), PLACES], {}))
+
+
+def train_records(label: str, result: str, *expected: str):
+    def build(tmp):
+        golds = [records(name)(tmp) for name in expected]
+        return [records(result)(tmp), golds if len(golds) > 1 else golds[0]], {}
+    return case("compare_unique_train_records", label, build)
+
+
+MORE_DOCX = [
+    pair("compare_docx_tables", "blanks", table("same.docx", [["a ", "b"], ["1", " 2"]]), GOLD_TABLE),
+    pair("compare_docx_tables", "other", table("other.docx", [["a", "b"], ["1", "3"]]), GOLD_TABLE),
+    pair("compare_docx_tables", "shape", table("shape.docx", [["a", "b", "c"], ["1", "2", "3"]]), GOLD_TABLE),
+    pair("compare_docx_tables", "none", None, GOLD_TABLE),
+    pair("compare_docx_files", "near", NEAR_FOX, FOX),
+    pair("compare_docx_files", "near-fuzzy", NEAR_FOX, FOX, fuzzy_match=True),
+    pair("compare_docx_files", "near-fuzzy-099", NEAR_FOX, FOX, fuzzy_match=True, fuzzy_match_threshold=0.99),
+    pair("compare_docx_files", "near-fuzzy-09", NEAR_FOX, FOX, fuzzy_match=True, fuzzy_match_threshold=0.9),
+    pair("compare_docx_files", "near-content", NEAR_FOX, FOX, content_only=True, ignore_blanks=False),
+    pair("compare_docx_files", "near-paragraphs", NEAR_FOX, FOX, fuzzy_match=True, ignore_blanks=False),
+    pair("compare_docx_files", "same-content", FOX, FOX, content_only=True),
+    pair("compare_docx_files", "odt-plain", odt_file("plain"), odt_file("gold")),
+    pair("compare_docx_files", "odt-other", odt_file("other"), odt_file("gold")),
+    pair("compare_docx_files", "odt-docx", odt_file("plain"), doc("mixed.docx", "Call Anna now")),
+    *[pair("check_highlighted_words", name, odt_file(name), odt_file("gold")) for name in ("plain", "marked", "other")],
+    pair("compare_docx_files_and_ignore_new_lines", "gaps", GAPS, AB_C),
+    pair("compare_docx_files_and_ignore_new_lines", "gaps-strict", GAPS, AB_C, ignore_blanks=False),
+    pair("compare_references", "same", REFS, REFS, reference_base_result=0.6),
+    pair("compare_references", "wrong", doc("wrong.docx", *REFERENCES["wrong"]), REFS, reference_base_result=0.6),
+    train_records("kept", "kept", "gold", "orig"),
+    train_records("duplicated", "dup", "gold", "orig"),
+    train_records("one-gold", "kept", "gold"),
+    places("exact", "福田区正义街1号", "福田区振兴路108号  福田区滨河大道2033号"),
+    places("near", "福田区正义街1号", "福田区振兴路108号", "福田区滨河大道"),
+    places("four", *PLACES["expected"]),
+    places("other", "a b c"),
 ]
 
 
@@ -197,4 +258,4 @@ HTML = [
         "right", "left")), GOLD_HTML, ignore_sdnum=True),
 ]
 
-CASES = DOCX + PDFS + IMAGES + MORE_IMAGES + AUDIO + HTML
+CASES = DOCX + MORE_DOCX + PDFS + IMAGES + MORE_IMAGES + AUDIO + HTML

@@ -177,13 +177,44 @@ def document(path: Path, *paragraphs: str) -> str:
     return str(path)
 
 
+def table_document(path: Path, rows: list[list[str]]) -> str:
+    """A document holding one table with these cell texts."""
+    docx = pytest.importorskip("docx", reason="the docs extra is not installed")
+    doc = docx.Document()
+    table = doc.add_table(rows=len(rows), cols=len(rows[0]))
+    for i, row in enumerate(rows):
+        for j, text in enumerate(row):
+            table.cell(i, j).text = text
+    doc.save(path)
+    return str(path)
+
+
+PLACES = {"expected": ["福田区正义街1号", "福田区振兴路108号", "福田区滨河大道2033号", "福田区香梅路2002-4号"]}
+TRAIN_RECORDS = {"orig": ("06:00:01, T1, S1, 1", "06:00:02, T1, S2, 1", "06:01:00, T2, S1, 2"),
+                 "gold": ("06:00:01, T1, S1, 1", "06:01:00, T2, S1, 2"),
+                 "kept": ("06:00:02, T1, S2, 1", "06:01:00, T2, S1, 2"),
+                 "dup": ("06:00:01, T1, S1, 1", "06:00:02, T1, S2, 1", "06:01:00, T2, S1, 2")}
+REFERENCES = {"refs": ("Body", "References", "Smith, J. (2020). A study.", "Lee, K. (2019)."),
+              "wrong": ("Body", "References", "Zhao (1999) Other things.", "Lee, K. (2019).")}
+ODT_PARAGRAPHS = {"gold": ("<text:p>Call <text:span>Anna</text:span> now</text:p>", ""),
+                  "plain": ('<text:p>Call <text:span text:style-name="T2">Anna</text:span> now</text:p>', YELLOW),
+                  "marked": ('<text:p>Call <text:span text:style-name="T1">Anna</text:span> now</text:p>', YELLOW),
+                  "other": ("<text:p>Call Bob now</text:p>", "")}
+
+
 def odt(path: Path, paragraphs_xml: str, styles_xml: str = "") -> str:
     """A minimal .odt whose body holds `paragraphs_xml` and whose automatic styles are `styles_xml`."""
     namespaces = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
                   'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
                   'xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0" '
                   'xmlns:fo="urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0"')
+    manifest = ('<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">'
+                '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.'
+                'text"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+                '</manifest:manifest>')
     with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        archive.writestr("META-INF/manifest.xml", manifest)
         archive.writestr("content.xml", f'<office:document-content {namespaces}><office:automatic-styles>'
                          f'{styles_xml}</office:automatic-styles><office:body><office:text>{paragraphs_xml}'
                          '</office:text></office:body></office:document-content>')
