@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+from tests.evaluation import builders as slides
 from tests.evaluation.builders import (AUTOSAVE, BLANK, EXAMINED_EDITS, FUZZY_RULES, PRESENTER, SETTINGS_RULES, Deck,
                                       backgrounds, cells_book, chart_book, cities_book, coloured_book,
                                       conditional_book, dissolve, first_runs, fuzzy_books, portrait,
@@ -263,3 +264,68 @@ OTHER_IMPRESS = [
 ]
 
 CASES += OTHER_IMPRESS
+
+
+def decks(label: str, result: tuple, gold: tuple, slide_count: int = 1, **options):
+    """compare_pptx_files on two decks built from the base deck with these edits (functions of prs, or of
+    (prs, tmp_path) when wrapped by `with_tmp`)."""
+    def build(tmp):
+        deck = Deck(tmp, slides=slide_count)
+        def edits(names):
+            return [edit(tmp) if getattr(edit, "needs_tmp", False) else edit for edit in names]
+        return [deck(*edits(result)), deck(*edits(gold))], options
+    return case("compare_pptx_files", label, build)
+
+
+def with_tmp(make):
+    make.needs_tmp = True
+    return make
+
+
+def picture_at(top: float, height: float = 1):
+    return with_tmp(lambda tmp: slides.placed_picture(slides.red_picture(tmp), top, height))
+
+
+def colour(*value):
+    return slides.font_colour(rgb(*value))
+
+
+TABLE_AB = slides.slide_table([["a", "b"], ["1", "2"]])
+DECK_FIXTURES = [
+    decks("black-black", (colour(0, 0, 0),), (colour(0, 0, 0),)),
+    decks("red-black", (colour(255, 0, 0),), (colour(0, 0, 0),)),
+    decks("red-black-off", (colour(255, 0, 0),), (colour(0, 0, 0),), examine_color_rgb=False),
+    decks("unset-black", (), (colour(0, 0, 0),)),
+    decks("explicit-defaults", (slides.explicit_defaults,), ()),
+    decks("theme-colour", (slides.theme_colour,), ()),
+    decks("nudge", (slides.moved_by(emu=3000),), ()),
+    decks("shift", (slides.moved_by(1.05),), ()),
+    decks("shift-tolerance", (slides.moved_by(1.05),), (), approximately_tolerance=0.1),
+    decks("empty-box-moved", (slides.empty_box(5),), (slides.empty_box(1),)),
+    decks("merged-runs", (slides.merged_runs,), ()),
+    decks("merged-runs-off", (slides.merged_runs,), (), examine_run_count=False),
+    decks("bullet", (slides.bullet,), ()),
+    decks("bullet-off", (slides.bullet,), (), examine_bullets=False),
+    decks("empty-text-element", (slides.empty_text_element,), (slides.empty_gold_run,)),
+    decks("table-same", (TABLE_AB,), (TABLE_AB,)),
+    decks("table-text", (slides.slide_table([["x", "y"], ["1", "2"]]),), (TABLE_AB,)),
+    decks("table-text-no-bullets", (slides.slide_table([["x", "y"], ["1", "2"]]),), (TABLE_AB,),
+          examine_bullets=False),
+    decks("table-shape", (slides.slide_table([["a", "b", "c"], ["1", "2", "3"]]),), (TABLE_AB,)),
+    decks("table-bold", (slides.slide_table([["a", "b"], ["1", "2"]], bold=True),), (TABLE_AB,)),
+    decks("table-bold-off", (slides.slide_table([["a", "b"], ["1", "2"]], bold=True),), (TABLE_AB,),
+          examine_font_bold=False),
+    decks("group-same", (slides.grouped("inside"),), (slides.grouped("inside"),)),
+    decks("group-changed", (slides.grouped("changed"),), (slides.grouped("inside"),)),
+    decks("group-changed-no-alignment", (slides.grouped("changed"),), (slides.grouped("inside"),),
+          examine_alignment=False),
+    decks("group-changed-no-bullets", (slides.grouped("changed"),), (slides.grouped("inside"),), examine_bullets=False),
+    decks("group-changed-neither", (slides.grouped("changed"),), (slides.grouped("inside"),), examine_alignment=False,
+          examine_bullets=False),
+    decks("groups-split", (slides.grouped("a"), slides.grouped("b")), (slides.grouped("ab"),), examine_shape=False),
+    *[decks(f"picture-{top}-{height}-{option}", (picture_at(top, height),), (picture_at(3),), 2, examine_shape=False,
+            **{f"examine_{option}": True})
+      for option in ("top_position", "image_size", "modify_height") for top, height in ((1, 1), (3, 1), (3, 2))],
+]
+
+CASES += DECK_FIXTURES

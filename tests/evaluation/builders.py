@@ -419,6 +419,97 @@ def _examined_edits():
 EXAMINED_EDITS = _examined_edits() if importlib.util.find_spec("pptx") else []
 
 
+
+# Edits of the base deck (Deck) that compare_pptx_files' leniencies and options concern.
+def font_colour(rgb):
+    return lambda prs: setattr(first_runs(prs)[0].font.color, "rgb", rgb)
+
+
+def explicit_defaults(prs):
+    """Unset and off alike for bold, unset and "no underline", levels 0 and 1, unset alignment and left."""
+    from pptx.enum.text import PP_ALIGN
+    first_runs(prs)[0].font.bold = False
+    first_runs(prs)[0].font.underline = False
+    paragraph(prs, 1).level = 1
+    paragraph(prs).alignment = PP_ALIGN.LEFT
+
+
+def theme_colour(prs):
+    from pptx.enum.dml import MSO_THEME_COLOR
+    first_runs(prs)[0].font.color.theme_color = MSO_THEME_COLOR.ACCENT_1
+
+
+def moved_by(factor: float = 1.0, emu: int = 0):
+    """The text box moved right: to factor * 1 inch + emu."""
+    from pptx.util import Emu, Inches
+    return lambda prs: setattr(prs.slides[0].shapes[0], "left", Emu(int(Inches(1) * factor) + emu))
+
+
+def empty_box(left_inches: float):
+    from pptx.util import Inches
+    return lambda prs: prs.slides[0].shapes.add_textbox(Inches(left_inches), 0, Inches(1), Inches(1))
+
+
+def merged_runs(prs):
+    runs = first_runs(prs)
+    runs[0].text = "Hello world"
+    runs[1]._r.getparent().remove(runs[1]._r)
+
+
+def bullet(prs):
+    from lxml import etree
+    from pptx.oxml.ns import qn
+    etree.SubElement(paragraph(prs, 1)._p.get_or_add_pPr(), qn("a:buChar"), char="•")
+
+
+def empty_text_element(prs):
+    """A bullet, and an empty <a:t/> (OSWorld's bullet reading fails on it and skips the check)."""
+    from lxml import etree
+    from pptx.oxml.ns import qn
+    bullet(prs)
+    first_runs(prs)[0]._r.remove(first_runs(prs)[0]._r.find(qn("a:t")))
+    etree.SubElement(first_runs(prs)[0]._r, qn("a:t"))
+
+
+def empty_gold_run(prs):
+    from pptx.oxml.ns import qn
+    empty_text_element(prs)
+    paragraph(prs, 1)._p.remove(paragraph(prs, 1)._p.find(qn("a:pPr")))
+
+
+def slide_table(rows, bold=False):
+    from pptx.util import Inches
+    def edit(prs):
+        shape = prs.slides[0].shapes.add_table(len(rows), len(rows[0]), Inches(1), Inches(3), Inches(4), Inches(1))
+        for i, row in enumerate(rows):
+            for j, text in enumerate(row):
+                run = shape.table.cell(i, j).text_frame.paragraphs[0].add_run()
+                run.text, run.font.bold = text, bold or None
+    return edit
+
+
+def grouped(text):
+    from pptx.util import Inches
+    def edit(prs):
+        group = prs.slides[0].shapes.add_group_shape()
+        group.shapes.add_textbox(Inches(1), Inches(4), Inches(2), Inches(1)).text_frame.text = text
+    return edit
+
+
+def red_picture(tmp_path) -> str:
+    from PIL import Image
+    path = tmp_path / "picture.png"
+    Image.new("RGB", (40, 30), "red").save(path)
+    return str(path)
+
+
+def placed_picture(picture: str, top_inches: float, height_inches: float = 1):
+    """The picture on slide 2 (of a two-slide deck) at this height."""
+    from pptx.util import Inches
+    return lambda prs: prs.slides[1].shapes.add_picture(picture, Inches(1), Inches(top_inches), Inches(2),
+                                                        Inches(height_inches))
+
+
 def dissolve(prs):
     """A dissolve transition on the first slide."""
     from lxml import etree
