@@ -142,4 +142,35 @@ DESKTOP = [
     values("check_gnome_favorite_apps", "empty", "@as []\n", FAVOURITES),
 ]
 
-CASES = THUNDERBIRD + VLC_SETTINGS + VSCODE_CASES + SYSTEM + DESKTOP
+def real_a11y_rules(task: str) -> list:
+    """The rules of the real accessibility-tree task whose file name starts with `task` ([] without the files)."""
+    from tests.evaluation.osworld_tasks import TASKS
+    paths = sorted(TASKS.rglob(f"{task}*.json")) if TASKS.is_dir() else []
+    return json.loads(paths[0].read_text())["evaluator"]["expected"]["rules"] if paths else []
+
+
+TAB_LIST = '<page-tab-list attr:id="tabmail-tabs"><page-tab name="{}"/></page-tab-list>'
+FORM = '<entry name="Email address">{}</entry><password-text name="Password"/>'
+TO_ELSEWHERE = pills(*EMAILS).replace('<label name="To"/>', "").replace(
+    "<tool-bar", '<tool-bar><label name="To"/></tool-bar><tool-bar')
+MORE_DESKTOP = [
+    values("check_accessibility_tree", "real-pills", a11y_tree(pills(*EMAILS)), real_a11y_rules("f5c13cdd")),
+    values("check_accessibility_tree", "real-pills-missing", a11y_tree(pills(*EMAILS[:3])),
+           real_a11y_rules("f5c13cdd")),
+    values("check_accessibility_tree", "real-pills-before-to", a11y_tree(TO_ELSEWHERE), real_a11y_rules("f5c13cdd")),
+    values("check_accessibility_tree", "real-tab", a11y_tree(TAB_LIST.format("About Profiles")),
+           real_a11y_rules("7b1e1ff9")),
+    values("check_accessibility_tree", "real-other-tab", a11y_tree(TAB_LIST.format("Inbox")),
+           real_a11y_rules("7b1e1ff9")),
+    values("check_accessibility_tree", "real-account", a11y_tree(FORM.format("anonym-x2024@outlook.com")),
+           real_a11y_rules("15c3b339")),
+    values("check_accessibility_tree", "real-other-account", a11y_tree(FORM.format("someone@else.com")),
+           real_a11y_rules("15c3b339")),
+    with_files("is_vlc_playing", "url-as-title", PLAYING, ["e", {"type": "title", "url": HLS}]),
+    with_files("is_vlc_playing", "broken", PLAYING, ["f", BY_URL]),
+    values("is_vlc_fullscreen", "no-rule", SCREEN, None),
+    values("is_vlc_fullscreen", "no-window", {"error": "no window"}, SCREEN),
+    values("literal_match", "list-case", ["A", "b"], ["a", "b"], type="list"),
+]
+
+CASES = THUNDERBIRD + VLC_SETTINGS + VSCODE_CASES + SYSTEM + DESKTOP + MORE_DESKTOP

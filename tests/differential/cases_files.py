@@ -107,8 +107,20 @@ def pdf_file(name: str, *pages: str):
     return lambda tmp: pdf(tmp / name, *pages)
 
 
-def pictures(name: str, *seeds: int):
-    return lambda tmp: pdf_with_pictures(tmp / name, *[picture(seed) for seed in seeds])
+def pictures(name: str, *images):
+    """A PDF of these pictures: a seed of the shared `picture`, or a function making an image."""
+    return lambda tmp: pdf_with_pictures(tmp / name, *[make() if callable(make) else picture(make) for make in images])
+
+
+def raw(name: str, content: bytes):
+    def build(tmp):
+        (tmp / name).write_bytes(content)
+        return str(tmp / name)
+    return build
+
+
+def missing(name: str):
+    return lambda tmp: str(tmp / name)
 
 
 GOLD_PDF = pdf_file("gold.pdf", "Invoice 243729", "Total: 100 EUR")
@@ -118,7 +130,14 @@ PDFS = [
     pair("compare_pdfs", "other", pdf_file("other.pdf", "Invoice 243729", "Total: 999 USD"), GOLD_PDF),
     pair("compare_pdfs", "none", None, GOLD_PDF),
     pair("compare_pdf_images", "same", pictures("same.pdf", 0, 1), GOLD_PICTURES),
-    pair("compare_pdf_images", "one-changed", pictures("changed.pdf", 0, 7), GOLD_PICTURES),
+    pair("compare_pdf_images", "one-changed", pictures("half.pdf", 0, lambda: picture(2).rotate(180)), GOLD_PICTURES),
+    pair("compare_pdf_images", "broken", raw("broken.pdf", b"%PDF-1.4 nothing here"), GOLD_PICTURES),
+    pair("compare_pdf_images", "missing", missing("missing.pdf"), GOLD_PICTURES),
+    case("compare_pdfs", "one-broken", lambda tmp: ([[GOLD_PDF(tmp), raw("broken.pdf", b"%PDF-1.4 nothing here")(tmp)],
+                                                      [GOLD_PDF(tmp)] * 2], {})),
+    case("check_pdf_pages", "broken", lambda tmp: ([raw("broken.pdf", b"not a pdf")(tmp),
+                                                    {"relation": "eq", "ref_value": 1}], {})),
+    case("check_pdf_pages", "none", lambda tmp: ([None, {"relation": "eq", "ref_value": 1}], {})),
     pair("compare_pdf_images", "fewer", pictures("one.pdf", 0), GOLD_PICTURES),
     pair("compare_pdf_images", "text-only", pdf_file("text.pdf", "no pictures"), pdf_file("t2.pdf", "none either")),
     pair("compare_pdf_images", "none", None, GOLD_PICTURES),
@@ -244,6 +263,11 @@ AUDIO = [
     case("check_mp3_meta", "no-artist", tagged("c.mp3", title="Missing You")),
     case("check_mp3_meta", "no-tag", tagged("blank.mp3")),
     case("check_mp3_meta", "none", lambda tmp: ([None, RULES], {})),
+    case("check_mp3_meta", "missing", lambda tmp: ([missing("missing.mp3")(tmp), RULES], {})),
+    *[case("check_mp3_meta", f"two-artists-{label}", lambda tmp, rule=rule: (
+        [mp3(tmp / "d.mp3", title="Missing You", artist=["Cheng Xiang", "Zhou Xuan"]), {"artist": rule}], {}))
+      for label, rule in (("eq", {"method": "eq", "ref": "Cheng Xiang,Zhou Xuan"}),
+                          ("re", {"method": "re", "ref": "^Cheng"}))],
 ]
 
 PAGE = '<html><body><table><tr><td sdnum="1033;0;0.00" align="right">1.50</td><td>{text}</td></tr></table></body></html>'
