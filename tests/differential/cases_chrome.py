@@ -1,5 +1,6 @@
-"""Inputs for the Chrome metrics: the values of tests/evaluation/test_chrome.py (what the getters hand over), and
-for the real tasks scored by an active tab or the open tabs, the tabs their rules expect and other ones."""
+"""Inputs for the Chrome metrics: the values of tests/evaluation/test_chrome.py (what the getters hand over),
+and for the real tasks scored by an active tab or the open tabs, the tabs their rules expect and other
+ones."""
 from __future__ import annotations
 
 from .cases_rules import real_rules
@@ -10,7 +11,8 @@ APPROXIMATE = {"type": "url", "url": "chrome://password-manager/passwords?x=1"}
 PATTERNS = {"expected": [r"q=cat", r"x\.org"]}
 TABS = [{"url": "https://b.com"}, {"url": "https://www.a.com/"}]
 BOOKMARKS = {"bookmark_bar": {"children": [
-    {"type": "folder", "name": "Liked Authors", "children": [{"type": "url", "url": "u1"}, {"type": "url", "url": "u3"}]},
+    {"type": "folder", "name": "Liked Authors", "children": [{"type": "url", "url": "u1"}, {"type": "url",
+                                                                                            "url": "u3"}]},
     {"type": "url", "url": "https://x.org", "name": "x"}]}}
 LIKED = {"type": "liked_authors_websites_urls", "names": ["Liked Authors"], "urls": [["u1", "u2"], ["u3"]]}
 COOKIES = [[1, ".amazon.com"], [2, "smile.amazon.com"]]
@@ -25,12 +27,14 @@ FIXTURES = [
     values("is_expected_active_tab", "other", "https://b.com", A),
     values("is_expected_active_tab", "none", None, A),
     values("is_expected_active_tab_approximate", "query", "chrome://password-manager/passwords", APPROXIMATE),
-    values("is_expected_active_tab_approximate", "slash", "chrome://password-manager/passwords/", APPROXIMATE),
+    values("is_expected_active_tab_approximate", "slash", "chrome://password-manager/passwords/",
+           APPROXIMATE),
     values("is_expected_url_pattern_match", "match", {"url": "https://x.org/a?q=cat"}, PATTERNS),
     values("is_expected_url_pattern_match", "text", "https://x.org/a?q=dog", PATTERNS),
     values("is_expected_tabs", "both", TABS, {"type": "url", "urls": ["https://a.com", "https://b.com"]}),
     values("is_expected_tabs", "one", TABS, {"type": "url", "urls": ["https://a.com"]}),
-    values("is_expected_search_query", "match", {"url": "https://g.com/?q=news"}, {"expect": {"pattern": "q=news"}}),
+    values("is_expected_search_query", "match", {"url": "https://g.com/?q=news"},
+           {"expect": {"pattern": "q=news"}}),
     values("is_expected_search_query", "miss", {"url": "https://g.com/"}, {"expect": {"pattern": "q=news"}}),
     values("is_expected_bookmarks", "folders", BOOKMARKS, {"type": "bookmark_bar_folders_names",
                                                            "names": ["Liked Authors"]}),

@@ -1,10 +1,14 @@
 """Inputs for the Writer, PDF, image, audio-tag and HTML metrics: the fixtures of tests/evaluation/
-test_documents.py, test_pdfs.py, test_images.py, test_audio_tags.py and test_html_files.py (shared builders)."""
+test_documents.py, test_pdfs.py, test_images.py, test_audio_tags.py and test_html_files.py (shared
+builders)."""
 from __future__ import annotations
 
-from tests.evaluation.builders import (ENHANCEMENTS, GIMPRC, ODT_PARAGRAPHS, PLACES, REFERENCES, TRAIN_RECORDS,
-                                      document, odt, table_document, enhanced, mp3, on_background, one_pixel_changed,
-                                      pdf, pdf_with_pictures, picture, save, scene, text_at, transparent_margins,
+from tests.evaluation.builders import (ENHANCEMENTS, GIMPRC, ODT_PARAGRAPHS, PLACES, REFERENCES,
+                                       TRAIN_RECORDS,
+                                      document, odt, table_document, enhanced, mp3, on_background,
+                                      one_pixel_changed,
+                                      pdf, pdf_with_pictures, picture, save, scene, text_at,
+                                      transparent_margins,
                                       triangle_at, write)
 
 from .harness import case
@@ -29,15 +33,18 @@ DOCX = [
     pair("compare_docx_files", "case", doc("u.docx", "HELLO world", "second line"), GOLD_DOC),
     pair("compare_docx_files", "ignore-case", doc("u.docx", "HELLO world", "second line"), GOLD_DOC,
          ignore_case=True),
-    pair("compare_docx_files", "order", doc("w.docx", "Second line", "Hello  world"), GOLD_DOC, ignore_blanks=False),
+    pair("compare_docx_files", "order", doc("w.docx", "Second line", "Hello  world"), GOLD_DOC,
+         ignore_blanks=False),
     pair("compare_docx_files", "ignore-order", doc("w.docx", "Second line", "Hello  world"), GOLD_DOC,
          ignore_blanks=False, ignore_order=True),
     pair("compare_docx_files", "empty-lines", doc("g.docx", "Hello  world", "", "Second line"), GOLD_DOC,
          ignore_blanks=False),
-    pair("compare_docx_files", "delete-empty-lines", doc("g.docx", "Hello  world", "", "Second line"), GOLD_DOC,
+    pair("compare_docx_files", "delete-empty-lines", doc("g.docx", "Hello  world", "", "Second line"),
+         GOLD_DOC,
          ignore_blanks=False, delete_empty_lines=True),
     pair("compare_docx_files", "none", None, GOLD_DOC),
-    pair("compare_docx_files", "fuzzy", doc("n.docx", "Hello  world!", "Second line"), GOLD_DOC, fuzzy_match=True),
+    pair("compare_docx_files", "fuzzy", doc("n.docx", "Hello  world!", "Second line"), GOLD_DOC,
+         fuzzy_match=True),
     pair("compare_docx_files", "content-only", doc("n.docx", "Hello  world!", "Second line"), GOLD_DOC,
          content_only=True, ignore_blanks=False),
 ]
@@ -63,7 +70,8 @@ REFS = doc("refs.docx", *REFERENCES["refs"])
 
 
 def places(name: str, *paragraphs: str):
-    return case("fuzzy_place_math", name, lambda tmp: ([document(tmp / f"{name}.docx", *paragraphs), PLACES], {}))
+    return case("fuzzy_place_math", name, lambda tmp: ([document(tmp / f"{name}.docx", *paragraphs), PLACES],
+                                                       {}))
 
 
 def train_records(label: str, result: str, *expected: str):
@@ -88,11 +96,13 @@ MORE_DOCX = [
     pair("compare_docx_files", "odt-plain", odt_file("plain"), odt_file("gold")),
     pair("compare_docx_files", "odt-other", odt_file("other"), odt_file("gold")),
     pair("compare_docx_files", "odt-docx", odt_file("plain"), doc("mixed.docx", "Call Anna now")),
-    *[pair("check_highlighted_words", name, odt_file(name), odt_file("gold")) for name in ("plain", "marked", "other")],
+    *[pair("check_highlighted_words", name, odt_file(name), odt_file("gold")) for name in ("plain", "marked",
+                                                                                           "other")],
     pair("compare_docx_files_and_ignore_new_lines", "gaps", GAPS, AB_C),
     pair("compare_docx_files_and_ignore_new_lines", "gaps-strict", GAPS, AB_C, ignore_blanks=False),
     pair("compare_references", "same", REFS, REFS, reference_base_result=0.6),
-    pair("compare_references", "wrong", doc("wrong.docx", *REFERENCES["wrong"]), REFS, reference_base_result=0.6),
+    pair("compare_references", "wrong", doc("wrong.docx", *REFERENCES["wrong"]), REFS,
+         reference_base_result=0.6),
     train_records("kept", "kept", "gold", "orig"),
     train_records("duplicated", "dup", "gold", "orig"),
     train_records("one-gold", "kept", "gold"),
@@ -109,7 +119,8 @@ def pdf_file(name: str, *pages: str):
 
 def pictures(name: str, *images):
     """A PDF of these pictures: a seed of the shared `picture`, or a function making an image."""
-    return lambda tmp: pdf_with_pictures(tmp / name, *[make() if callable(make) else picture(make) for make in images])
+    return lambda tmp: pdf_with_pictures(tmp / name,
+                                         *[make() if callable(make) else picture(make) for make in images])
 
 
 def raw(name: str, content: bytes):
@@ -130,16 +141,19 @@ PDFS = [
     pair("compare_pdfs", "other", pdf_file("other.pdf", "Invoice 243729", "Total: 999 USD"), GOLD_PDF),
     pair("compare_pdfs", "none", None, GOLD_PDF),
     pair("compare_pdf_images", "same", pictures("same.pdf", 0, 1), GOLD_PICTURES),
-    pair("compare_pdf_images", "one-changed", pictures("half.pdf", 0, lambda: picture(2).rotate(180)), GOLD_PICTURES),
+    pair("compare_pdf_images", "one-changed", pictures("half.pdf", 0, lambda: picture(2).rotate(180)),
+         GOLD_PICTURES),
     pair("compare_pdf_images", "broken", raw("broken.pdf", b"%PDF-1.4 nothing here"), GOLD_PICTURES),
     pair("compare_pdf_images", "missing", missing("missing.pdf"), GOLD_PICTURES),
-    case("compare_pdfs", "one-broken", lambda tmp: ([[GOLD_PDF(tmp), raw("broken.pdf", b"%PDF-1.4 nothing here")(tmp)],
+    case("compare_pdfs", "one-broken", lambda tmp: ([[GOLD_PDF(tmp), raw("broken.pdf",
+                                                                         b"%PDF-1.4 nothing here")(tmp)],
                                                       [GOLD_PDF(tmp)] * 2], {})),
     case("check_pdf_pages", "broken", lambda tmp: ([raw("broken.pdf", b"not a pdf")(tmp),
                                                     {"relation": "eq", "ref_value": 1}], {})),
     case("check_pdf_pages", "none", lambda tmp: ([None, {"relation": "eq", "ref_value": 1}], {})),
     pair("compare_pdf_images", "fewer", pictures("one.pdf", 0), GOLD_PICTURES),
-    pair("compare_pdf_images", "text-only", pdf_file("text.pdf", "no pictures"), pdf_file("t2.pdf", "none either")),
+    pair("compare_pdf_images", "text-only", pdf_file("text.pdf", "no pictures"), pdf_file("t2.pdf",
+                                                                                          "none either")),
     pair("compare_pdf_images", "none", None, GOLD_PICTURES),
     *[case("check_pdf_pages", f"{pages}-{relation}", lambda tmp, pages=pages, relation=relation: (
         [pdf(tmp / "p.pdf", *["page"] * pages), {"relation": relation, "ref_value": 1}], {}))
@@ -175,10 +189,12 @@ IMAGES = [
     pair("check_file_exists_and_structure_sim", "same", GOLD_IMAGE, GOLD_IMAGE),
     pair("check_image_mirror", "mirrored", GOLD_IMAGE, image("mirror.png", mirrored)),
     pair("check_image_mirror", "same", GOLD_IMAGE, GOLD_IMAGE),
-    pair("check_structure_sim_resized", "other", image("o.png", lambda: scene(seed=3).rotate(180)), GOLD_IMAGE),
+    pair("check_structure_sim_resized", "other", image("o.png", lambda: scene(seed=3).rotate(180)),
+         GOLD_IMAGE),
     pair("check_palette_and_structure_sim", "same", GOLD_IMAGE, GOLD_IMAGE),
     pair("check_brightness_decrease_and_structure_sim", "same", GOLD_IMAGE, GOLD_IMAGE, threshold=0.0),
-    *[case("check_image_size", label, lambda tmp, rules=rules: ([save(scene((128, 128)), tmp, "sq.png"), rules], {}))
+    *[case("check_image_size", label, lambda tmp, rules=rules: ([save(scene((128, 128)), tmp, "sq.png"),
+                                                                 rules], {}))
       for label, rules in (("square", {"width": 128, "height": 128}), ("height", {"height": 64}))],
     *[case("check_image_file_size", label, lambda tmp, size=size: ([save(scene((128, 128)), tmp, "sq.png"),
                                                                      {"max_size": size}], {}))
@@ -217,28 +233,37 @@ MORE_IMAGES = [
     pair("check_structure_sim_resized", "padded", image("padded.png", lambda: transparent_margins(
         scene().resize((128, 96)))), GOLD_IMAGE),
     pair("check_structure_sim_resized", "empty", image("empty.png", transparent((50, 50))), GOLD_IMAGE),
-    pair("check_palette_and_structure_sim", "palette", image("palette.png", lambda: scene().quantize(256)), GOLD_IMAGE),
-    *[pair(metric, f"{label}-{kind}", image(f"{label}.png", lambda factor=factor, kind=kind: enhanced(factor, kind)),
+    pair("check_palette_and_structure_sim", "palette", image("palette.png", lambda: scene().quantize(256)),
+         GOLD_IMAGE),
+    *[pair(metric, f"{label}-{kind}", image(f"{label}.png", lambda factor=factor, kind=kind: enhanced(factor,
+                                                                                                      kind)),
            GOLD_IMAGE) for metric, kind, passing, failing in ENHANCEMENTS
       for label, factor in (("passing", passing), ("failing", failing))],
     pair("check_green_background", "green", image("green.png", lambda: on_background((20, 200, 30))), WHITE),
-    pair("check_green_background", "yellow", image("yellow.png", lambda: on_background((200, 200, 30))), WHITE),
-    pair("check_green_background", "other-size", image("g.png", lambda: on_background((20, 200, 30), (50, 40))),
+    pair("check_green_background", "yellow", image("yellow.png", lambda: on_background((200, 200, 30))),
+         WHITE),
+    pair("check_green_background", "other-size", image("g.png", lambda: on_background((20, 200, 30), (50,
+                                                                                                      40))),
          image("wide.png", lambda: on_background((255, 255, 255), (50, 40)))),
     one("check_triangle_position", "middle", lambda: triangle_at(40, 27)),
     one("check_triangle_position", "corner", lambda: triangle_at(5, 5)),
-    one("check_image_size", "transparent-ignored", lambda: transparent_margins(scene((100, 512)), (300, 600), (50, 40)),
+    one("check_image_size", "transparent-ignored", lambda: transparent_margins(scene((100, 512)), (300, 600),
+                                                                               (50, 40)),
         {"height": 512, "ignore_transparent": True}),
-    one("check_image_size", "transparent-counted", lambda: transparent_margins(scene((100, 512)), (300, 600), (50, 40)),
+    one("check_image_size", "transparent-counted", lambda: transparent_margins(scene((100, 512)), (300, 600),
+                                                                               (50, 40)),
         {"height": 512}),
     one("check_textbox_on_leftside", "left", lambda: text_at(3)),
     one("check_textbox_on_leftside", "right", lambda: text_at(100)),
     case("compare_image_list", "same", lambda tmp: ([[square(tmp)] * 2, [square(tmp)] * 2], {})),
-    case("compare_image_list", "one-changed", lambda tmp: ([[square(tmp), changed(tmp)], [square(tmp)] * 2], {})),
+    case("compare_image_list", "one-changed", lambda tmp: ([[square(tmp), changed(tmp)], [square(tmp)] * 2],
+                                                           {})),
     case("compare_image_list", "single", lambda tmp: ([square(tmp), changed(tmp)], {})),
     *[case(metric, "broken", lambda tmp, metric=metric: ([broken(tmp), save(scene(), tmp, "gold.png")], {}))
-      for metric in ("compare_images", "check_structure_sim", "check_structure_sim_resized", "check_image_mirror",
-                     "check_palette_and_structure_sim", "check_green_background", "check_file_exists_and_structure_sim",
+      for metric in ("compare_images", "check_structure_sim", "check_structure_sim_resized",
+                     "check_image_mirror",
+                     "check_palette_and_structure_sim", "check_green_background",
+                     "check_file_exists_and_structure_sim",
                      *[metric for metric, *_ in ENHANCEMENTS])],
     *[case(metric, "broken", lambda tmp, metric=metric: ([broken(tmp)], {}))
       for metric in ("check_triangle_position", "check_textbox_on_leftside")],
@@ -270,9 +295,11 @@ AUDIO = [
                           ("re", {"method": "re", "ref": "^Cheng"}))],
 ]
 
-PAGE = '<html><body><table><tr><td sdnum="1033;0;0.00" align="right">1.50</td><td>{text}</td></tr></table></body></html>'
+PAGE = ('<html><body><table><tr><td sdnum="1033;0;0.00" align="right">1.50</td><td>{text}</td></tr></table>'
+        '</body></html>')
 GOLD_HTML = lambda tmp: write(tmp / "gold.html", PAGE.format(text="Total"))          # noqa: E731
-OTHER_FORMAT = lambda tmp: write(tmp / "fmt.html", PAGE.format(text="Total").replace("0.00", "0.000"))  # noqa: E731
+OTHER_FORMAT = lambda tmp: write(tmp / "fmt.html", PAGE.format(text="Total").replace("0.00",
+                                                                                     "0.000"))  # noqa: E731
 HTML = [
     pair("compare_htmls", "same", lambda tmp: write(tmp / "same.html", PAGE.format(text="Total")), GOLD_HTML),
     pair("compare_htmls", "text", lambda tmp: write(tmp / "text.html", PAGE.format(text="Sum")), GOLD_HTML),

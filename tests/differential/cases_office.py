@@ -6,7 +6,8 @@ import json
 import re
 
 from tests.evaluation import builders as slides
-from tests.evaluation.builders import (AUTOSAVE, BLANK, EXAMINED_EDITS, FUZZY_RULES, PRESENTER, SETTINGS_RULES, Deck,
+from tests.evaluation.builders import (AUTOSAVE, BLANK, EXAMINED_EDITS, FUZZY_RULES, PRESENTER,
+                                       SETTINGS_RULES, Deck,
                                       backgrounds, cells_book, chart_book, cities_book, coloured_book,
                                       conditional_book, dissolve, first_runs, fuzzy_books, portrait,
                                       presentation_with_master, registry, sheet_settings, solid_background,
@@ -37,8 +38,10 @@ TABLE_FIXTURES = [
     books_case("precision", "same", SHEET_DATA),
     books_case("precision-6", "same", [{**SHEET_DATA[0], "precision": 6}]),
     books_case("differs", "differs", SHEET_DATA),
-    books_case("by-name", "renamed", [{"type": "sheet_data", "sheet_idx0": "RNData", "sheet_idx1": "ENSheet1"}]),
-    books_case("missing-name", "renamed", [{"type": "sheet_data", "sheet_idx0": "RNNope", "sheet_idx1": "ENSheet1"}]),
+    books_case("by-name", "renamed", [{"type": "sheet_data", "sheet_idx0": "RNData",
+                                       "sheet_idx1": "ENSheet1"}]),
+    books_case("missing-name", "renamed", [{"type": "sheet_data", "sheet_idx0": "RNNope",
+                                            "sheet_idx1": "ENSheet1"}]),
     books_case("out-of-range", "same", [{"type": "sheet_data", "sheet_idx0": "RI5", "sheet_idx1": "EI0"}]),
     books_case("sheet-name", "same", [{"type": "sheet_name"}]),
     books_case("sheet-name-two", "two", [{"type": "sheet_name"}]),
@@ -66,7 +69,8 @@ def real_tasks(metric: str):
 
 
 def sheet_names(rules: list) -> list[str]:
-    """The sheets the rules name (RN<name>/EN<name>) or count to (an index, RI<n>/EI<n>), so the fixture has them."""
+    """The sheets the rules name (RN<name>/EN<name>) or count to (an index, RI<n>/EI<n>), so the fixture has
+    them."""
     names, count = ["Sheet1"], 1
     for rule in rules:
         for key, value in rule.items():
@@ -103,18 +107,21 @@ def eq(ref):
 
 def cell_check(label: str, coordinate: str, sheet: str = "RNSheet1", **props):
     rule = {"type": "check_cell", "sheet_idx": sheet, "coordinate": coordinate, "props": props}
-    return case("compare_table", f"cell-{label}", lambda tmp: ([cells_book(tmp / "cells.xlsx")], {"rules": [rule]}))
+    return case("compare_table", f"cell-{label}", lambda tmp: ([cells_book(tmp / "cells.xlsx")],
+                                                               {"rules": [rule]}))
 
 
 FUZZY = {"type": "sheet_fuzzy", "sheet_idx0": "RNSheet1", "sheet_idx1": "ENSheet1", "rules": FUZZY_RULES}
 
 
 def fuzzy_case(label: str, rule: dict):
-    return case("compare_table", f"fuzzy-{label}", lambda tmp: (list(fuzzy_books(tmp))[::-1], {"rules": [rule]}))
+    return case("compare_table", f"fuzzy-{label}", lambda tmp: (list(fuzzy_books(tmp))[::-1],
+                                                                {"rules": [rule]}))
 
 
 def chart_case(label: str, kind: str, title: str, direction: str = "col"):
-    rule = {"type": "chart", "sheet_idx0": 0, "sheet_idx1": "EI0", "chart_props": ["type", "title", "direction"]}
+    rule = {"type": "chart", "sheet_idx0": 0, "sheet_idx1": "EI0", "chart_props": ["type", "title",
+                                                                                   "direction"]}
     def build(tmp):
         from openpyxl import chart
         return [chart_book(tmp / "r.xlsx", getattr(chart, kind), title, direction),
@@ -156,7 +163,8 @@ TABLE_RULE_FIXTURES = [
     chart_case("direction", "BarChart", "Sales", "bar"),
     chart_case("line", "LineChart", "Sales"),
     *[case("compare_table", f"style-{label}", lambda tmp, color=color: (
-        [coloured_book(tmp / "r.xlsx", color), coloured_book(tmp / "g.xlsx", "FF00FF00")], {"rules": [STYLE]}))
+        [coloured_book(tmp / "r.xlsx", color), coloured_book(tmp / "g.xlsx", "FF00FF00")],
+        {"rules": [STYLE]}))
       for label, color in (("same", "FF00FF00"), ("other", "FFFF0000"))],
     case("compare_table", "style-conditional", lambda tmp: (
         [conditional_book(tmp / "r.xlsx"), conditional_book(tmp / "g.xlsx")], {"rules": [STYLE]})),
@@ -170,7 +178,8 @@ TABLE_RULE_FIXTURES = [
     cities_case("gap", "Scottsdale"),
 ]
 
-TABLE_TASKS = [task_book(label, task, options, label == "edited") for task, options in real_tasks("compare_table")
+TABLE_TASKS = [task_book(label, task, options, label == "edited") for task,
+               options in real_tasks("compare_table")
                for label in ("same", "edited")]
 
 
@@ -214,8 +223,10 @@ def distinct_options(metric: str) -> dict[str, dict]:
 
 
 def edits_for(options: dict) -> list:
-    """The base edits, plus each edit whose option the task's options set (the ones whose verdict they change)."""
-    return DECK_EDITS[:3] + [(label, edits) for label, edits in DECK_EDITS[3:] if f"examine_{label}" in options]
+    """The base edits, plus each edit whose option the task's options set (the ones whose verdict they
+    change)."""
+    return DECK_EDITS[:3] + [(label, edits) for label,
+                             edits in DECK_EDITS[3:] if f"examine_{label}" in options]
 
 
 SLIDE_TASKS = [deck_case(f"task-{task}-{label}", edits, **options)
@@ -226,7 +237,8 @@ CASES = TABLE_FIXTURES + TABLE_RULE_FIXTURES + TABLE_TASKS + SLIDE_FIXTURES + SL
 
 
 def deck_rule(metric: str, label: str, edits: tuple, rules: dict | None, slides: int = 2):
-    """One of the other Impress metrics on a deck of `slides` slides with these edits (and rules when it has them)."""
+    """One of the other Impress metrics on a deck of `slides` slides with these edits (and rules when it has
+    them)."""
     def build(tmp):
         path = Deck(tmp, slides=slides)(*edits)
         return [path] + ([rules] if rules is not None else []), {}
@@ -242,10 +254,12 @@ FILL = {"rgb": [0, 0, 255], "original_rgb": [255, 255, 255]}
 OTHER_IMPRESS = [
     deck_rule("check_transition", "dissolve", (dissolve,), {"slide_idx": 0, "transition_type": "dissolve"}),
     deck_rule("check_transition", "fade", (dissolve,), {"slide_idx": 0, "transition_type": "fade"}),
-    deck_rule("check_transition", "other-slide", (dissolve,), {"slide_idx": 1, "transition_type": "dissolve"}),
+    deck_rule("check_transition", "other-slide", (dissolve,), {"slide_idx": 1,
+                                                               "transition_type": "dissolve"}),
     deck_rule("check_slide_orientation_Portrait", "portrait", (portrait,), None),
     deck_rule("check_slide_orientation_Portrait", "landscape", (), None),
-    deck_rule("evaluate_presentation_fill_to_rgb_distance", "blue", (lambda prs: backgrounds(rgb(0, 0, 255))(prs),),
+    deck_rule("evaluate_presentation_fill_to_rgb_distance", "blue", (lambda prs: backgrounds(rgb(0, 0,
+                                                                                                 255))(prs),),
               FILL),
     deck_rule("evaluate_presentation_fill_to_rgb_distance", "half",
               (lambda prs: solid_background(prs.slides[0], rgb(0, 0, 255)),), FILL),
@@ -260,7 +274,8 @@ OTHER_IMPRESS = [
     *[case("check_auto_saving_time", value, lambda tmp, value=value: (
         [registry(tmp, *AUTOSAVE, value), {"minutes": 3}], {})) for value in ("3", "10")],
     *[case("check_left_panel", name.lower().replace(" ", "-"), lambda tmp, name=name: (
-        [f'<desktop-frame><document-frame name="{name}"/></desktop-frame>'], {})) for name in ("Slides View", "Outline")],
+        [f'<desktop-frame><document-frame name="{name}"/></desktop-frame>'], {})) for name in ("Slides View",
+                                                                                               "Outline")],
 ]
 
 CASES += OTHER_IMPRESS
@@ -319,13 +334,18 @@ DECK_FIXTURES = [
     decks("group-changed", (slides.grouped("changed"),), (slides.grouped("inside"),)),
     decks("group-changed-no-alignment", (slides.grouped("changed"),), (slides.grouped("inside"),),
           examine_alignment=False),
-    decks("group-changed-no-bullets", (slides.grouped("changed"),), (slides.grouped("inside"),), examine_bullets=False),
-    decks("group-changed-neither", (slides.grouped("changed"),), (slides.grouped("inside"),), examine_alignment=False,
+    decks("group-changed-no-bullets", (slides.grouped("changed"),), (slides.grouped("inside"),),
           examine_bullets=False),
-    decks("groups-split", (slides.grouped("a"), slides.grouped("b")), (slides.grouped("ab"),), examine_shape=False),
-    *[decks(f"picture-{top}-{height}-{option}", (picture_at(top, height),), (picture_at(3),), 2, examine_shape=False,
+    decks("group-changed-neither", (slides.grouped("changed"),), (slides.grouped("inside"),),
+          examine_alignment=False,
+          examine_bullets=False),
+    decks("groups-split", (slides.grouped("a"), slides.grouped("b")), (slides.grouped("ab"),),
+          examine_shape=False),
+    *[decks(f"picture-{top}-{height}-{option}", (picture_at(top, height),), (picture_at(3),), 2,
+            examine_shape=False,
             **{f"examine_{option}": True})
-      for option in ("top_position", "image_size", "modify_height") for top, height in ((1, 1), (3, 1), (3, 2))],
+      for option in ("top_position", "image_size", "modify_height") for top, height in ((1, 1), (3, 1), (3,
+                                                                                                         2))],
 ]
 
 CASES += DECK_FIXTURES

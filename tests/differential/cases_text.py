@@ -1,5 +1,5 @@
-"""Inputs for the general, text, JSON and archive metrics: the fixtures of tests/evaluation/test_evaluation.py and
-test_text_files.py, built with the shared builders."""
+"""Inputs for the general, text, JSON and archive metrics: the fixtures of tests/evaluation/test_evaluation.py
+and test_text_files.py, built with the shared builders."""
 from __future__ import annotations
 
 import json
@@ -63,7 +63,8 @@ GENERAL = [
     values("check_direct_json_object", "text", '{"x": 1, "y": 2}', {"expected": {"x": 1}}),
     values("check_direct_json_object", "differs", {"x": 2}, {"expected": {"x": 1}}),
     values("check_direct_json_object", "not-json", "not json", {"expected": {"x": 1}}),
-    with_files("check_list", "expect-unexpect", LISTING, ["list", {"expect": [r"\.txt$"], "unexpect": [r"\.tmp$"]}]),
+    with_files("check_list", "expect-unexpect", LISTING, ["list", {"expect": [r"\.txt$"],
+                                                                   "unexpect": [r"\.tmp$"]}]),
     with_files("check_list", "missing", LISTING, ["list", {"expect": [r"\.doc$"]}]),
     with_files("compare_csv", "bom-strict", CSVS, ["r", "g"]),
     with_files("compare_csv", "bom-loose", CSVS, ["r", "g"], strict=False, ignore_case=True),
@@ -74,19 +75,23 @@ GENERAL = [
     with_files("check_json_settings", "differs", SETTINGS, ["s", {"expected": {"editor.fontSize": 12}}]),
     with_files("check_json_settings", "missing-key", SETTINGS, ["s", {"expected": {"missing.key": 1}}]),
     with_files("check_json_settings", "broken", SETTINGS, ["broken", {"expected": {"editor.fontSize": 14}}]),
-    values("is_extension_installed", "contain", EXTENSIONS, {"type": "contain", "expected": "ms-python.python"}),
-    values("is_extension_installed", "not-contain", EXTENSIONS, {"type": "not_contain", "expected": "vscodevim.vim"}),
+    values("is_extension_installed", "contain", EXTENSIONS, {"type": "contain",
+                                                             "expected": "ms-python.python"}),
+    values("is_extension_installed", "not-contain", EXTENSIONS, {"type": "not_contain",
+                                                                 "expected": "vscodevim.vim"}),
     values("is_extension_installed", "empty", EXTENSIONS, {"type": "contain", "expected": ""}),
 ]
 
-MANIFEST = {"m": text("m.json", json.dumps({"name": "happy", "browser_action": {"default_icon": {"64": "i"}}})),
+MANIFEST = {"m": text("m.json", json.dumps({"name": "happy",
+                                            "browser_action": {"default_icon": {"64": "i"}}})),
             "c": text("c.yml", "name: Test Account\nauthor:\n  email: Test@gmail.com\n")}
 MANIFEST_RULES = {"expect": [{"key": ["name"], "method": "eq", "ref": "happy"},
                              {"key": ["browser_action", "default_icon"], "method": "eq", "ref": {"64": "i"}}]}
 YAML_RULES = {"expect": [{"key": ["author", "email"], "method": "eq", "ref": "Test@gmail.com"}]}
 TEX = {"ours": text("a.tex", "one\ntwo\nthree\nfour\n"), "theirs": text("b.tex", "one\ntwo\nTHREE\nfour\n"),
        "report": text("r.txt", "CPU %user %idle\n10:00:01 all 1\n10:00:02 all 2\nAverage: 3\n")}
-ACCOUNTS = {"accounts": text("accounts.csv", "url,user,password\nimap://outlook.office365.com,anonym-x2024@outlook.com,"
+ACCOUNTS = {"accounts": text("accounts.csv",
+                             "url,user,password\nimap://outlook.office365.com,anonym-x2024@outlook.com,"
                                              "x\nsmtp://smtp.gmail.com,someone@gmail.com,y\n"),
             "empty": text("empty.csv", "url,user,password\n")}
 REMOVED = {"unexpect": [{"url": "imap://outlook.office365.com", "user": "anonym-x2024@outlook.com"}]}
@@ -103,12 +108,14 @@ def latin(tmp):
 PYTHON = {"gold": text("gold.py", GOLD_PY),
           "ours": text("ours.py", "#!/usr/bin/env python\n# -*- coding: utf-8 -*-\nimport torch   \n"
                                   "# hyperparameters\n\n\nfor i in range(3):\n\tprint(i)\n"),
-          "md": text("md.py", "# Building a GPT\nimport torch\n# hyperparameters\nfor i in range(3):\n    print(i)\n"),
+          "md": text("md.py",
+                     "# Building a GPT\nimport torch\n# hyperparameters\nfor i in range(3):\n    print(i)\n"),
           "indent": text("indent.py", "import torch\n# hyperparameters\nfor i in range(3):\n  print(i)\n"),
           "late": text("late.py", "\n#!/usr/bin/env python\n" + GOLD_PY), "latin": latin}
 RESULTS = {"gold": text("gold.txt", "25.5\n"), "a": text("a.txt", "25.50001"),
            "b": text("b.txt", "The median price is 25.5"), "c": text("c.txt", "25.6"),
-           "d": text("d.txt", "about twenty-five"), "word": text("word.txt", " yes "), "e": text("e.txt", "yes\n"),
+           "d": text("d.txt", "about twenty-five"), "word": text("word.txt", " yes "), "e": text("e.txt",
+                                                                                                 "yes\n"),
            "f": text("f.txt", "yes indeed")}
 ESSAY = "Recruitment and retention of health professionals across Europe"
 
@@ -137,13 +144,15 @@ ARCHIVES = {"gold": zipped("gold.zip", SLIDES), "same": zipped("same.zip", SLIDE
             "tgold": lambda tmp: tar_of(tmp / "gold.tar.gz", {"a.csv": "x,y\n", "b.csv": "1,2\n"}),
             "tours": lambda tmp: tar_of(tmp / "ours.tar.gz", {"a.csv": "x,y\n", "b.csv": "1,2\n"}),
             "broken": text("broken.zip", "not an archive")}
-STATIONS = {"expected": {"fromStation": ["BOM"], "toStation": ["STO", "ARN"], "q": "coffee"}, "expect_in_result": True}
+STATIONS = {"expected": {"fromStation": ["BOM"], "toStation": ["STO", "ARN"], "q": "coffee"},
+            "expect_in_result": True}
 
 TEXT_FILES = [
     with_files("check_json", "paths", MANIFEST, ["m", MANIFEST_RULES]),
     with_files("check_json", "deeper", MANIFEST, ["m", {"expect": [{"key": ["name", "deeper"], "method": "eq",
                                                                     "ref": 1}]}]),
-    with_files("check_json", "absent", MANIFEST, ["m", {"expect": [{"key": ["version"], "method": "eq", "ref": "1"}]}]),
+    with_files("check_json", "absent", MANIFEST, ["m", {"expect": [{"key": ["version"], "method": "eq",
+                                                                    "ref": "1"}]}]),
     with_files("check_json", "unexpect-hit", MANIFEST,
                ["m", {**MANIFEST_RULES, "unexpect": [{"key": ["name"], "method": "re", "ref": "hap"}]}]),
     with_files("check_json", "unexpect-miss", MANIFEST,
@@ -172,8 +181,10 @@ TEXT_FILES = [
                                                      "q": "drip coffee maker"}, STATIONS),
     values("check_direct_json_object", "in-result-other", {"fromStation": "BOM", "toStation": "OSL",
                                                            "q": "drip coffee"}, STATIONS),
-    values("check_direct_json_object", "in-result-missing", {"fromStation": "BOM", "toStation": "STO"}, STATIONS),
-    values("check_direct_json_object", "exact-text", {"q": "drip coffee maker"}, {"expected": {"q": "coffee"}}),
+    values("check_direct_json_object", "in-result-missing", {"fromStation": "BOM", "toStation": "STO"},
+           STATIONS),
+    values("check_direct_json_object", "exact-text", {"q": "drip coffee maker"},
+           {"expected": {"q": "coffee"}}),
     values("check_direct_json_object", "python-quotes", "{'q': 'coffee'}", {"expected": {"q": "coffee"}}),
     values("check_direct_json_object", "list", "[1]", {"expected": {"q": "coffee"}}),
     with_files("check_csv", "removed", ACCOUNTS, ["accounts", REMOVED]),
@@ -184,7 +195,8 @@ TEXT_FILES = [
     with_files("check_csv", "empty", ACCOUNTS, ["empty", REMOVED]),
     with_files("check_csv", "none", ACCOUNTS, [None, REMOVED]),
     values("check_moved_jpgs", "same", JPGS, {"expected": ["a.jpg", "b.jpg"]}),
-    values("check_moved_jpgs", "duplicates", {**JPGS, "children": JPGS["children"] * 2}, {"expected": ["a.jpg", "b.jpg"]}),
+    values("check_moved_jpgs", "duplicates", {**JPGS, "children": JPGS["children"] * 2},
+           {"expected": ["a.jpg", "b.jpg"]}),
     values("check_moved_jpgs", "other", {**JPGS, "children": [{"name": "a.jpg"}, {"name": "c.jpg"}]},
            {"expected": ["a.jpg", "b.jpg"]}),
     values("check_moved_jpgs", "file", {"name": "x.jpg", "type": "file"}, {"expected": ["a.jpg", "b.jpg"]}),
@@ -195,7 +207,8 @@ TEXT_FILES = [
     *[with_files("compare_result_files", name, RESULTS, [name, "gold"]) for name in "abcd"],
     *[with_files("compare_result_files", name, RESULTS, [name, "word"]) for name in "ef"],
     with_files("compare_result_files", "none", RESULTS, [None, "gold"]),
-    *[with_files("compare_zip_files", name, ZIPS, [name, "gold"]) for name in ("same", "bytes", "text", "names",
+    *[with_files("compare_zip_files", name, ZIPS, [name, "gold"]) for name in ("same", "bytes", "text",
+                                                                               "names",
                                                                                "broken")],
     with_files("compare_zip_files", "none", ZIPS, [None, "gold"]),
     *[with_files("compare_epub", name, EPUBS, [name, "gold"]) for name in ("same", "edit", "nested", "no_toc",

@@ -1,8 +1,9 @@
-"""Inputs for the Writer formatting metrics: the fixtures of tests/evaluation/test_writer_formatting.py (shared
-builders)."""
+"""Inputs for the Writer formatting metrics: the fixtures of tests/evaluation/test_writer_formatting.py
+(shared builders)."""
 from __future__ import annotations
 
-from tests.evaluation.builders import (DEFAULT_FONT_XCU, centered, footer, page_breaks, picture_document, runs, saved,
+from tests.evaluation.builders import (DEFAULT_FONT_XCU, centered, footer, page_breaks, picture_document,
+                                       runs, saved,
                                        spacing, tabbed, words_table, write)
 
 from .cases_files import pair
@@ -34,17 +35,25 @@ TAB_GOLD = lambda tmp: tabbed(tmp / "gold.docx", 400)                           
 XCU = lambda tmp: write(tmp / "registrymodifications.xcu", DEFAULT_FONT_XCU)        # noqa: E731
 
 CASES = [
-    pair("compare_line_spacing", "same", doc("same.docx", "one", "two", build=spacing(2.0, 1.0)), GOLD_SPACING),
-    pair("compare_line_spacing", "single", doc("single.docx", "one", "two", build=spacing(1.0, 1.0)), GOLD_SPACING),
-    pair("compare_line_spacing", "text", doc("text.docx", "one!", "two", build=spacing(2.0, 1.0)), GOLD_SPACING),
+    pair("compare_line_spacing", "same", doc("same.docx", "one", "two", build=spacing(2.0, 1.0)),
+         GOLD_SPACING),
+    pair("compare_line_spacing", "single", doc("single.docx", "one", "two", build=spacing(1.0, 1.0)),
+         GOLD_SPACING),
+    pair("compare_line_spacing", "text", doc("text.docx", "one!", "two", build=spacing(2.0, 1.0)),
+         GOLD_SPACING),
     pair("compare_line_spacing", "none", None, GOLD_SPACING),
-    *[pair("compare_docx_images", name, lambda tmp, name=name, color=color: picture_document(tmp, name, color),
-           lambda tmp: picture_document(tmp, "gold", "red")) for name, color in (("same", "red"), ("blue", "blue"))],
-    pair("compare_docx_images", "no-picture", doc("none.docx", "x"), lambda tmp: picture_document(tmp, "gold", "red")),
-    case("is_first_line_centered", "centered", lambda tmp: ([doc("c.docx", "Title", "body", build=centered)(tmp)],
+    *[pair("compare_docx_images", name, lambda tmp, name=name, color=color: picture_document(tmp, name,
+                                                                                             color),
+           lambda tmp: picture_document(tmp, "gold", "red")) for name, color in (("same", "red"), ("blue",
+                                                                                                   "blue"))],
+    pair("compare_docx_images", "no-picture", doc("none.docx", "x"), lambda tmp: picture_document(tmp, "gold",
+                                                                                                  "red")),
+    case("is_first_line_centered", "centered", lambda tmp: ([doc("c.docx", "Title", "body",
+                                                                 build=centered)(tmp)],
                                                             {})),
     case("is_first_line_centered", "left", lambda tmp: ([doc("l.docx", "Title", "body")(tmp)], {})),
-    *[case("has_page_numbers_in_footers", label, lambda tmp, text=text: ([doc("f.docx", "x", build=footer(text))(tmp)],
+    *[case("has_page_numbers_in_footers", label, lambda tmp, text=text: ([doc("f.docx", "x",
+                                                                              build=footer(text))(tmp)],
                                                                          {}))
       for label, text in (("number", "Page 1"), ("word", "Page"))],
     rule_doc("compare_font_names", "same", doc("f.docx", "a", build=runs(name="Times New Roman")),

@@ -1,8 +1,9 @@
 """Run one input through OSWorld's metric (reference venv, subprocess) and ours (in process), and compare.
 
-A Case names a metric and builds its inputs (files under tmp_path, JSON-able values) as the getters would hand
-them over. Outcomes are a score rounded to 1e-6, or "error" when the metric raised. Deliberate differences are the
-rows of docs/differential.md's table: a documented case must show exactly the documented pair of outcomes.
+A Case names a metric and builds its inputs (files under tmp_path, JSON-able values) as the getters would
+hand them over. Outcomes are a score (compared to 1e-6), or "error" when the metric raised. Deliberate
+differences are the rows of docs/differential.md's table: a documented case must show exactly the documented
+pair of outcomes.
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def outcome(call, errors: list) -> float | str:
     """The score, or "error" (its message kept in `errors` for the failure report)."""
     try:
         score = float(call())
-    except Exception as exc:                   # noqa: BLE001  (a crash is an outcome to compare, not a test error)
+    except Exception as exc:                   # noqa: BLE001  (a crash is an outcome to compare)
         errors.append(f"{type(exc).__name__}: {exc}"[:300])
         return "error"
     return "nan" if math.isnan(score) else score
@@ -49,7 +50,8 @@ def agree(left, right) -> bool:
 
 
 def documented_differences() -> dict[str, tuple]:
-    """case id -> (OSWorld's outcome, ours), from the table rows `| case id | metric | input | osworld | ours | why |`."""
+    """case id -> (OSWorld's outcome, ours), from the table rows
+    `| case id | metric | input | osworld | ours | why |`."""
     rows = {}
     for line in TABLE.read_text().splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
@@ -69,6 +71,7 @@ def check(case: Case, osworld, tmp_path: Path, differences: dict) -> None:
     theirs = outcome(lambda: osworld.score(case.metric, args, options), errors)
     ours = outcome(lambda: METRICS[case.metric](*args, **options), errors)
     if case.id in differences:
-        assert (theirs, ours) == differences[case.id], f"{case.id}: the documented difference changed {errors}"
+        assert (theirs,
+                ours) == differences[case.id], f"{case.id}: the documented difference changed {errors}"
     else:
         assert agree(theirs, ours), f"{case.id}: OSWorld {theirs}, ours {ours} {errors}"

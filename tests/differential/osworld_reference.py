@@ -1,11 +1,11 @@
-"""OSWorld's own metrics, loaded module by module, behind the daemon's desktop-env runner (reference venv only).
+"""OSWorld's own metrics, loaded module by module, behind the daemon's desktop-env runner (reference venv).
 
-Run as `.venv-osworld/bin/python osworld_reference.py`. desktop-env's package `__init__` files import torch, gym and
-the whole agent stack, and its metrics package imports every metric module (easyocr, librosa, OpenCV, ...). Here
-the parent packages are empty stand-ins whose `__path__` points at the installed files, so
-`desktop_env.evaluators.metrics.<module>` loads alone; a metric is looked up by name in the module OSWorld's own
-metrics `__init__` imports it from. Libraries not installed in the reference venv become stand-ins that raise when
-used, so a metric that needs one answers an error, never a wrong score. Then daemon/evaluation/
+Run as `.venv-osworld/bin/python osworld_reference.py`. desktop-env's package `__init__` files import torch,
+gym and the whole agent stack, and its metrics package imports every metric module (easyocr, librosa, ...).
+Here the parent packages are empty stand-ins whose `__path__` points at the installed files, so
+`desktop_env.evaluators.metrics.<module>` loads alone; a metric is looked up by name in the module OSWorld's
+own metrics `__init__` imports it from. Libraries not installed in the reference venv become stand-ins that
+raise when used, so a metric that needs one answers an error, never a wrong score. Then daemon/evaluation/
 desktop_env_runner.py (the runner the daemon's opt-in adapter starts) serves JSON lines as usual.
 """
 import ast
@@ -20,7 +20,8 @@ import types
 from pathlib import Path
 
 RUNNER = Path(__file__).resolve().parents[2] / "daemon" / "evaluation" / "desktop_env_runner.py"
-ABSENT_LIBRARIES = ("cv2", "easyocr", "librosa", "acoustid", "fastdtw", "borb", "pdfplumber", "PyPDF2", "formulas")
+ABSENT_LIBRARIES = ("cv2", "easyocr", "librosa", "acoustid", "fastdtw", "borb", "pdfplumber", "PyPDF2",
+                    "formulas")
 ABSENT_USED: list[str] = []                       # names of stand-ins called during the current metric call
 
 
@@ -95,7 +96,7 @@ def guarded(metric):
         ABSENT_USED.clear()
         score = metric(*args, **options)
         if ABSENT_USED:
-            raise ModuleNotFoundError(f"{metric.__name__} used {ABSENT_USED[0]}, not installed in the reference venv")
+            raise ModuleNotFoundError(f"{metric.__name__} used {ABSENT_USED[0]}, not in the reference venv")
         return score
     return call
 

@@ -1,7 +1,7 @@
-"""OSWorld's own metric and ours on the same inputs must give the same score (1e-6), or the documented difference.
+"""OSWorld's own metric and ours on the same inputs give the same score (1e-6), or the documented difference.
 
-Inputs: every fixture of our metric tests (built with tests/evaluation/builders.py) and inputs derived from the
-options and rules of the real task files. Deliberate differences: docs/differential.md.
+Inputs: every fixture of our metric tests (built with tests/evaluation/builders.py) and inputs derived from
+the options and rules of the real task files. Deliberate differences: docs/differential.md.
 """
 from __future__ import annotations
 

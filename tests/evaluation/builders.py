@@ -1,6 +1,6 @@
 """Builders of the files the metric tests score: shared by tests/evaluation (our expectations) and
-tests/differential (the same inputs through OSWorld's own metrics). Optional libraries are imported on use, so a
-test skips cleanly where its extra is absent."""
+tests/differential (the same inputs through OSWorld's own metrics). Optional libraries are imported on use,
+so a test skips cleanly where its extra is absent."""
 from __future__ import annotations
 
 import importlib.util
@@ -92,7 +92,8 @@ def cells_book(path: Path) -> str:
 
 FUZZY_RULES = [{"range": ["A2:A2"], "type": "exact_match"},
                {"range": ["A1:A1"], "type": "exact_match", "ignore_case": True},
-               {"range": ["B2:B2"], "type": "fuzzy_match", "threshold": 85, "normalization": [["St", "Street"]],
+               {"range": ["B2:B2"], "type": "fuzzy_match", "threshold": 85, "normalization": [["St",
+                                                                                               "Street"]],
                 "ignore_case": True},
                {"range": ["C2:C2"], "type": "includes", "trim_leadings": "+ ", "ignore_chars": " ()-"}]
 
@@ -107,7 +108,7 @@ def fuzzy_books(tmp_path) -> tuple[str, str]:
 
 
 def chart_book(path: Path, kind, title: str, direction: str = "col") -> str:
-    """Two rows of data and one chart of `kind` (an openpyxl chart class) with this title and bar direction."""
+    """Two rows of data and one chart of `kind` (an openpyxl chart class), this title and bar direction."""
     from openpyxl.chart import BarChart, Reference
     def build(sheet):
         for row in (["a", 1], ["b", 2]):
@@ -197,8 +198,10 @@ TRAIN_RECORDS = {"orig": ("06:00:01, T1, S1, 1", "06:00:02, T1, S2, 1", "06:01:0
 REFERENCES = {"refs": ("Body", "References", "Smith, J. (2020). A study.", "Lee, K. (2019)."),
               "wrong": ("Body", "References", "Zhao (1999) Other things.", "Lee, K. (2019).")}
 ODT_PARAGRAPHS = {"gold": ("<text:p>Call <text:span>Anna</text:span> now</text:p>", ""),
-                  "plain": ('<text:p>Call <text:span text:style-name="T2">Anna</text:span> now</text:p>', YELLOW),
-                  "marked": ('<text:p>Call <text:span text:style-name="T1">Anna</text:span> now</text:p>', YELLOW),
+                  "plain": ('<text:p>Call <text:span text:style-name="T2">Anna</text:span> now</text:p>',
+                            YELLOW),
+                  "marked": ('<text:p>Call <text:span text:style-name="T1">Anna</text:span> now</text:p>',
+                             YELLOW),
                   "other": ("<text:p>Call Bob now</text:p>", "")}
 
 
@@ -209,8 +212,9 @@ def odt(path: Path, paragraphs_xml: str, styles_xml: str = "") -> str:
                   'xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0" '
                   'xmlns:fo="urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0"')
     manifest = ('<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">'
-                '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.'
-                'text"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+                '<manifest:file-entry manifest:full-path="/" '
+                'manifest:media-type="application/vnd.oasis.opendocument.text"/>'
+                '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
                 '</manifest:manifest>')
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("mimetype", "application/vnd.oasis.opendocument.text")
@@ -271,7 +275,8 @@ def triangle_at(left: int, top: int):
     """A yellow triangle on white, plus one blue pixel (a rarer colour: OSWorld takes the second rarest)."""
     from PIL import Image, ImageDraw
     image = Image.new("RGB", (100, 80), (255, 255, 255))
-    ImageDraw.Draw(image).polygon([(left, top + 20), (left + 20, top + 20), (left + 10, top)], fill=(255, 200, 0))
+    ImageDraw.Draw(image).polygon([(left, top + 20), (left + 20, top + 20), (left + 10, top)], fill=(255, 200,
+                                                                                                     0))
     image.putpixel((0, 0), (0, 0, 255))
     return image
 
@@ -407,7 +412,8 @@ def _examined_edits():
         ("examine_font_bold", lambda prs: setattr(first_runs(prs)[0].font, "bold", True)),
         ("examine_font_italic", lambda prs: setattr(first_runs(prs)[0].font, "italic", True)),
         ("examine_font_underline", lambda prs: setattr(first_runs(prs)[0].font, "underline", True)),
-        ("examine_strike_through", lambda prs: first_runs(prs)[0]._r.get_or_add_rPr().set("strike", "sngStrike")),
+        ("examine_strike_through", lambda prs: first_runs(prs)[0]._r.get_or_add_rPr().set("strike",
+                                                                                          "sngStrike")),
         ("examine_alignment", lambda prs: setattr(paragraph(prs), "alignment", PP_ALIGN.CENTER)),
         ("examine_indent", lambda prs: setattr(paragraph(prs, 1), "level", 2)),
         ("examine_shape", lambda prs: setattr(prs.slides[0].shapes[0], "left", Inches(2))),
@@ -480,7 +486,8 @@ def empty_gold_run(prs):
 def slide_table(rows, bold=False):
     from pptx.util import Inches
     def edit(prs):
-        shape = prs.slides[0].shapes.add_table(len(rows), len(rows[0]), Inches(1), Inches(3), Inches(4), Inches(1))
+        shape = prs.slides[0].shapes.add_table(len(rows), len(rows[0]), Inches(1), Inches(3), Inches(4),
+                                               Inches(1))
         for i, row in enumerate(rows):
             for j, text in enumerate(row):
                 run = shape.table.cell(i, j).text_frame.paragraphs[0].add_run()
@@ -603,7 +610,7 @@ def pills(*addresses: str) -> str:
                     for a in addresses) + "</tool-bar>")
 
 
-# --- Writer documents with formatting (the writer_formatting metrics) -------------------------------------------------
+# --- Writer documents with formatting (the writer_formatting metrics) ----------------------------------------
 def saved(path: Path, *paragraphs: str, build=None) -> str:
     """A document with these paragraphs; `build(doc)` then formats it."""
     docx = pytest.importorskip("docx", reason="the docs extra is not installed")
@@ -618,7 +625,8 @@ def saved(path: Path, *paragraphs: str, build=None) -> str:
 
 def spacing(*values):
     """Sets the line spacing of the paragraphs in order."""
-    return lambda doc: [setattr(p.paragraph_format, "line_spacing", v) for p, v in zip(doc.paragraphs, values)]
+    return lambda doc: [setattr(p.paragraph_format, "line_spacing", v) for p, v in zip(doc.paragraphs,
+                                                                                       values)]
 
 
 def picture_document(tmp_path, name: str, color: str) -> str:
