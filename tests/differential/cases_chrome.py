@@ -58,7 +58,12 @@ def tabs_for(metric: str, rules: dict, passing: bool):
         return {"url": rules["url"] if passing else "https://example.org/elsewhere"}
     if metric == "is_expected_tabs" and rules.get("type") == "url":
         return [{"url": url} for url in (rules["urls"] if passing else rules["urls"][:-1])]
+    if metric == "is_expected_installed_extensions":
+        return rules["expected"] + ["Dark Reader"] if passing else rules["expected"][:-1]
+    if metric == "is_added_to_steam_cart":
+        return {"content": f"Your cart: {', '.join(rules['items'])}" if passing else "Your cart is empty"}
     return None
 
 
-CASES = FIXTURES + real_rules(("is_expected_active_tab", "is_expected_tabs"), tabs_for)
+CASES = FIXTURES + real_rules(("is_expected_active_tab", "is_expected_tabs", "is_expected_installed_extensions",
+                               "is_added_to_steam_cart"), tabs_for)

@@ -348,4 +348,18 @@ DECK_FIXTURES = [
                                                                                                          2))],
 ]
 
+
+
+def stretch_case(label: str, result: tuple):
+    def build(tmp):
+        picture = slides.red_picture(tmp)
+        deck = Deck(tmp)
+        made = [edit(picture) for edit in result]
+        return [deck(*made), deck(slides.small_picture(picture))], {}
+    return case("check_image_stretch_and_center", label, build)
+
+
+DECK_FIXTURES += [stretch_case("full", (slides.full_slide_picture,)),
+                  stretch_case("original", (slides.small_picture,)), stretch_case("no-picture", ())]
+
 CASES += DECK_FIXTURES

@@ -517,6 +517,16 @@ def placed_picture(picture: str, top_inches: float, height_inches: float = 1):
                                                         Inches(height_inches))
 
 
+def small_picture(picture: str):
+    """The picture on slide 1 at 1 inch, 2 by 1 inches (check_image_stretch_and_center's original)."""
+    from pptx.util import Inches
+    return lambda prs: prs.slides[0].shapes.add_picture(picture, Inches(1), Inches(1), Inches(2), Inches(1))
+
+
+def full_slide_picture(picture: str):
+    return lambda prs: prs.slides[0].shapes.add_picture(picture, 0, 0, prs.slide_width, prs.slide_height)
+
+
 def dissolve(prs):
     """A dissolve transition on the first slide."""
     from lxml import etree

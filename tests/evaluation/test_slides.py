@@ -11,7 +11,6 @@ pptx = pytest.importorskip("pptx", reason="the docs extra is not installed")
 from lxml import etree                                                   # noqa: E402
 from pptx.dml.color import RGBColor                                      # noqa: E402
 from pptx.oxml.ns import qn                                              # noqa: E402
-from pptx.util import Inches                                             # noqa: E402
 
 from daemon.evaluation import missing_capabilities                      # noqa: E402
 from daemon.evaluation.context import TaskContext                      # noqa: E402
@@ -24,7 +23,8 @@ from daemon.evaluation.slides import (                                   # noqa:
 from .builders import (AUTOSAVE, BLANK, EXAMINED_EDITS, PRESENTER, Deck, backgrounds, bullet, dissolve,  # noqa: E402
                        empty_box, empty_gold_run, empty_text_element, explicit_defaults, first_runs, font_colour,
                        grouped, merged_runs, moved_by, placed_picture, portrait, presentation_with_master,
-                       red_picture, registry, slide_table, solid_background, theme_colour)
+                       full_slide_picture, red_picture, registry, slide_table, small_picture, solid_background,
+                       theme_colour)
 from .osworld_tasks import all_tasks, tasks_using                           # noqa: E402
 
 @pytest.fixture
@@ -177,11 +177,8 @@ def test_transition_orientation_and_background_distance(tmp_path):
 
 
 def test_image_stretch_and_center(deck, picture):
-    def placed(left, top, width, height):
-        return lambda prs: prs.slides[0].shapes.add_picture(picture, left, top, width, height)
-    original = deck(placed(Inches(1), Inches(1), Inches(2), Inches(1)))
-    full = lambda prs: placed(0, 0, prs.slide_width, prs.slide_height)(prs)      # noqa: E731
-    assert check_image_stretch_and_center(deck(full), original) == 1.0
+    original = deck(small_picture(picture))
+    assert check_image_stretch_and_center(deck(full_slide_picture(picture)), original) == 1.0
     assert check_image_stretch_and_center(original, original) == 0.0
     assert check_image_stretch_and_center(deck(), original) == 0.0
 
