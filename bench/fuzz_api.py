@@ -32,12 +32,12 @@ def main() -> int:
     counts: collections.Counter = collections.Counter()
     workdir = Path(tempfile.mkdtemp(prefix="fuzz-api-"))
     daemon = DaemonProcess(workdir, envs=2).start()
-    failure = None
+    failure, seen_5xx = None, []
     started = time.monotonic()
     try:
         pids = daemon.worker_pids()
         try:
-            fuzz(daemon, args.requests, counts)
+            fuzz(daemon, args.requests, counts, seen_5xx)
         except Exception as exc:                    # hypothesis re-raises the shrunk failing example
             failure = exc
         restarted = daemon.worker_pids() != pids
@@ -47,9 +47,12 @@ def main() -> int:
     finally:
         daemon.stop()
     elapsed = time.monotonic() - started
-    print(f"{sum(counts.values())} requests in {elapsed:.0f} s; status counts: {dict(sorted(counts.items()))}")
+    print(f"{sum(counts.values())} requests in {elapsed:.0f} s; status counts: "
+          f"{dict(sorted(counts.items(), key=str))}")
     print(f"workers restarted: {restarted}; episodes afterwards: {scores}; first failure: {failure or 'none'}")
     if failure or restarted or scores != [1.0, 1.0]:
+        for method, path, body, answer in seen_5xx[:3]:
+            print(f"5xx or no answer: {method} {path} {body!r:.2000} -> {answer!r}")
         print(f"failed; the daemon's log: {daemon.log_path}")
         return 1
     shutil.rmtree(workdir, ignore_errors=True)

@@ -46,6 +46,10 @@ class ApiHandler(tornado.web.RequestHandler):
     def limit(self) -> int:
         return self.config.server["max_body_bytes"]
 
+    def compute_etag(self) -> None:
+        """No ETag: every answer is live state, and `If-None-Match: *` must not turn it into an empty 304."""
+        return None
+
     def set_default_headers(self) -> None:
         answer = self.application.settings["guard"].proof_for(self.request)
         if answer is not None:
@@ -148,7 +152,7 @@ class ResetHandler(EnvHandler):
             raise ApiError(400, "bad_request", "'task_config' (a JSON object: an OSWorld task) is required")
         _check_size("task_config", len(json.dumps(task)), self.config.server["max_task_config_bytes"],
                     "server.max_task_config_bytes")
-        problems = shape_problems(task)
+        problems = shape_problems(task, self.config)
         if problems:
             raise ApiError(400, "bad_request", "malformed task_config: " + "; ".join(problems))
         cap = self.config.episode["max_steps_cap"]

@@ -102,12 +102,19 @@ def test_mistyped_fields_are_400(daemon, path, body):
     assert answer(daemon, "POST", path, json.dumps(body).encode()) == (400, "bad_request")
 
 
-@pytest.mark.parametrize("body", [b"\xff\xfe\x00garbage", b'{"prediction": "\\ud800"}', b"1" * 5000, b"NaN",
+@pytest.mark.parametrize("body", [b"\xff\xfe\x00garbage", b"1" * 5000, b"NaN",
                                   b'{"env_idx": 1' + b"0" * 5000 + b"}"])
 def test_odd_bodies_get_json_answers_below_500(daemon, body):
     status, headers, raw = daemon.request("POST", "/env/step", body)
     assert status < 500 and headers.get("Content-Type") == "application/json"
     json.loads(raw)
+
+
+def test_a_lone_surrogate_is_400_not_a_worker_crash(daemon):
+    """json.loads accepts "\\ud800"; the worker then failed to write it out as UTF-8 and died (a 500 and a respawn)."""
+    assert daemon.post("/env/reset", {"env_idx": 1, "task_config": TASK})[0] == 200
+    body = b'{"env_idx": 1, "prediction": "Action: type(content=\'\\ud800\')"}'
+    assert answer(daemon, "POST", "/env/step", body) == (400, "bad_request")
 
 
 def test_an_episode_still_completes_after_all_that(daemon):
@@ -145,3 +152,9 @@ def test_over_the_connection_cap_new_connections_get_503_and_idle_ones_time_out(
         for sock in clients:
             sock.close()
         daemon.stop()
+
+
+def test_a_conditional_request_still_gets_the_answer(daemon):
+    """`If-None-Match: *` made Tornado answer an empty 304 (its automatic ETag) instead of the live state."""
+    status, _, raw = daemon.request("GET", "/health", headers={"If-None-Match": "*"})
+    assert status == 200 and "envs" in json.loads(raw)
