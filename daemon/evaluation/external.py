@@ -56,8 +56,9 @@ class DesktopEnvMetrics:
 
     def _start(self) -> None:
         try:
-            self.process = subprocess.Popen([self.python, str(self.runner)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                            stderr=None, text=True, env=self.env or dict(os.environ))
+            self.process = subprocess.Popen([self.python, str(self.runner)], stdin=subprocess.PIPE,
+                                            stdout=subprocess.PIPE, stderr=None, text=True,
+                                            env=self.env or dict(os.environ))
         except OSError as exc:
             raise ExternalMetricError(f"cannot start {self.python} (evaluation.desktop_env_python): {exc}") from exc
         self.process.stdin.write(json.dumps({"metric": None}) + "\n")
