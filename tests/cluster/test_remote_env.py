@@ -3,6 +3,8 @@ byte-identical to the seed protocol's full history."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -118,3 +120,11 @@ def test_delta_history_is_byte_identical_to_the_seed_protocols_full_history(mac)
     assert json.dumps(env.history_messages(), ensure_ascii=False) == json.dumps(seed_history, ensure_ascii=False)
     assert env.history_messages()[-1]["content"][0]["text"].endswith("finished(content='saved')")
     assert env.evaluate().score == 1.0
+
+
+def test_the_package_imports_without_the_daemons_dependencies():
+    """The cluster has no tornado or paramiko (nor Ray, unless it uses cluster.ray_rollout)."""
+    code = ("import sys\nfor name in ('tornado', 'paramiko', 'ray', 'daemon', 'tunnel'):\n    sys.modules[name] = None\n"
+            "import cluster, cluster.__main__, cluster.smoke\nprint('ok')")
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert run.stdout.strip() == "ok", run.stderr
