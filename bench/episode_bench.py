@@ -80,14 +80,15 @@ def worker_pids(daemon: DaemonProcess) -> list[int]:
 class Client:
     """One trainer-side env client over a kept-alive connection; counts answer bytes as they came off the wire."""
 
-    def __init__(self, port: int, env_idx: int, gzip: bool = False):
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    def __init__(self, daemon: DaemonProcess, env_idx: int, gzip: bool = False):
+        self.conn = http.client.HTTPConnection("127.0.0.1", daemon.port, timeout=600)
+        self.token = daemon.token
         self.env_idx = env_idx
         self.gzip = gzip
         self.wire_bytes = 0
 
     def post(self, path: str, body: dict, decode: bool = True) -> object:
-        headers = {"Content-Type": "application/json"}
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"}
         if self.gzip:
             headers["Accept-Encoding"] = "gzip"
         self.conn.request("POST", path, json.dumps(body), headers)
@@ -126,7 +127,7 @@ def episode_bytes(daemon: DaemonProcess, mode: str) -> int:
         extra = {"history": "delta", "image_format": image_format, "max_steps": 15}
         if quality:
             extra["jpeg_quality"] = int(quality)
-    client = Client(daemon.port, 0)
+    client = Client(daemon, 0)
     try:
         answer = client.reset(seed, **extra)
         for prediction in PREDICTIONS:
@@ -138,7 +139,7 @@ def episode_bytes(daemon: DaemonProcess, mode: str) -> int:
 
 def step_overheads(daemon: DaemonProcess, envs: int, steps: int) -> tuple[list[float], list[float]]:
     """(b)+(c) Per-step overhead (ms) over `envs` concurrent clients, and each batch's wall time (ms)."""
-    clients = [Client(daemon.port, i) for i in range(envs)]
+    clients = [Client(daemon, i) for i in range(envs)]
     answers = [c.reset(False, history="delta", max_steps=steps + 1) for c in clients]
     overheads: list[float] = []
     batches: list[float] = []
@@ -164,7 +165,7 @@ def step_overheads(daemon: DaemonProcess, envs: int, steps: int) -> tuple[list[f
 
 def reset_latencies(daemon: DaemonProcess, episodes: int, reset_ahead: bool) -> list[float]:
     """(d) Seconds per reset on env 0; with reset-ahead, wait until /health says warm after each evaluate."""
-    client = Client(daemon.port, 0)
+    client = Client(daemon, 0)
     latencies = []
     for _ in range(episodes):
         start = time.perf_counter()

@@ -53,12 +53,14 @@ def tree_rss_kib(root_pid: int) -> tuple[int, int]:
     return count, total
 
 
-def reset_every_env(port: int) -> None:
+def reset_every_env(here: Path, port: int) -> None:
     """One reset per env, so each worker has done real work (images, guest client) before memory is measured."""
     task = (ROOT / "daemon" / "simulator" / "tasks" / "type_and_save.json").read_text()
+    token = (here / "run" / "auth-token").read_text().strip()
     for env_idx in range(4):
         body = json.dumps({"env_idx": env_idx, "task_config": json.loads(task)}).encode()
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/env/reset", body)
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/env/reset", body,
+                                         {"Authorization": f"Bearer {token}"})
         with urllib.request.urlopen(request, timeout=120) as answer:
             answer.read()
 
@@ -76,7 +78,7 @@ def one_run(workdir: Path) -> tuple[float, int, int]:
                 raise SystemExit("no /health within 120 s; see " + str(here / "run" / "logs" / "daemon.log"))
             time.sleep(0.05)
         elapsed = time.monotonic() - started
-        reset_every_env(port)
+        reset_every_env(here, port)
         time.sleep(5)                                    # settle: the tunnel past startsecs, its first attempts made
         pid = int((here / "run" / "supervisord.pid").read_text())
         count, rss = tree_rss_kib(pid)

@@ -9,6 +9,7 @@ import signal
 import sys
 
 from . import config, logs
+from .http import auth
 from .http.app import make_app, serve
 from .pool import Pool
 
@@ -34,6 +35,18 @@ def load_settings(args: argparse.Namespace) -> config.Settings:
     return settings
 
 
+def load_guard(settings: config.Settings) -> auth.Guard:
+    """The token (created at first start), kept out of every log line; a loud warning when it is not required."""
+    try:
+        token = auth.load_or_create_token(settings.server["auth_token_file"])
+    except auth.TokenFileError as exc:
+        print(f"config error: 'server.auth_token_file': {exc}", file=sys.stderr)
+        sys.exit(CONFIG_ERROR)
+    auth.redact_logs(token)
+    auth.warn_if_open(settings.server["auth"], settings.server["host"], settings.server["port"])
+    return auth.Guard(token, settings.server["auth"])
+
+
 def start_simulator(settings: config.Settings) -> None:
     from . import simulator                  # only a simulated setup loads the simulator
     sim = settings.simulator
@@ -49,11 +62,11 @@ def supervisor_view(settings: config.Settings):
     return SupervisorView(settings.raw["supervisor_socket"])
 
 
-async def serve_until_signal(settings: config.Settings, port: int | None) -> None:
+async def serve_until_signal(settings: config.Settings, guard: auth.Guard, port: int | None) -> None:
     pool = Pool(settings)
     pool.start()
     view = supervisor_view(settings)
-    server = serve(make_app(pool, settings, view), settings, port)
+    server = serve(make_app(pool, settings, guard, view), settings, port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -74,9 +87,10 @@ def main() -> None:
     args = parse_args()
     settings = load_settings(args)
     logs.setup(settings.raw["log_level"])
+    guard = load_guard(settings)
     if settings.simulator is not None:
         start_simulator(settings)
-    asyncio.run(serve_until_signal(settings, args.port))
+    asyncio.run(serve_until_signal(settings, guard, args.port))
     if settings.simulator is not None:
         from . import simulator
         simulator.stop_all(settings.simulator["home"])

@@ -25,6 +25,8 @@ DEFAULTS: dict[str, Any] = {
         "port": 18082,
         "max_body_bytes": 16 * 1024 * 1024,
         "drain_seconds": 60,            # SIGTERM: how long in-flight operations may finish
+        "auth": True,                   # false: anyone who reaches the port drives the VMs (warned at start)
+        "auth_token_file": None,        # None: <run_dir>/auth-token, created 0600 at first start
     },
     "vmware": {
         "vmrun": None,                  # path or name; None: PATH, then the Fusion app bundle
@@ -89,7 +91,7 @@ SIMULATOR_DEFAULTS: dict[str, Any] = {
 # Keys whose values are paths to resolve against the config file's directory.
 PATH_KEYS = {
     ("episode", "prompt_file"), ("evaluation", "cache_dir"), ("run_dir",), ("tunnel_status_file",),
-    ("supervisor_socket",), ("simulator", "home"), ("vmware", "vmrun"), ("evaluation", "desktop_env_python"),
+    ("supervisor_socket",), ("simulator", "home"), ("server", "auth_token_file"), ("vmware", "vmrun"), ("evaluation", "desktop_env_python"),
 }
 
 
@@ -156,6 +158,8 @@ def load(path: str | os.PathLike, overrides: dict | None = None) -> Settings:
     for dotted, value in (overrides or {}).items():
         _set(merged, dotted.split("."), value)
     _resolve_paths(Path(path).parent, merged)
+    merged["server"]["auth_token_file"] = merged["server"]["auth_token_file"] or os.path.join(merged["run_dir"],
+                                                                                              "auth-token")
     _validate(path, merged)
     return Settings(path=path, raw=merged)
 
@@ -214,6 +218,8 @@ def _validate(path: str, c: dict) -> None:
            f"must be a TCP port (1-65535), got {server['port']!r}")
     for key in ("max_body_bytes", "drain_seconds"):
         _number(path, c, "server", key, 1)
+    _check(path, isinstance(server["auth"], bool), "server.auth", "must be true or false")
+    _check(path, isinstance(server["auth_token_file"], str), "server.auth_token_file", "must be a path")
     for key in ("command_timeout", "ip_timeout", "guest_ready_timeout", "guest_request_timeout"):
         _number(path, c, "vmware", key, 0.1)
     for key in ("guest_retries", "reset_attempts"):

@@ -19,6 +19,7 @@ from daemon.simulator.machine import process_alive as pid_alive  # noqa: F401  (
 ROOT = Path(__file__).resolve().parent.parent
 # A random start over the whole 127.100-254.x range: concurrent test runs on one machine rarely share a subnet.
 _subnets = itertools.count(random.randrange(0, 150 * 250))
+OWN_TOKEN = object()                     # DaemonProcess.request's default: send the daemon's own token
 
 
 def free_port() -> int:
@@ -57,7 +58,9 @@ class DaemonProcess:
             "supervisor_socket": str(self.workdir / "run" / "supervisor.sock"),
         }
         self.config_path = self.workdir / "daemon.yaml"
-        self.config_path.write_text(json.dumps(deep_merge(config, overrides)))
+        merged = deep_merge(config, overrides)
+        self.config_path.write_text(json.dumps(merged))
+        self.token_path = Path(merged["server"].get("auth_token_file") or self.workdir / "run" / "auth-token")
         self.log_path = self.workdir / "daemon.log"
         self.proc: subprocess.Popen | None = None
 
@@ -70,30 +73,41 @@ class DaemonProcess:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"daemon exited {self.proc.returncode}: {self.log_path.read_text()[-2000:]}")
-            with contextlib.suppress(OSError, ValueError):
+            with contextlib.suppress(OSError, ValueError, KeyError):      # KeyError: answered before the token
                 if all(env["pid"] for env in self.health()["envs"]):
                     return self
             time.sleep(0.1)
         raise TimeoutError(f"daemon not up within {timeout} s: {self.log_path.read_text()[-2000:]}")
 
     # --- HTTP --------------------------------------------------------------------------------------------------
+    @property
+    def token(self) -> str:
+        """The daemon's auth token (it creates the file at its first start)."""
+        return self.token_path.read_text().strip()
+
     def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
-                timeout: float = 120.0) -> tuple[int, dict, bytes]:
+                timeout: float = 120.0, token=OWN_TOKEN) -> tuple[int, dict, bytes]:
+        """One request on a new connection; sends `Authorization: Bearer` with the daemon's token, or with
+        `token` (None: no Authorization header at all)."""
+        headers = dict(headers or {})
+        token = self.token if token is OWN_TOKEN and self.token_path.exists() else token
+        if isinstance(token, str):
+            headers.setdefault("Authorization", f"Bearer {token}")
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
-            conn.request(method, path, body, headers or {})
+            conn.request(method, path, body, headers)
             response = conn.getresponse()
             return response.status, dict(response.getheaders()), response.read()
         finally:
             conn.close()
 
-    def post(self, path: str, payload: dict, timeout: float = 120.0) -> tuple[int, object]:
+    def post(self, path: str, payload: dict, timeout: float = 120.0, token=OWN_TOKEN) -> tuple[int, object]:
         status, _, body = self.request("POST", path, json.dumps(payload).encode(),
-                                       {"Content-Type": "application/json"}, timeout)
+                                       {"Content-Type": "application/json"}, timeout, token)
         return status, json.loads(body)
 
-    def health(self) -> dict:
-        status, _, body = self.request("GET", "/health", timeout=10)
+    def health(self, token=OWN_TOKEN) -> dict:
+        status, _, body = self.request("GET", "/health", timeout=10, token=token)
         return json.loads(body)
 
     def env_health(self, env_idx: int) -> dict:

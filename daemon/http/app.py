@@ -6,12 +6,12 @@ import time
 import tornado.httpserver
 import tornado.web
 
-from . import handlers
+from . import auth, handlers
 
 
-def make_app(pool, settings, supervisor_view=None) -> tornado.web.Application:
+def make_app(pool, settings, guard: auth.Guard, supervisor_view=None) -> tornado.web.Application:
     shared = {"pool": pool, "settings": settings}
-    return tornado.web.Application(
+    return auth.GuardedApplication(
         [
             (r"/env/reset", handlers.ResetHandler, shared),
             (r"/env/step", handlers.StepHandler, shared),
@@ -21,7 +21,10 @@ def make_app(pool, settings, supervisor_view=None) -> tornado.web.Application:
                                                    "supervisor_view": supervisor_view}),
         ],
         default_handler_class=handlers.NotFoundHandler,
+        default_handler_args=shared,
         compress_response=True,            # gzip only for clients that send Accept-Encoding: gzip
+        guard=guard,
+        log_function=auth.log_request,
     )
 
 

@@ -12,6 +12,7 @@ import tornado.web
 from .. import __version__
 from ..evaluation import missing_capabilities, shape_problems
 from ..pool import Reply, error_reply
+from . import auth
 from .status import read_tunnel_status
 
 
@@ -21,27 +22,43 @@ class ApiError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-@tornado.web.stream_request_body
-class EnvHandler(tornado.web.RequestHandler):
-    """Base of the POST /env/* handlers: bounded body, JSON object, env_idx, pool call."""
+UNAUTHORIZED = ("this daemon needs its token: send 'Authorization: Bearer <token>' or put it in the URL "
+                "(remote_server_url: http://HOST:PORT/t/<token>); on the daemon's machine "
+                "'python -m daemon.ops token --config FILE' prints it")
 
-    operation = ""
+
+@tornado.web.stream_request_body
+class ApiHandler(tornado.web.RequestHandler):
+    """Base of every route: the token first (401), then a declared over-size body (413, left unread), then the
+    route. Bodies arrive in chunks and are kept up to server.max_body_bytes."""
+
+    open_without_token = False          # GET /health answers a minimal body to anyone
 
     def initialize(self, pool, settings):
         self.pool, self.config = pool, settings
         self.chunks: list[bytes] = []
         self.size = 0
         self.too_large = False
+        self.authenticated = False
 
     @property
     def limit(self) -> int:
         return self.config.server["max_body_bytes"]
 
+    def set_default_headers(self) -> None:
+        answer = self.application.settings["guard"].proof_for(self.request)
+        if answer is not None:
+            self.set_header(auth.PROOF_HEADER, answer)
+
     def prepare(self):
-        declared = self.request.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > self.limit:
-            self.too_large = True
-            self.request.connection.set_max_body_size(int(declared))   # read and drop it, then answer 413
+        self.authenticated = self.application.settings["guard"].admits(self.request)
+        if not self.authenticated and not self.open_without_token:
+            self.send(error_reply(401, "unauthorized", UNAUTHORIZED))
+            return
+        declared = self.request.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.limit:
+            self.send(error_reply(413, "body_too_large", f"request body of {declared} bytes is over "
+                                  f"{self.limit} (server.max_body_bytes)"))   # answered unread: it is dropped
 
     def data_received(self, chunk: bytes) -> None:
         self.size += len(chunk)
@@ -50,6 +67,25 @@ class EnvHandler(tornado.web.RequestHandler):
             self.chunks.clear()
         elif not self.too_large:
             self.chunks.append(chunk)
+
+    def send(self, reply: Reply) -> None:
+        self.set_status(reply.status)
+        self.set_header("Content-Type", "application/json")
+        for name, value in reply.headers.items():
+            self.set_header(name, value)
+        self.finish(reply.body)
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        """Tornado's own refusals (405 …) and anything unexpected answer JSON too, never an HTML page."""
+        code = "internal_error" if status_code >= 500 else "http_error"
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"error": {"code": code, "message": f"{status_code} {self._reason}"}}))
+
+
+class EnvHandler(ApiHandler):
+    """Base of the POST /env/* handlers: JSON object, env_idx, pool call."""
+
+    operation = ""
 
     async def post(self):
         try:
@@ -84,13 +120,6 @@ class EnvHandler(tornado.web.RequestHandler):
 
     def arguments(self, body: dict) -> dict:
         return {}
-
-    def send(self, reply: Reply) -> None:
-        self.set_status(reply.status)
-        self.set_header("Content-Type", "application/json")
-        for name, value in reply.headers.items():
-            self.set_header(name, value)
-        self.finish(reply.body)
 
 
 def _optional(body: dict, key: str, kind, check=None, what: str = "") -> object:
@@ -144,13 +173,21 @@ class HistoryHandler(EnvHandler):
     operation = "history"
 
 
-class HealthHandler(tornado.web.RequestHandler):
-    """Answers from memory only (no worker round trip), so it stays fast while every VM is busy."""
+class HealthHandler(ApiHandler):
+    """Answers from memory only (no worker round trip), so it stays fast while every VM is busy. Without the token
+    only {"status": "ok"}: the cluster's `curl .../health` works, and nothing about the envs leaks."""
+
+    open_without_token = True
 
     def initialize(self, pool, settings, started: float, supervisor_view=None):
-        self.pool, self.config, self.started, self.supervisor_view = pool, settings, started, supervisor_view
+        super().initialize(pool, settings)
+        self.started, self.supervisor_view = started, supervisor_view
 
     def get(self):
+        self.set_header("Content-Type", "application/json")
+        if not self.authenticated:
+            self.finish(json.dumps({"status": "ok"}))
+            return
         health = {"status": "shutting_down" if self.pool.draining else "ok", "provider": "vmware",
                   "simulated": self.config.simulator is not None, "version": __version__,
                   "uptime_seconds": round(time.monotonic() - self.started, 1), "envs": self.pool.health()}
@@ -160,16 +197,12 @@ class HealthHandler(tornado.web.RequestHandler):
         supervisor = self.supervisor_view.snapshot() if self.supervisor_view is not None else None
         if supervisor is not None:
             health["supervisor"] = supervisor
-        self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(health))
 
 
-class NotFoundHandler(tornado.web.RequestHandler):
+class NotFoundHandler(ApiHandler):
     def prepare(self):
-        self.set_status(404)
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"error": {"code": "not_found", "message": f"no endpoint {self.request.method} "
-                                          f"{self.request.path}; see the README for the API"}}))
-
-    def write_error(self, status_code: int, **kwargs) -> None:
-        self.finish(json.dumps({"error": {"code": "http_error", "message": self._reason}}))
+        super().prepare()
+        if not self._finished:
+            self.send(error_reply(404, "not_found", f"no endpoint {self.request.method} {self.request.path}; "
+                                  "see the README for the API"))

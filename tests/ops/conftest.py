@@ -43,8 +43,14 @@ class Supervised:
     def __init__(self, here: Path, port: int, env: dict):
         self.here, self.port, self.env = here, port, env
         self.conf = here / "supervisord.conf"
-        self.url = f"http://127.0.0.1:{port}"
         self.supervisord_pid: int | None = None
+
+    @property
+    def url(self) -> str:
+        """The daemon's base URL as the cluster config holds it: with the token prefix once the daemon made one."""
+        token = self.here / "run" / "auth-token"
+        plain = f"http://127.0.0.1:{self.port}"
+        return f"{plain}/t/{token.read_text().strip()}" if token.exists() else plain
 
     def ctl(self, *args: str, check: bool = False) -> str:
         done = subprocess.run([str(VENV / "bin" / "supervisorctl"), "-c", str(self.conf), *args], env=self.env,

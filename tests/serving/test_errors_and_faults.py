@@ -78,8 +78,10 @@ def test_bad_reset_requests_change_nothing(daemon):
 
 
 def test_body_too_large_is_413(daemon):
+    """Sent chunked (no Content-Length): read up to the limit, then refused. A declared over-size body is refused
+    before it is read: tests/security."""
     big = json.dumps({"prediction": "x" * (17 * 1024 * 1024)}).encode()
-    status, _, raw = daemon.request("POST", "/env/step", big)
+    status, _, raw = daemon.request("POST", "/env/step", iter([big]))
     assert (status, error_code(json.loads(raw))) == (413, "body_too_large")
     assert_env_works(daemon, 0)
 
