@@ -7,16 +7,10 @@ import pytest
 from cluster import DaemonAddress
 from tests.support import DaemonProcess
 
-NO_PROOF = ("this daemon has no authentication yet (no <run_dir>/auth-token; the auth branch, issue 1 of 6, "
-            "adds it): RemoteEnv refuses a daemon that cannot prove it knows the token")
-
 
 def address_of(daemon: DaemonProcess, base_url: str | None = None) -> DaemonAddress:
     """The daemon's address with its token (in the URL as /t/<token>, as a user would write it)."""
-    token_file = daemon.workdir / "run" / "auth-token"
-    if not token_file.exists():
-        pytest.skip(NO_PROOF)
-    return DaemonAddress.parse(f"{base_url or f'http://127.0.0.1:{daemon.port}'}/t/{token_file.read_text().strip()}")
+    return DaemonAddress.parse(f"{base_url or f'http://127.0.0.1:{daemon.port}'}/t/{daemon.token}")
 
 
 @pytest.fixture(scope="module")

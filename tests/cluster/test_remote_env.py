@@ -128,3 +128,11 @@ def test_the_package_imports_without_the_daemons_dependencies():
             "import cluster, cluster.__main__, cluster.smoke\nprint('ok')")
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert run.stdout.strip() == "ok", run.stderr
+
+
+def test_the_real_daemon_proves_its_token_and_a_wrong_token_is_never_sent(mac):
+    assert RemoteEnv(address_of(mac), 0).health()["envs"][0]["env_idx"] == 0
+    wrong = RemoteEnv(DaemonAddress(f"http://127.0.0.1:{mac.port}", "not-this-daemons-token-0123456789"), 0)
+    result = wrong.reset(TASK)
+    assert result.env_error["code"] == "untrusted_daemon"
+    assert "401 POST" not in mac.log_path.read_text()      # the reset never reached the daemon with that token
