@@ -40,22 +40,33 @@ class EnvActor:
 
 
 class _ActorEnv:
-    """The synchronous face of an EnvActor, for the rollout loops' threads."""
+    """The synchronous face of an EnvActor, for the rollout loops' threads. An actor lost with its node is an
+    environment failure like any other: the episode comes back masked."""
 
-    def __init__(self, actor):
-        self.actor = actor
+    def __init__(self, actor, slot: Slot):
+        self.actor, self.slot = actor, slot
 
     def reset(self, task_config: dict, max_steps: int | None = None) -> EnvResult:
-        return ray.get(self.actor.reset.remote(task_config, max_steps))
+        return self._get(self.actor.reset.remote(task_config, max_steps), EnvResult)
 
     def step(self, prediction: str) -> EnvResult:
-        return ray.get(self.actor.step.remote(prediction))
+        return self._get(self.actor.step.remote(prediction), EnvResult)
 
     def evaluate(self) -> Evaluation:
-        return ray.get(self.actor.evaluate.remote())
+        return self._get(self.actor.evaluate.remote(), Evaluation)
 
     def history_messages(self) -> list:
-        return ray.get(self.actor.history_messages.remote())
+        return self._get(self.actor.history_messages.remote(), list)
+
+    def _get(self, reference, kind):
+        try:
+            return ray.get(reference)
+        except ray.exceptions.RayActorError as exc:
+            error = {"code": "actor_lost", "message": f"the Ray actor of {self.slot} died ({type(exc).__name__}); "
+                     "its node may be gone"}
+            if kind is EnvResult:
+                return EnvResult(self.slot.env_idx, None, True, 0.0, env_error=error)
+            return Evaluation(None, error) if kind is Evaluation else []
 
 
 class RayEnvs:
@@ -76,7 +87,7 @@ class RayEnvs:
         with self.lock:
             if slot not in self.actors:
                 self.actors[slot] = self.remote_class.remote(slot, *self.options)
-            return _ActorEnv(self.actors[slot])
+            return _ActorEnv(self.actors[slot], slot)
 
     def close(self) -> None:
         for actor in self.actors.values():

@@ -123,12 +123,14 @@ def run_episode(env, task: dict, policy: Policy, max_steps: int, record: Episode
 
 def run_independent(fleet: EnvFleet, envs, tasks: list[dict], policy: Policy, max_steps: int = 15,
                     lease_wait: float = 600.0, concurrency: int | None = None) -> list[EpisodeRecord]:
-    """Every task as its own episode on the next free slot; returns the records in task order."""
+    """Every task as its own episode on the next free slot; returns the records in task order. Once a lease has
+    waited lease_wait in vain the fleet is stuck: the tasks left take a free slot only if one is free at once."""
     fleet.refresh(force=True)
     todo: queue.Queue = queue.Queue()
     for index, task in enumerate(tasks):
         todo.put((index, task))
     records: list[EpisodeRecord | None] = [None] * len(tasks)
+    stuck = threading.Event()
 
     def worker() -> None:
         while True:
@@ -136,20 +138,21 @@ def run_independent(fleet: EnvFleet, envs, tasks: list[dict], policy: Policy, ma
                 index, task = todo.get_nowait()
             except queue.Empty:
                 return
-            records[index] = _leased_episode(fleet, envs, task, policy, max_steps, lease_wait)
+            records[index] = _leased_episode(fleet, envs, task, policy, max_steps, lease_wait, stuck)
 
-    threads = concurrency or max(1, len(fleet.slots()))
-    with ThreadPoolExecutor(min(threads, max(len(tasks), 1)), thread_name_prefix="episode") as pool:
-        for future in [pool.submit(worker) for _ in range(min(threads, max(len(tasks), 1)))]:
+    threads = min(concurrency or max(1, len(fleet.slots())), max(len(tasks), 1))
+    with ThreadPoolExecutor(threads, thread_name_prefix="episode") as pool:
+        for future in [pool.submit(worker) for _ in range(threads)]:
             future.result()
     return records
 
 
-def _leased_episode(fleet: EnvFleet, envs, task: dict, policy: Policy, max_steps: int,
-                    lease_wait: float) -> EpisodeRecord:
+def _leased_episode(fleet: EnvFleet, envs, task: dict, policy: Policy, max_steps: int, lease_wait: float,
+                    stuck: threading.Event) -> EpisodeRecord:
     record = EpisodeRecord(_task_id(task))
-    slot = fleet.lease(wait_seconds=lease_wait)
+    slot = fleet.lease(wait_seconds=0.0 if stuck.is_set() else lease_wait)
     if slot is None:
+        stuck.set()
         return _no_slot(record, lease_wait)
     record.slot = slot
     try:
@@ -163,7 +166,8 @@ def run_lockstep(fleet: EnvFleet, envs, tasks: list[dict], policy: Policy, max_s
     """ARPO's batch: one slot per task, rounds in lock-step, evaluation as soon as an env is done."""
     fleet.refresh(force=True)
     records = [EpisodeRecord(_task_id(task)) for task in tasks]
-    slots = [fleet.lease(wait_seconds=lease_wait) for _ in tasks]
+    deadline = time.monotonic() + lease_wait            # one wait for the whole batch, not one per slot
+    slots = [fleet.lease(wait_seconds=max(deadline - time.monotonic(), 0.0)) for _ in tasks]
     episodes: list[_Episode] = []
     for record, task, slot in zip(records, tasks, slots):
         if slot is None:

@@ -46,15 +46,16 @@ def run_smoke(fleet, envs, episodes: int, clicks: int, lease_wait: float) -> dic
     tasks = [dict(SMOKE_TASK, id=f"cluster-smoke-{i}") for i in range(episodes)]
     records = run_independent(fleet, envs, tasks, scripted_policy(clicks), max_steps=clicks + 1,
                               lease_wait=lease_wait)
-    return summarize(records, clicks, time.monotonic() - started)
+    daemons = [daemon.address.display for daemon in fleet.daemons]
+    return summarize(records, clicks, time.monotonic() - started, daemons)
 
 
-def summarize(records: list[EpisodeRecord], clicks: int, wall: float) -> dict:
+def summarize(records: list[EpisodeRecord], clicks: int, wall: float, daemons: list[str]) -> dict:
     ok = masked = failed = 0
-    per_daemon: dict[str, dict] = {}
+    per_daemon = {url: {"ok": 0, "masked": 0} for url in daemons}
     failures, errors = [], {}
     for record in records:
-        counts = per_daemon.setdefault(record.daemon, {"ok": 0, "masked": 0}) if record.daemon else None
+        counts = per_daemon.get(record.daemon)
         found = [] if record.masked else problems(record, clicks)
         if record.masked:
             masked += 1
