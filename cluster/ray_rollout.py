@@ -9,13 +9,12 @@ episodes it was running (returned with `env_error`, for the trainer to mask) and
 """
 from __future__ import annotations
 
-import threading
-
 import ray
 
 from .address import DaemonAddress
 from .fleet import EnvFleet, Slot
 from .remote_env import EnvResult, Evaluation, RemoteEnv, RetryBudget, Timeouts
+from .rollout import SlotEnvs
 
 ACTOR_OPTIONS = {"num_cpus": 0, "scheduling_strategy": "SPREAD"}
 
@@ -69,30 +68,25 @@ class _ActorEnv:
             return Evaluation(None, error) if kind is Evaluation else []
 
 
-class RayEnvs:
+class RayEnvs(SlotEnvs):
     """Backend for cluster.rollout: an EnvActor per slot, created on first use (or all at once by `create`)."""
 
     def __init__(self, timeouts: Timeouts = Timeouts(), retry: RetryBudget = RetryBudget(),
                  reset_options: dict | None = None):
-        self.options = (timeouts, retry, reset_options)
-        self.actors: dict[Slot, object] = {}
-        self.lock = threading.Lock()
+        super().__init__(timeouts, retry, reset_options)
         self.remote_class = ray.remote(EnvActor).options(**ACTOR_OPTIONS)
 
     def create(self, slots: list[Slot]) -> None:
         for slot in slots:
             self.env(slot)
 
-    def env(self, slot: Slot) -> _ActorEnv:
-        with self.lock:
-            if slot not in self.actors:
-                self.actors[slot] = self.remote_class.remote(slot, *self.options)
-            return _ActorEnv(self.actors[slot], slot)
+    def make(self, slot: Slot) -> _ActorEnv:
+        return _ActorEnv(self.remote_class.remote(slot, *self.options), slot)
 
     def close(self) -> None:
-        for actor in self.actors.values():
-            ray.kill(actor)
-        self.actors.clear()
+        for env in self.envs.values():
+            ray.kill(env.actor)
+        self.envs.clear()
 
 
 class ArpoEnvWorker:

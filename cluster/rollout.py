@@ -21,7 +21,8 @@ from typing import Callable
 from .fleet import EnvFleet, Slot
 from .remote_env import EnvResult, Evaluation, RemoteEnv, RetryBudget, Timeouts
 
-Policy = Callable[[list], str]
+Policy = Callable[[list], str]                     # one env's messages -> its prediction
+BatchPolicy = Callable[[list], list]               # every running env's messages -> their predictions, in order
 
 
 @dataclass
@@ -47,21 +48,30 @@ class EpisodeRecord:
         return self.slot.address.display if self.slot else None
 
 
-class LocalEnvs:
-    """Backend: one RemoteEnv per slot, in this process."""
+class SlotEnvs:
+    """A backend: one env object per slot, made on first use (`make`), shared by the loops' threads."""
 
     def __init__(self, timeouts: Timeouts = Timeouts(), retry: RetryBudget = RetryBudget(),
                  reset_options: dict | None = None):
         self.options = (timeouts, retry, reset_options)
-        self.envs: dict[Slot, RemoteEnv] = {}
+        self.envs: dict[Slot, object] = {}
         self.lock = threading.Lock()
 
-    def env(self, slot: Slot) -> RemoteEnv:
+    def env(self, slot: Slot):
         with self.lock:
             if slot not in self.envs:
-                timeouts, retry, reset_options = self.options
-                self.envs[slot] = RemoteEnv(slot.address, slot.env_idx, timeouts, retry, reset_options)
+                self.envs[slot] = self.make(slot)
             return self.envs[slot]
+
+    def make(self, slot: Slot):
+        raise NotImplementedError
+
+
+class LocalEnvs(SlotEnvs):
+    """Backend: one RemoteEnv per slot, in this process."""
+
+    def make(self, slot: Slot) -> RemoteEnv:
+        return RemoteEnv(slot.address, slot.env_idx, *self.options)
 
     def close(self) -> None:
         for env in self.envs.values():
@@ -161,9 +171,10 @@ def _leased_episode(fleet: EnvFleet, envs, task: dict, policy: Policy, max_steps
         fleet.release(slot, record.env_error)
 
 
-def run_lockstep(fleet: EnvFleet, envs, tasks: list[dict], policy: Policy, max_steps: int = 15,
-                 lease_wait: float = 600.0) -> list[EpisodeRecord]:
-    """ARPO's batch: one slot per task, rounds in lock-step, evaluation as soon as an env is done."""
+def run_lockstep(fleet: EnvFleet, envs, tasks: list[dict], policy: Policy | None, max_steps: int = 15,
+                 lease_wait: float = 600.0, batch_policy: BatchPolicy | None = None) -> list[EpisodeRecord]:
+    """ARPO's batch: one slot per task, rounds in lock-step, evaluation as soon as an env is done. Each round asks
+    `batch_policy` once for all running envs (one batched generation), or `policy` for each env at once."""
     fleet.refresh(force=True)
     records = [EpisodeRecord(_task_id(task)) for task in tasks]
     deadline = time.monotonic() + lease_wait            # one wait for the whole batch, not one per slot
@@ -176,7 +187,7 @@ def run_lockstep(fleet: EnvFleet, envs, tasks: list[dict], policy: Policy, max_s
             record.slot = slot
             episodes.append(_Episode(envs.env(slot), task, record))
     try:
-        _lockstep_rounds(episodes, policy, max_steps)
+        _lockstep_rounds(episodes, batch_policy or _batched(policy), max_steps)
     finally:
         for slot, record in zip(slots, records):
             if slot is not None:
@@ -184,7 +195,14 @@ def run_lockstep(fleet: EnvFleet, envs, tasks: list[dict], policy: Policy, max_s
     return records
 
 
-def _lockstep_rounds(episodes: list[_Episode], policy: Policy, max_steps: int) -> None:
+def _batched(policy: Policy) -> BatchPolicy:
+    def batch_policy(batch: list) -> list:
+        with ThreadPoolExecutor(max(len(batch), 1), thread_name_prefix="policy") as calls:
+            return list(calls.map(policy, batch))
+    return batch_policy
+
+
+def _lockstep_rounds(episodes: list[_Episode], batch_policy: BatchPolicy, max_steps: int) -> None:
     width = max(len(episodes), 1)
     with ThreadPoolExecutor(width, thread_name_prefix="lockstep") as calls, \
             ThreadPoolExecutor(width, thread_name_prefix="evaluate") as evaluations:
@@ -194,7 +212,7 @@ def _lockstep_rounds(episodes: list[_Episode], policy: Policy, max_steps: int) -
             active = [episode for episode in episodes if episode.running]
             if not active:
                 break
-            predictions = list(calls.map(lambda episode: policy(episode.result.obs_messages), active))
+            predictions = batch_policy([episode.result.obs_messages for episode in active])
             list(calls.map(lambda pair: pair[0].step(pair[1]), zip(active, predictions)))
             pending += [evaluations.submit(e.evaluate) for e in active if not e.running]
         for episode in episodes:

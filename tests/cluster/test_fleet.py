@@ -62,7 +62,10 @@ def fleet_of(*addresses) -> EnvFleet:
 def test_lockstep_batch_over_eight_slots_of_two_macs(macs, ray_envs):
     addresses = [address_of(mac) for mac in macs]
     fleet = fleet_of(*addresses)
-    records = run_lockstep(fleet, ray_envs, [task(n) for n in range(8)], policy, max_steps=STEPS, lease_wait=5)
+    batches = []
+    records = run_lockstep(fleet, ray_envs, [task(n) for n in range(8)], None, max_steps=STEPS, lease_wait=5,
+                           batch_policy=lambda batch: batches.append(len(batch)) or [policy(m) for m in batch])
+    assert batches == [8] * STEPS                        # one batched generation per round, all envs in it
     for record in records:
         assert_complete(record)
     assert len({record.slot for record in records}) == 8
