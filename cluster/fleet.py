@@ -102,11 +102,13 @@ class EnvFleet:
             return self._free_locked()
 
     def _free_locked(self) -> list[Slot]:
-        """Free slots, spread over daemons: the least-leased daemon's envs first."""
+        """Free slots, spread over daemons (the least-leased daemon's envs first), warm envs first within a daemon
+        (reset-ahead has reverted their VM: a reset there does not wait for the revert)."""
         load = {d.address: sum(1 for s in self.leased if s.address == d.address) for d in self.daemons}
+        warm = {Slot(d.address, env["env_idx"]) for d in self.daemons for env in d.envs if env.get("warm")}
         free = [Slot(d.address, i) for d in self.daemons for i in d.usable_envs()
                 if Slot(d.address, i) not in self.leased]
-        return sorted(free, key=lambda slot: (load[slot.address], slot.env_idx))
+        return sorted(free, key=lambda slot: (load[slot.address], slot not in warm, slot.env_idx))
 
     def lease(self, wait_seconds: float = 0.0, poll_seconds: float = 0.5) -> Slot | None:
         """A free slot, now or within wait_seconds (None then); the caller must release() it."""

@@ -8,8 +8,8 @@ from .fakes import FakeDaemon
 TOKEN = "fleet-token-0123456789abcdefghijklmnopqrstuv"
 
 
-def health(*envs) -> dict:
-    rows = [{"env_idx": i, "phase": phase, "busy": busy, "pid": 100 + i, "warm": True, "episode_id": None,
+def health(*envs, cold=()) -> dict:
+    rows = [{"env_idx": i, "phase": phase, "busy": busy, "pid": 100 + i, "warm": i not in cold, "episode_id": None,
              "steps": 0, "last_error": None} for i, (phase, busy) in enumerate(envs)]
     return {"/health": [(200, {"status": "ok", "envs": rows}, {})]}
 
@@ -26,6 +26,12 @@ def test_only_healthy_idle_envs_are_leased_spread_over_the_daemons():
         assert leases[3] is None                           # recovering, busy, broken, starting, resetting: no
         fleet.release(leases[0])
         assert fleet.lease() == leases[0]
+
+
+def test_warm_envs_are_leased_first():
+    with FakeDaemon(TOKEN, health(("idle", None), ("done", None), ("idle", None), cold=(0, 1))) as mac:
+        fleet = EnvFleet([DaemonAddress(mac.url, TOKEN)], recheck_seconds=60)
+        assert [fleet.lease().env_idx for _ in range(3)] == [2, 0, 1]
 
 
 def test_a_lost_daemon_is_skipped_until_a_probe_finds_it_healthy():
