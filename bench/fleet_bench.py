@@ -12,7 +12,7 @@ The policy is a stand-in for a model: each prediction takes a latency drawn per 
 Every configuration starts from warm envs (a warm-up episode, then reset-ahead has reverted each VM), so the
 numbers are steady state. Each config runs `--episodes-per-env` episodes of `--steps` steps per env.
 
-    .venv/bin/python bench/fleet_bench.py            # everything (about 25 minutes on 2 cores)
+    .venv/bin/python bench/fleet_bench.py            # everything (about 40 minutes on 2 cores)
     .venv/bin/python bench/fleet_bench.py --quick    # 1 and 4 envs over 1 and 2 daemons, and (b) (~6 minutes)
 
 Loopback only; every loop is bounded in count and time; the daemons and their simulated VMs are stopped at the end.
