@@ -10,7 +10,8 @@ import sys
 
 from . import config, logs
 from .http import auth
-from .http.app import make_app, serve
+from .http.app import make_app
+from .http.server import serve
 from .pool import Pool
 
 CONFIG_ERROR = 78                        # EX_CONFIG: supervisord is told not to restart on it
@@ -66,7 +67,7 @@ async def serve_until_signal(settings: config.Settings, guard: auth.Guard, port:
     pool = Pool(settings)
     pool.start()
     view = supervisor_view(settings)
-    server = serve(make_app(pool, settings, guard, view), settings, port)
+    server = serve(make_app(pool, settings, guard, view), settings, port or settings.server["port"])
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

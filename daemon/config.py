@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
+SIMULATED_TASK_FILES = Path(__file__).resolve().parent / "simulator" / "tasks" / "files"
 
 DEFAULTS: dict[str, Any] = {
     "server": {
@@ -27,6 +28,13 @@ DEFAULTS: dict[str, Any] = {
         "drain_seconds": 60,            # SIGTERM: how long in-flight operations may finish
         "auth": True,                   # false: anyone who reaches the port drives the VMs (warned at start)
         "auth_token_file": None,        # None: <run_dir>/auth-token, created 0600 at first start
+        "max_json_depth": 64,           # nesting of a request body (OSWorld tasks nest 9 deep)
+        "max_task_config_bytes": 1024 * 1024,   # reset's task_config as JSON (OSWorld's largest: 17 KB)
+        "max_prediction_chars": 64 * 1024,      # step's prediction (UI-TARS answers: a few KB)
+        "max_connections": 4096,        # open HTTP connections; more are answered 503 and closed at once
+        "max_open_files": None,         # RLIMIT_NOFILE soft limit set at start; None: the hard limit
+        "idle_timeout": 300.0,          # seconds a kept-alive connection (or one sending its headers) may idle
+        "body_timeout": 120.0,          # seconds to receive one request body
     },
     "vmware": {
         "vmrun": None,                  # path or name; None: PATH, then the Fusion app bundle
@@ -47,6 +55,7 @@ DEFAULTS: dict[str, Any] = {
     "envs": [],                         # [{"vmx": path}], one worker subprocess each
     "episode": {
         "max_steps": 15,
+        "max_steps_cap": 100,           # a reset asking for more max_steps is refused (400)
         "settle_seconds": 0.5,
         "wait_seconds": 5.0,            # wait() action
         "prompt_file": str(PACKAGE_DATA / "uitars_arpo.txt"),
@@ -67,6 +76,15 @@ DEFAULTS: dict[str, Any] = {
         "download_timeout": 300.0,
         "step_timeout": 120.0,          # one setup/postconfig step (open_file can block 30 min in the guest)
         "desktop_env_python": None,     # opt-in: python of a venv with OSWorld's desktop-env, for its metrics
+        "on_setup_failure": "fail",     # fail: the reset answers 502 | continue: log the step, carry on (OSWorld)
+        # What a task may touch on the host (docs/security.md). upload_file reads only below upload_roots;
+        # file:// URLs only below file_url_roots (default: the simulated tasks' files); http(s) URLs never reach
+        # loopback/private/link-local/multicast/reserved addresses unless allow_private_urls is true (all) or a
+        # list of CIDR networks (those); one download is at most download_max_bytes and download_timeout seconds.
+        "upload_roots": [],
+        "file_url_roots": [str(SIMULATED_TASK_FILES)],
+        "allow_private_urls": False,
+        "download_max_bytes": 1024 * 1024 * 1024,
     },
     "deadlines": {                      # the pool kills a worker that overruns these
         "reset": 900.0,
@@ -88,8 +106,9 @@ SIMULATOR_DEFAULTS: dict[str, Any] = {
     "ip_base": "127.0.0.2",
 }
 
-# Keys whose values are paths to resolve against the config file's directory.
+# Keys whose values are paths (or lists of paths) to resolve against the config file's directory.
 PATH_KEYS = {
+    ("evaluation", "upload_roots"), ("evaluation", "file_url_roots"),
     ("episode", "prompt_file"), ("evaluation", "cache_dir"), ("run_dir",), ("tunnel_status_file",),
     ("supervisor_socket",), ("simulator", "home"), ("server", "auth_token_file"), ("vmware", "vmrun"), ("evaluation", "desktop_env_python"),
 }
@@ -192,6 +211,9 @@ def _resolve_paths(base: Path, merged: dict) -> None:
         node = merged
         for key in keys[:-1]:
             node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict) and isinstance(node.get(keys[-1]), list):
+            node[keys[-1]] = [str((base / os.path.expanduser(v)).resolve()) if isinstance(v, str) else v
+                              for v in node[keys[-1]]]
         if not isinstance(node, dict) or not isinstance(node.get(keys[-1]), str):
             continue
         value = os.path.expanduser(node[keys[-1]])
@@ -216,8 +238,13 @@ def _validate(path: str, c: dict) -> None:
     _check(path, isinstance(server["host"], str), "server.host", "must be a string")
     _check(path, isinstance(server["port"], int) and 0 < server["port"] < 65536, "server.port",
            f"must be a TCP port (1-65535), got {server['port']!r}")
-    for key in ("max_body_bytes", "drain_seconds"):
+    for key in ("max_body_bytes", "drain_seconds", "idle_timeout", "body_timeout"):
         _number(path, c, "server", key, 1)
+    for key in ("max_json_depth", "max_task_config_bytes", "max_prediction_chars", "max_connections"):
+        _check(path, isinstance(server[key], int) and server[key] >= 1, f"server.{key}", "must be an integer >= 1")
+    files = server["max_open_files"]
+    _check(path, files is None or isinstance(files, int) and files >= 64, "server.max_open_files",
+           "must be an integer >= 64 (or null: the hard limit)")
     _check(path, isinstance(server["auth"], bool), "server.auth", "must be true or false")
     _check(path, isinstance(server["auth_token_file"], str), "server.auth_token_file", "must be a path")
     for key in ("command_timeout", "ip_timeout", "guest_ready_timeout", "guest_request_timeout"):
@@ -230,8 +257,10 @@ def _validate(path: str, c: dict) -> None:
            "must name the snapshot to revert to")
     for key in ("settle_seconds", "wait_seconds", "typing_interval"):
         _number(path, c, "episode", key)
-    _check(path, isinstance(episode["max_steps"], int) and episode["max_steps"] >= 1, "episode.max_steps",
-           "must be an integer >= 1")
+    _check(path, isinstance(episode["max_steps_cap"], int) and episode["max_steps_cap"] >= 1,
+           "episode.max_steps_cap", "must be an integer >= 1")
+    _check(path, isinstance(episode["max_steps"], int) and 1 <= episode["max_steps"] <= episode["max_steps_cap"],
+           "episode.max_steps", "must be an integer from 1 to episode.max_steps_cap")
     _check(path, episode["image_format"] in ("png", "jpeg"), "episode.image_format", "must be png or jpeg")
     _check(path, isinstance(episode["jpeg_quality"], int) and 1 <= episode["jpeg_quality"] <= 100,
            "episode.jpeg_quality", "must be an integer from 1 to 100")
@@ -242,12 +271,34 @@ def _validate(path: str, c: dict) -> None:
            f"names no readable file: {episode['prompt_file']}")
     for key in ("download_timeout", "step_timeout"):
         _number(path, c, "evaluation", key, 0.1)
+    _check(path, evaluation["on_setup_failure"] in ("fail", "continue"), "evaluation.on_setup_failure",
+           "must be fail (a failed setup step fails the reset) or continue (log it and carry on, as OSWorld does)")
     python = evaluation["desktop_env_python"]
     _check(path, python is None or os.access(python, os.X_OK), "evaluation.desktop_env_python",
            f"names no executable python: {python} (the python of a venv with OSWorld's desktop-env installed)")
+    _validate_host_policy(path, evaluation)
     for key in DEFAULTS["deadlines"]:
         _number(path, c, "deadlines", key, 1)
     _validate_envs(path, c)
+
+
+def _validate_host_policy(path: str, evaluation: dict) -> None:
+    import ipaddress
+    for key in ("upload_roots", "file_url_roots"):
+        roots = evaluation[key]
+        _check(path, isinstance(roots, list) and all(isinstance(r, str) and r for r in roots), f"evaluation.{key}",
+               "must be a list of folder paths")
+    allowed = evaluation["allow_private_urls"]
+    try:
+        networks_ok = isinstance(allowed, bool) or (isinstance(allowed, list) and all(
+            isinstance(n, str) and ipaddress.ip_network(n, strict=False) for n in allowed))
+    except ValueError:
+        networks_ok = False
+    _check(path, networks_ok, "evaluation.allow_private_urls",
+           f"must be true, false or a list of networks such as 10.0.0.0/8, got {allowed!r}")
+    size = evaluation["download_max_bytes"]
+    _check(path, isinstance(size, int) and not isinstance(size, bool) and size >= 1, "evaluation.download_max_bytes",
+           f"must be an integer number of bytes >= 1, got {size!r}")
 
 
 def _validate_envs(path: str, c: dict) -> None:

@@ -234,8 +234,11 @@ class TypingPlan:
                                  f"configured: {run[:20]!r}")
             return []
         argv = ["xclip", "-selection", "clipboard"] if tool == "xclip" else ["xsel", "--clipboard", "--input"]
+        # The tool forks a child that keeps the selection; with the guest server's stdout/stderr pipes inherited,
+        # the server's /execute would wait for that child until its 120 s limit (osworld-protocol.md §6).
         return [(f"import subprocess; subprocess.run({argv!r}, input={run.encode('utf-8')!r}, check=False, "
-                 f"timeout=10); pyautogui.hotkey('ctrl', 'v')", 0.5)]
+                 f"timeout=10, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); pyautogui.hotkey('ctrl', 'v')",
+                 0.5)]
 
 
 def _runs(text: str) -> list[tuple[str, str]]:

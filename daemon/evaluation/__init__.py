@@ -1,5 +1,6 @@
 """Task setup, getters, metrics and OSWorld's scoring skeleton, without desktop-env."""
-from .capabilities import missing_capabilities, shape_problems
+from .capabilities import missing_capabilities
+from .task_shape import shape_problems
 from .context import SetupError, TaskContext
 from .evaluate import evaluate_task
 from .setup import run_setup

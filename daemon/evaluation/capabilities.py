@@ -6,6 +6,7 @@ from .chrome_metrics import NEEDS_URL_EXTRA
 from .getters import GETTERS
 from .metrics import METRICS
 from .setup import STEPS
+from .task_shape import shape_problems
 from . import (app_getters, apps, audio_tags, chrome_html, desktop_checks, documents,
                html_files, images, pdfs, slides, tables, text_files, urls)
 
@@ -64,28 +65,8 @@ METRICS_NOT_HERE = {
     "compare_image_text": "needs easyocr: too heavy a dependency, not supported",
 }
 RUNS_VM_CODE = {"check_python_file_by_test_suite"}      # refused even when desktop-env's metrics are configured
-
-
-def shape_problems(task_config) -> list[str]:
-    """What makes a task file malformed (a 400 at reset): the structure OSWorld's format requires."""
-    if not isinstance(task_config, dict):
-        return ["task_config must be a JSON object"]
-    problems = []
-    evaluator = task_config.get("evaluator", {})
-    if not isinstance(evaluator, dict):
-        return ["task_config.evaluator must be a JSON object"]
-    for where, steps in (("config", task_config.get("config", [])), ("evaluator.postconfig",
-                                                                       evaluator.get("postconfig", []))):
-        if not isinstance(steps, list) or not all(isinstance(step, dict) and isinstance(step.get("parameters", {}),
-                                                                                          dict) for step in steps):
-            problems.append(f"task_config.{where} must be a list of {{type, parameters}} objects")
-    for key in ("result", "expected"):
-        getters = _getters(evaluator.get(key))
-        if not all(isinstance(getter, dict) for getter in getters):
-            problems.append(f"task_config.evaluator.{key} must be a getter object or a list of them")
-    if "instruction" in task_config and not isinstance(task_config["instruction"], str):
-        problems.append("task_config.instruction must be a string")
-    return problems
+# What desktop-env may be asked to score: the OSWorld metrics we know of, never one that runs VM code.
+DESKTOP_ENV_METRICS = frozenset(set(METRICS) | set(METRICS_NOT_HERE)) - RUNS_VM_CODE
 
 
 # The keys of a `rule` getter's rules that each metric reads; a task passing others would be scored wrongly.
@@ -137,7 +118,7 @@ def desktop_env_configured(settings) -> bool:
 
 
 def missing_capabilities(task_config: dict, settings=None) -> list[str]:
-    problems = shape_problems(task_config)
+    problems = shape_problems(task_config, settings)
     if problems:
         return problems
     missing: list[str] = []
@@ -161,7 +142,7 @@ def missing_capabilities(task_config: dict, settings=None) -> list[str]:
         external = desktop_env_configured(settings)    # with it, OSWorld's own metrics score what ours lack
         padded = options + [None] * (len(names) - len(options))
         for name, option, expected in zip(names, padded, expecteds + [None] * (len(names) - len(expecteds))):
-            if not external or name in RUNS_VM_CODE:
+            if not external or name not in DESKTOP_ENV_METRICS:
                 missing += native_metric_gaps(name, option) + rule_key_gaps(name, expected)
         for key in ("result", "expected"):
             for getter in _getters(evaluator.get(key)):

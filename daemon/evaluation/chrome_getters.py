@@ -133,8 +133,7 @@ def pdf_from_url(guest, ctx: TaskContext, config: dict) -> str | None:
             pdf = chrome.print_pdf(target)
     except DevToolsError:
         return None
-    (ctx.task_dir / config["dest"]).write_bytes(pdf)
-    return str(ctx.task_dir / config["dest"])
+    return str(ctx.save(config["dest"], pdf))
 
 
 def page_info(guest, ctx: TaskContext, config: dict) -> dict:
@@ -173,8 +172,7 @@ def _sqlite_rows(guest, ctx: TaskContext, config: dict, profile_file: str, query
     data = guest.get_file(f"{PROFILE}/{profile_file}")
     if data is None:
         return None
-    target = ctx.task_dir / config["dest"]
-    target.write_bytes(data)
+    target = ctx.save(config["dest"], data)
     try:
         with sqlite3.connect(target) as connection:
             return connection.execute(query).fetchall()

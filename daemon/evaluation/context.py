@@ -1,17 +1,17 @@
 """What setup steps, getters and metrics of one task share: where files go, screen size, password, time limits."""
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
-import urllib.request
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from ..atomic import write_atomic
+from . import downloads
+from .errors import SetupError
+from .host_policy import HostPolicy, PolicyError, check_unpacked_size, default_policy, task_file, task_id_problem
 
-class SetupError(Exception):
-    """A setup or postconfig step failed; the message names the step and what went wrong."""
+__all__ = ["SetupError", "TaskContext"]
 
 
 @dataclass(frozen=True)
@@ -23,11 +23,28 @@ class TaskContext:
     download_timeout: float = 300.0
     step_timeout: float = 120.0
     external_metric: Callable[[str, list, dict], float] | None = None    # desktop-env's metrics, when configured
+    on_setup_failure: str = "fail"     # fail | continue (log the failed step and carry on, as OSWorld does)
+    log: logging.Logger | logging.LoggerAdapter = logging.getLogger("daemon.evaluation")
+    policy: HostPolicy = field(default_factory=default_policy)            # what the task may touch on the host
 
     @property
     def task_dir(self) -> Path:
-        path = self.cache_dir / "tasks" / "".join(c if c.isalnum() or c in "-_." else "_" for c in self.task_id)
+        problem = task_id_problem(self.task_id)
+        if problem:
+            raise PolicyError(f"task_config.id {problem}")
+        path = self.cache_dir / "tasks" / self.task_id
         path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def task_file(self, name, key: str) -> Path:
+        """Where the task's file `name` lives on the host: inside its folder, or PolicyError naming `key`."""
+        return task_file(self.task_dir, name, key)
+
+    def save(self, name, data: bytes, key: str = "dest") -> Path:
+        """Bytes from the VM or a download as task file `name`, sized up before any library opens them."""
+        path = self.task_file(name, key)
+        write_atomic(path, data)
+        check_unpacked_size(path, key)
         return path
 
     def placeholders(self, text: str) -> str:
@@ -39,21 +56,5 @@ class TaskContext:
         return text
 
     def fetch(self, url: str) -> Path:
-        """The URL's bytes in the shared download cache. Written to a temp file and renamed, so two envs fetching
-        the same URL never see a half-written file; a pre-filled cache works offline."""
-        folder = self.cache_dir / "downloads"
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / hashlib.sha256(url.encode()).hexdigest()
-        if target.exists():
-            return target
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".part-")
-        try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=self.download_timeout) as answer:
-                while chunk := answer.read(1 << 20):
-                    out.write(chunk)
-            os.replace(tmp, target)
-        except OSError as exc:
-            os.unlink(tmp)
-            raise SetupError(f"download of {url} failed: {exc}; pre-fill {folder} (file name: sha256 of the URL) "
-                             "to run offline") from exc
-        return target
+        """The URL's bytes in the shared download cache, fetched under the host policy (downloads.py)."""
+        return downloads.fetch(url, self.cache_dir / "downloads", self.policy, self.download_timeout)

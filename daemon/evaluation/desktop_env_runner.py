@@ -23,7 +23,8 @@ def main() -> None:
                 metric = getattr(metrics, request["metric"])
                 answer = {"score": float(metric(*request.get("args", []), **(request.get("options") or {})))}
         except Exception as exc:               # noqa: BLE001  (reported to the daemon, which answers clearly)
-            answer = {"error": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc()[-2000:]}
+            answer = {"error": f"{type(exc).__name__}: {exc}", "error_type": type(exc).__name__,
+                      "trace": traceback.format_exc()[-2000:]}
         out.write(json.dumps(answer) + "\n")
         out.flush()
 

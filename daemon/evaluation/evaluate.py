@@ -1,11 +1,50 @@
-"""OSWorld's evaluation skeleton: postconfig, infeasible, last-action FAIL, getters, metrics combined by conj."""
+"""OSWorld's evaluation skeleton: postconfig, infeasible, last-action FAIL, getters, metrics combined by conj.
+
+A getter that finds nothing to score (ResultMissing) or whose guest request the guest answered with an error (its
+controller gives None there) scores its metric 0.0, as OSWorld does. A guest that does not answer at all is not a
+getter's failure: that still fails the evaluation.
+"""
 from __future__ import annotations
 
+import logging
+
+from ..guest.client import GuestError
+from ..guest.devtools import DevToolsError
 from .capabilities import native_metric_gaps, rule_key_gaps
 from .context import SetupError, TaskContext
+from .external import ExternalMetricError
 from .getters import GETTERS, ResultMissing
 from .metrics import METRICS
 from .setup import run_setup
+
+
+class GetterFailed(ResultMissing):
+    """The guest answered a getter's request with an error."""
+
+
+# The daemon's own errors: their messages say what happened without quoting files or host paths.
+OWN_ERRORS = (SetupError, GuestError, DevToolsError, ExternalMetricError, ResultMissing)
+MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError)
+
+
+class EvaluatorFault(Exception):
+    """A getter, metric or postconfig step raised. Its text may quote file contents or host paths, so the answer
+    names only which one and the exception type; `detail` (for the worker log) has the text. `malformed`: the
+    kind of error a malformed evaluator causes (a 422), else the evaluation failed (a 502)."""
+
+    def __init__(self, where: str, exc: Exception):
+        super().__init__(f"{where} raised {type(exc).__name__}")
+        self.malformed = isinstance(exc, MALFORMED)
+        self.detail = f"{where}: {type(exc).__name__}: {exc}"[:1000].replace("\n", " ")
+
+
+def _guarded(where: str, call, *args, **kwargs):
+    try:
+        return call(*args, **kwargs)
+    except OWN_ERRORS:
+        raise
+    except Exception as exc:                      # noqa: BLE001  (any error becomes an answer, never a crash)
+        raise EvaluatorFault(where, exc) from exc
 
 
 def _as_list(value) -> list:
@@ -14,7 +53,7 @@ def _as_list(value) -> list:
 
 def evaluate_task(task_config: dict, guest, ctx: TaskContext, last_action: str | None) -> float:
     evaluator = task_config.get("evaluator") or {}
-    run_setup(evaluator.get("postconfig", []), guest, ctx)
+    _guarded("postconfig", run_setup, evaluator.get("postconfig", []), guest, ctx, "postconfig")
     funcs = evaluator.get("func")
     if funcs == "infeasible":
         return 1.0 if last_action == "FAIL" else 0.0
@@ -40,12 +79,14 @@ def evaluate_task(task_config: dict, guest, ctx: TaskContext, last_action: str |
 def _score(name: str, result_config, expected_config, options: dict, guest, ctx: TaskContext) -> float:
     try:
         result = _get(result_config, guest, ctx)
-    except ResultMissing:
+        args = [result] if expected_config is None else [result, _get(expected_config, guest, ctx)]
+    except ResultMissing as exc:
+        ctx.log.log(logging.WARNING if isinstance(exc, GetterFailed) else logging.INFO,
+                    "metric %s scores 0.0: %s", name, exc)
         return 0.0
-    args = [result] if expected_config is None else [result, _get(expected_config, guest, ctx)]
     gaps = native_metric_gaps(name, options) + rule_key_gaps(name, expected_config)
     if not gaps:
-        return float(METRICS[name](*args, **options))
+        return float(_guarded(f"metric {name!r}", METRICS[name], *args, **options))
     if ctx.external_metric is None:
         raise SetupError(f"metric {name!r} cannot be scored here: {gaps}")
     return ctx.external_metric(name, args, options)
@@ -54,4 +95,9 @@ def _score(name: str, result_config, expected_config, options: dict, guest, ctx:
 def _get(config, guest, ctx: TaskContext):
     if config is None:
         return None
-    return GETTERS[config["type"]](guest, ctx, config)
+    try:
+        return _guarded(f"getter {config.get('type')!r}", GETTERS[config["type"]], guest, ctx, config)
+    except GuestError as exc:
+        if exc.status is None:
+            raise
+        raise GetterFailed(f"getter {config['type']} failed (OSWorld's getter gives None here): {exc}") from exc

@@ -8,14 +8,18 @@ it is never imported into the daemon or a worker.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import selectors
 import subprocess
 from pathlib import Path
 
+from .capabilities import DESKTOP_ENV_METRICS
+
 RUNNER = Path(__file__).resolve().parent / "desktop_env_runner.py"
 START_TIMEOUT = 300.0                  # importing desktop-env's metrics loads torch and friends
 CALL_TIMEOUT = 600.0
+log = logging.getLogger(__name__)
 
 
 class ExternalMetricError(Exception):
@@ -23,14 +27,19 @@ class ExternalMetricError(Exception):
 
 
 class DesktopEnvMetrics:
-    def __init__(self, python: str, env: dict | None = None):
+    def __init__(self, python: str, env: dict | None = None, allowed: frozenset[str] | None = None):
         self.python, self.env = python, env
+        self.allowed = DESKTOP_ENV_METRICS if allowed is None else allowed
         self.process: subprocess.Popen | None = None
 
     def score(self, metric: str, args: list, options: dict) -> float:
+        if metric not in self.allowed:
+            raise ExternalMetricError(f"refused by policy: metric {metric!r} is not one desktop-env is asked for "
+                                      "(capabilities.DESKTOP_ENV_METRICS)")
         answer = self._ask({"metric": metric, "args": args, "options": options}, CALL_TIMEOUT)
-        if "error" in answer:
-            raise ExternalMetricError(f"desktop-env's {metric} failed: {answer['error']}")
+        if "error" in answer:                    # its text may quote files: the worker log has it, the answer not
+            log.warning("desktop-env's %s failed: %s", metric, answer["error"][:1000])
+            raise ExternalMetricError(f"desktop-env's {metric} raised {answer.get('error_type', 'an error')}")
         return float(answer["score"])
 
     def _ask(self, request: dict, timeout: float) -> dict:

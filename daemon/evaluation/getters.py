@@ -8,6 +8,7 @@ from ..guest.client import GuestError
 from .app_getters import APP_GETTERS
 from .chrome_getters import GETTERS as CHROME_GETTERS
 from .context import TaskContext
+from .host_policy import check_unpacked_size
 from .slides import background_picture
 
 
@@ -36,9 +37,7 @@ def _saved(ctx: TaskContext, dest: str, data: bytes | None, missing_message: str
     """The data written to `dest` in the task folder, as its path; ResultMissing when there is none."""
     if data is None:
         raise ResultMissing(missing_message)
-    target = ctx.task_dir / dest
-    target.write_bytes(data)
-    return str(target)
+    return str(ctx.save(dest, data))
 
 
 def vm_file(guest, ctx: TaskContext, config: dict):
@@ -49,16 +48,18 @@ def vm_file(guest, ctx: TaskContext, config: dict):
 
 def cloud_file(guest, ctx: TaskContext, config: dict):
     def one(url: str, dest: str):
-        target = ctx.task_dir / dest
+        target = ctx.task_file(dest, "dest")
         shutil.copyfile(ctx.fetch(url), target)
+        check_unpacked_size(target, "dest")
         return str(target)
     return _each(config, one)
 
 
 def cache_file(guest, ctx: TaskContext, config: dict):
-    path = ctx.task_dir / config["path"]
+    path = ctx.task_file(config["path"], "cache_file path")
     if not path.exists():
-        raise ResultMissing(f"file not found in the task cache: {path}")
+        raise ResultMissing(f"file not found in the task cache: {config['path']}")
+    check_unpacked_size(path, "cache_file path")
     return str(path)
 
 

@@ -26,6 +26,10 @@ import os
 
 from PIL import Image, ImageChops, ImageStat
 
+from .host_policy import pillow
+
+pillow()                                                # the decompression-bomb bound, before any image opens
+
 EXTRA_HINT = "needs the docs extra (numpy): pip install '.[docs]'"
 OPTIONS = {"compare_images": {"reference_base_result"}, "check_brightness_decrease_and_structure_sim": {"threshold"},
            "check_structure_sim_with_threshold": {"ssim_threshold"}}

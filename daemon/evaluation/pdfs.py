@@ -21,6 +21,7 @@ import importlib.util
 import io
 
 from .cell_values import COMPARISONS, value_matches
+from .host_policy import pillow
 
 LIBRARIES = {"pymupdf": "PyMuPDF, OSWorld's PDF reader, AGPL-licensed: pip install '.[pdf]'",
              "pypdf": "pypdf, as OSWorld's PyPDF2: pip install '.[docs]'",
@@ -100,7 +101,7 @@ def compare_pdf_images(result: str | None, expected: str | None, **options) -> f
 
 def embedded_pictures(path: str) -> list:
     import pymupdf
-    from PIL import Image
+    Image = pillow()
     pictures = []
     with pymupdf.open(path) as document:
         for page in document:
@@ -108,7 +109,7 @@ def embedded_pictures(path: str) -> list:
                 data = document.extract_image(picture[0])["image"]
                 try:
                     pictures.append(Image.open(io.BytesIO(data)))
-                except (OSError, Image.DecompressionBombError):
+                except (OSError, Image.DecompressionBombError, Image.DecompressionBombWarning):
                     continue                           # OSWorld logs it and goes on without it
     return pictures
 

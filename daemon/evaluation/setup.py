@@ -1,30 +1,41 @@
-"""Task setup steps (task_config["config"] and evaluator["postconfig"]), each run in the guest with a time limit."""
+"""Task setup steps (task_config["config"] and evaluator["postconfig"]), each run in the guest with a time limit.
+
+A step that fails in the guest fails the setup (ctx.on_setup_failure "fail") or is logged and skipped ("continue",
+as OSWorld's controller does); either way the message names the step by its index and type. A step whose
+parameters are malformed always fails: that is the task's fault, not the guest's.
+"""
 from __future__ import annotations
 
 import sqlite3
 import time
-from pathlib import Path
 
+from ..atomic import write_atomic
 from ..guest.client import GuestError
 from ..guest.devtools import DevToolsError
 from .chrome_steps import STEPS as CHROME_STEPS
 from .context import SetupError, TaskContext
+from .host_policy import read_upload
+from .task_shape import sleep_seconds
 
 UNTIL_ATTEMPTS = 10
 
 
-def run_setup(steps: list[dict], guest, ctx: TaskContext) -> None:
+def run_setup(steps: list[dict], guest, ctx: TaskContext, stage: str = "setup") -> None:
+    """`stage` names the list in messages: setup (the task's config) or postconfig (before scoring)."""
     for index, step in enumerate(steps or []):
         kind, params = step.get("type"), step.get("parameters", {}) or {}
         handler = STEPS.get(kind)
         if handler is None:
-            raise SetupError(f"setup step {index} has unsupported type {kind!r}")
+            raise SetupError(f"{stage} step {index} has unsupported type {kind!r}")
         try:
             handler(guest, ctx, params)
-        except (GuestError, DevToolsError, sqlite3.Error) as exc:
-            raise SetupError(f"setup step {index} ({kind}) failed: {exc}") from exc
+        except (GuestError, DevToolsError, sqlite3.Error, SetupError) as exc:
+            failure = f"{stage} step {index} ({kind}) failed: {exc}"
+            if ctx.on_setup_failure != "continue":
+                raise SetupError(failure) from exc
+            ctx.log.warning("%s; carrying on (evaluation.on_setup_failure: continue)", failure)
         except (KeyError, TypeError) as exc:
-            raise SetupError(f"setup step {index} ({kind}) has bad parameters: {exc}") from exc
+            raise SetupError(f"{stage} step {index} ({kind}) has bad parameters: {exc}") from exc
 
 
 def _substitute(command, ctx: TaskContext):
@@ -40,7 +51,7 @@ def download(guest, ctx: TaskContext, params: dict) -> None:
 
 def upload_file(guest, ctx: TaskContext, params: dict) -> None:
     for item in params["files"]:
-        guest.upload(item["remote_path"], Path(item["local_path"]).expanduser().read_bytes())
+        guest.upload(item["remote_path"], read_upload(item["local_path"], ctx.policy, "upload_file local_path"))
 
 
 def execute(guest, ctx: TaskContext, params: dict) -> None:
@@ -51,7 +62,7 @@ def execute(guest, ctx: TaskContext, params: dict) -> None:
         for stream in ("stdout", "stderr"):
             if params.get(stream):
                 key = "output" if stream == "stdout" else "error"
-                (ctx.task_dir / params[stream]).write_text(answer.get(key) or "")
+                write_atomic(ctx.task_file(params[stream], f"execute {stream}"), (answer.get(key) or "").encode())
         if not until or _until_met(until, answer):
             return
         time.sleep(0.3)
@@ -59,14 +70,19 @@ def execute(guest, ctx: TaskContext, params: dict) -> None:
 
 
 def _until_met(until: dict, answer: dict) -> bool:
+    """Any one of the conditions given suffices: OSWorld's controller combines them with `or`."""
     checks = {"returncode": lambda v: answer.get("returncode") == v,
               "stdout": lambda v: v in (answer.get("output") or ""),
               "stderr": lambda v: v in (answer.get("error") or "")}
-    return all(checks[key](value) for key, value in until.items() if key in checks)
+    return any(checks[key](value) for key, value in until.items() if key in checks)
 
 
 def sleep(guest, ctx: TaskContext, params: dict) -> None:
-    time.sleep(min(float(params["seconds"]), ctx.step_timeout))
+    try:
+        seconds = sleep_seconds(params.get("seconds"))
+    except ValueError as exc:                # malformed parameters (reset refuses them first): TypeError's path
+        raise TypeError(f"seconds {exc}") from None
+    time.sleep(min(seconds, ctx.step_timeout))
 
 
 STEPS = {

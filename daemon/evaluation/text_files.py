@@ -30,6 +30,7 @@ import zipfile
 from pathlib import Path
 
 from .cell_values import value_matches
+from .host_policy import MAX_ZIP_BYTES, MAX_ZIP_MEMBERS, PolicyError, check_unpacked_size, check_zip
 
 TIME_OF_DAY = re.compile(r"([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)")
 # Libraries a metric here imports when it scores, and how to get them.
@@ -150,12 +151,26 @@ def archive_gaps(options, metric_gaps) -> list[str]:
 
 
 def _unpack(archive: str, folder: Path) -> None:
-    """Unpack an archive that came from the VM without letting a member land outside the folder."""
+    """Unpack an archive that came from the VM without letting a member land outside the folder, within the host
+    policy's member count and size (PolicyError beyond them)."""
     if zipfile.is_zipfile(archive):          # shutil's zip extraction already skips absolute and '..' names
+        check_zip(archive, "compare_archive's archive")
         shutil.unpack_archive(archive, folder, format="zip")
     else:                                    # tar: the data filter refuses links and paths leaving the folder
         with tarfile.open(archive) as tar:
-            tar.extractall(folder, filter="data")
+            members = _bounded_members(tar)
+            tar.extractall(folder, members=members, filter="data")
+
+
+def _bounded_members(tar: tarfile.TarFile) -> list:
+    members, total = [], 0
+    for member in tar:                       # reads headers only, stopping as soon as a bound is passed
+        members.append(member)
+        total += member.size
+        if len(members) > MAX_ZIP_MEMBERS or total > MAX_ZIP_BYTES:
+            raise PolicyError(f"compare_archive's archive holds more than {MAX_ZIP_MEMBERS} members or "
+                              f"{MAX_ZIP_BYTES} bytes")
+    return members
 
 
 def compare_archive(result: str | None, expected: str | None, file_path: str = "", **options) -> float:
@@ -174,6 +189,9 @@ def compare_archive(result: str | None, expected: str | None, file_path: str = "
             return 0.0
         if names != gold or not names:
             return 0.0
+        for member in names:                      # each member is sized up before its metric opens it
+            check_unpacked_size(Path(ours) / file_path / member, "compare_archive's member")
+            check_unpacked_size(Path(theirs) / file_path / member, "compare_archive's member")
         scores = [METRICS[name](str(Path(ours) / file_path / n), str(Path(theirs) / file_path / n), **member_options)
                   for n in names]
     return sum(scores) / len(scores)

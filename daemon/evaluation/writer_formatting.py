@@ -20,6 +20,7 @@ import re
 from xml.etree import ElementTree
 
 from .documents import ODF, blanks_folded, compare_docx_files, odf_parts, open_docx
+from .host_policy import pillow
 from .slides import registry_values
 
 WORD = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -46,7 +47,7 @@ def compare_line_spacing(result: str | None, gold: str | None, **options) -> flo
 
 
 def compare_docx_images(result: str | None, gold: str | None, **options) -> float:
-    from PIL import Image
+    Image = pillow()
     documents = [open_docx(result), open_docx(gold)]
     if None in documents:
         return 0.0

@@ -17,10 +17,16 @@ from .devtools import DevToolsClient
 
 RETRY_PAUSE = 1.0
 VLC_PASSWORD = "password"           # the HTTP interface password of VLC in OSWorld's VM image
+NOT_A_DIRECTORY = "The provided path is not a directory"      # the real server's 400 for a missing folder
 
 
 class GuestError(Exception):
-    """A guest request failed; the message names the endpoint and the guest, and what to do."""
+    """A guest request failed; the message names the endpoint and the guest, and what to do. `status` is the HTTP
+    status the guest answered with, None when it did not answer at all."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 class GuestClient:
@@ -47,7 +53,8 @@ class GuestClient:
                 if exc.code == 404 and ok_404:
                     return None
                 detail = exc.read()[:300].decode("utf-8", "replace")
-                raise GuestError(f"guest {self.base}{path} answered HTTP {exc.code}: {detail}") from exc
+                raise GuestError(f"guest {self.base}{path} answered HTTP {exc.code}: {detail}",
+                                 exc.code) from exc
             except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as exc:
                 last = exc
                 if attempt + 1 < attempts:
@@ -115,8 +122,14 @@ class GuestClient:
         return self._form("/file", {"file_path": guest_path}, ok_404=True)
 
     def list_directory(self, guest_path: str) -> dict | None:
-        """The guest's {"type", "name", "children"} tree of a folder; None when the folder does not exist."""
-        answer = self._json("POST", "/list_directory", {"path": guest_path}, ok_404=True)
+        """The guest's {"type", "name", "children"} tree of a folder; None when the folder does not exist (the real
+        server answers 400 there, and takes the path as it is: no ~ expansion)."""
+        try:
+            answer = self._json("POST", "/list_directory", {"path": guest_path}, ok_404=True)
+        except GuestError as exc:
+            if exc.status == 400 and NOT_A_DIRECTORY in str(exc):
+                return None
+            raise
         return answer["directory_tree"] if answer else None
 
     def accessibility(self) -> str:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import time
 
-import tornado.httpserver
 import tornado.web
 
 from . import auth, handlers
@@ -27,9 +26,3 @@ def make_app(pool, settings, guard: auth.Guard, supervisor_view=None) -> tornado
         log_function=auth.log_request,
     )
 
-
-def serve(app: tornado.web.Application, settings, port: int | None = None) -> tornado.httpserver.HTTPServer:
-    server = tornado.httpserver.HTTPServer(app, max_body_size=settings.server["max_body_bytes"] * 4,
-                                           idle_connection_timeout=3600)
-    server.listen(port or settings.server["port"], settings.server["host"])
-    return server

@@ -13,6 +13,7 @@ from .. import __version__
 from ..evaluation import missing_capabilities, shape_problems
 from ..pool import Reply, error_reply
 from . import auth
+from .body import BodyError, parse_json_object
 from .status import read_tunnel_status
 
 
@@ -45,6 +46,10 @@ class ApiHandler(tornado.web.RequestHandler):
     def limit(self) -> int:
         return self.config.server["max_body_bytes"]
 
+    def compute_etag(self) -> None:
+        """No ETag: every answer is live state, and `If-None-Match: *` must not turn it into an empty 304."""
+        return None
+
     def set_default_headers(self) -> None:
         answer = self.application.settings["guard"].proof_for(self.request)
         if answer is not None:
@@ -52,7 +57,7 @@ class ApiHandler(tornado.web.RequestHandler):
 
     def prepare(self):
         self.authenticated = self.application.settings["guard"].admits(self.request)
-        if not self.authenticated and not self.open_without_token:
+        if not self.authenticated and not (self.open_without_token and self.request.method == "GET"):
             self.send(error_reply(401, "unauthorized", UNAUTHORIZED))
             return
         declared = self.request.headers.get("Content-Length", "")
@@ -100,19 +105,15 @@ class EnvHandler(ApiHandler):
     def parse_body(self) -> dict:
         if self.too_large:
             raise ApiError(413, "body_too_large", f"request body over {self.limit} bytes (server.max_body_bytes)")
-        raw = b"".join(self.chunks)
         try:
-            body = json.loads(raw) if raw.strip() else {}
-        except ValueError as exc:
-            raise ApiError(400, "bad_request", f"body is not valid JSON: {exc}") from None
-        if not isinstance(body, dict):
-            raise ApiError(400, "bad_request", "body must be a JSON object")
-        return body
+            return parse_json_object(b"".join(self.chunks), self.config.server["max_json_depth"])
+        except BodyError as exc:
+            raise ApiError(400, "bad_request", str(exc)) from None
 
     def env_idx(self, body: dict) -> int:
         value = body.get("env_idx", 0)
         if not isinstance(value, int) or isinstance(value, bool):
-            raise ApiError(400, "bad_request", f"env_idx must be an integer, got {value!r}")
+            raise ApiError(400, "bad_request", f"env_idx must be an integer, got {_brief(value)}")
         if not 0 <= value < len(self.pool):
             raise ApiError(404, "unknown_env", f"env_idx {value} does not exist; this daemon has envs 0.."
                            f"{len(self.pool) - 1}")
@@ -127,8 +128,19 @@ def _optional(body: dict, key: str, kind, check=None, what: str = "") -> object:
     if value is None:
         return None
     if not isinstance(value, kind) or isinstance(value, bool) or (check and not check(value)):
-        raise ApiError(400, "bad_request", f"'{key}' must be {what}, got {value!r}")
+        raise ApiError(400, "bad_request", f"'{key}' must be {what}, got {_brief(value)}")
     return value
+
+
+def _brief(value: object, limit: int = 60) -> str:
+    """A value as an error message quotes it: short, so a huge field is not echoed back whole."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _check_size(what: str, size: int, limit: int, key: str) -> None:
+    if size > limit:
+        raise ApiError(413, "too_large", f"'{what}' is {size} long, over the limit of {limit} ({key})")
 
 
 class ResetHandler(EnvHandler):
@@ -138,13 +150,17 @@ class ResetHandler(EnvHandler):
         task = body.get("task_config")
         if not isinstance(task, dict):
             raise ApiError(400, "bad_request", "'task_config' (a JSON object: an OSWorld task) is required")
-        problems = shape_problems(task)
+        _check_size("task_config", len(json.dumps(task)), self.config.server["max_task_config_bytes"],
+                    "server.max_task_config_bytes")
+        problems = shape_problems(task, self.config)
         if problems:
             raise ApiError(400, "bad_request", "malformed task_config: " + "; ".join(problems))
+        cap = self.config.episode["max_steps_cap"]
         args = {
             "task_config": task,
             "history": _optional(body, "history", str, lambda v: v in ("full", "delta"), "'full' or 'delta'"),
-            "max_steps": _optional(body, "max_steps", int, lambda v: v >= 1, "an integer >= 1"),
+            "max_steps": _optional(body, "max_steps", int, lambda v: 1 <= v <= cap,
+                                   f"an integer from 1 to {cap} (episode.max_steps_cap)"),
             "image_format": _optional(body, "image_format", str, lambda v: v in ("png", "jpeg"), "'png' or 'jpeg'"),
             "jpeg_quality": _optional(body, "jpeg_quality", int, lambda v: 1 <= v <= 100, "an integer 1..100"),
         }
@@ -160,6 +176,8 @@ class StepHandler(EnvHandler):
     def arguments(self, body: dict) -> dict:
         if not isinstance(body.get("prediction"), str):
             raise ApiError(400, "bad_request", "'prediction' (the model's raw text) is required and must be a string")
+        _check_size("prediction", len(body["prediction"]), self.config.server["max_prediction_chars"],
+                    "server.max_prediction_chars")
         return {"prediction": body["prediction"],
                 "episode_id": _optional(body, "episode_id", str, None, "a string"),
                 "step_idx": _optional(body, "step_idx", int, lambda v: v >= 0, "an integer >= 0")}

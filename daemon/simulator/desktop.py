@@ -65,10 +65,12 @@ class Desktop:
 
     # --- files -------------------------------------------------------------------------------------------------
     @staticmethod
-    def path(raw: str, cwd: str = HOME) -> str:
-        raw = raw.replace("$HOME", HOME)
-        if raw == "~" or raw.startswith("~/"):
-            raw = HOME + raw[1:]
+    def path(raw: str, cwd: str = HOME, expand: bool = True) -> str:
+        """A guest path, absolute; `expand`: ~ and $HOME as the real server's expanduser/expandvars do."""
+        if expand:
+            raw = raw.replace("$HOME", HOME)
+            if raw == "~" or raw.startswith("~/"):
+                raw = HOME + raw[1:]
         return posixpath.normpath(posixpath.join(cwd, raw))
 
     def write_file(self, path: str, data: bytes) -> None:

@@ -12,6 +12,8 @@ import email.policy
 import io
 import json
 import os
+import posixpath
+import shlex
 import sys
 import threading
 import time
@@ -23,11 +25,14 @@ from PIL import Image
 
 from . import chrome, scenario
 from .desktop import EDITOR_BOX, SCREEN, Desktop
-from .interpreter import execute
+from .interpreter import MissingProgram, PipesHeld, execute
 from .machine import Machine
 
 WATCH_INTERVAL = 0.5
 DEFAULT_WALLPAPER = (48, 10, 36)                 # Ubuntu's aubergine, until a task sets a wallpaper
+EDITOR_CLASS = "gedit"                            # the editor window's WM_CLASS, for /window_size
+FLASK_500 = ("<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n"
+             "<h1>Internal Server Error</h1>\n<p>{}</p>\n")
 
 
 class Guest:
@@ -46,8 +51,12 @@ class Guest:
             self.chrome = self.desktop.browser = chrome.Browser()
             chrome.serve(self.chrome, self.machine.ip)
 
+    def seconds(self, what: str) -> float:
+        """A latency or time limit of the scenario (see scenario.PRESETS)."""
+        return scenario.latency(self.machine.home, self.machine.index, what)
+
     def latency(self, what: str) -> None:
-        time.sleep(scenario.latency(self.machine.home, self.machine.index, what))
+        time.sleep(self.seconds(what))
 
     def fault(self, name: str):
         return self.machine.take_fault(name) if name in scenario.COUNTED else \
@@ -129,13 +138,23 @@ class Handler(BaseHTTPRequestHandler):
         if self.guest.fault("execute_500"):
             self.send(500, {"status": "error", "message": "simulated failure of /execute"})
             return
-        self.send(200, execute(self.guest.desktop, request["command"], bool(request.get("shell", False))))
+        command = request["command"]
+        try:
+            answer = execute(self.guest.desktop, command, bool(request.get("shell", False)))
+        except MissingProgram as exc:
+            self.send(500, {"status": "error", "message": f"[Errno 2] No such file or directory: '{exc}'"})
+        except PipesHeld:                         # the real server's subprocess.run(timeout=120) expires
+            limit = self.guest.seconds("execute_limit")
+            time.sleep(limit)
+            self.send(500, {"status": "error", "message": f"Command '{command}' timed out after {limit:g} seconds"})
+        else:
+            self.send(200, answer)
 
     def launch(self):
         request = self.json_body()
         self.guest.latency("setup")
-        command = request["command"]
-        words = command.split() if isinstance(command, str) else list(command)
+        command, shell = request["command"], bool(request.get("shell", False))
+        words = shlex.split(command) if isinstance(command, str) else [str(word) for word in command]
         if words and words[0] in ("gedit", "xdg-open"):
             execute(self.guest.desktop, words)
         if words and words[0] in ("google-chrome", "chromium", "chromium-browser"):
@@ -143,17 +162,26 @@ class Handler(BaseHTTPRequestHandler):
         with self.guest.desktop.lock:
             self.guest.desktop.launched.append(" ".join(words))
             self.guest.desktop.changed(f"launched {words[:1]}", persist=True)
-        self.send(200, f"{' '.join(words)} launched successfully", "text/plain")
+        self.send(200, f"{command if shell else ' '.join(words)} launched successfully", "text/plain")
 
     def open_file(self):
-        path = self.guest.desktop.path(self.json_body()["path"])
+        """Opens the file, then waits (up to open_file_limit) for a window titled with its name to appear."""
+        raw = self.json_body()["path"]
+        path = self.guest.desktop.path(raw)
         self.guest.latency("setup")
+        if path not in self.guest.desktop.files:
+            self.send(404, f"Application/file not found: {raw}", "text/plain")
+            return
+        appears, limit = self.guest.seconds("window"), self.guest.seconds("open_file_limit")
+        time.sleep(min(appears, limit))
         with self.guest.desktop.lock:
-            if path not in self.guest.desktop.files:
-                self.send(404, {"status": "error", "message": f"File not found: {path}"})
-                return
             self.guest.desktop.open_in_editor(path)
-        self.send(200, f"File opened successfully: {path}", "text/plain")
+        if appears > limit:
+            name = posixpath.basename(path)
+            titles = [name, posixpath.splitext(name)[0]]
+            self.send(500, f"Failed to find window for {titles} within {limit:g} seconds.", "text/plain")
+        else:
+            self.send(200, "File opened and window activated successfully", "text/plain")
 
     def window(self):
         request = self.json_body()
@@ -169,18 +197,29 @@ class Handler(BaseHTTPRequestHandler):
 
     def upload(self):
         form = self.form()
+        if "file_path" not in form or "file_data" not in form:
+            self.send(400, {"error": "file_path and file_data are required"})
+            return
         path = self.guest.desktop.path(form["file_path"].decode() if isinstance(form["file_path"], bytes)
                                        else form["file_path"])
         with self.guest.desktop.lock:
             self.guest.desktop.write_file(path, form["file_data"])
-        self.send(200, "File Uploaded", "text/plain")
+        self.send(200, f"File Uploaded: {len(form['file_data'])} bytes", "text/plain")
 
     def change_wallpaper(self):
-        self.guest.wallpaper = self.guest.desktop.path(self.json_body()["path"])
-        self.send(200, "Wallpaper changed", "text/plain")
+        raw = self.json_body().get("path")
+        if not raw:
+            self.send(400, "Path not supplied!", "text/plain")
+            return
+        path = self.guest.desktop.path(raw)
+        if path not in self.guest.desktop.files and not self.guest.desktop.is_dir(path):
+            self.send(404, f"File not found: {path}", "text/plain")
+            return
+        self.guest.wallpaper = path
+        self.send(200, "Wallpaper changed successfully", "text/plain")
 
     def wallpaper(self):
-        """The wallpaper file's bytes, as OSWorld's server sends the file gsettings names (404 once it is gone)."""
+        """The wallpaper file's bytes, as OSWorld's server sends the file gsettings names (500 once it is gone)."""
         self.body()
         if self.guest.wallpaper is None:
             image = io.BytesIO()
@@ -189,7 +228,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         data = self.guest.desktop.files.get(self.guest.wallpaper)
         if data is None:
-            self.send(404, {"status": "error", "message": "Wallpaper file not found"})
+            self.send(500, FLASK_500.format("Unable to serve the wallpaper file"), "text/html")
         else:
             self.send(200, data, "image/png")
 
@@ -199,14 +238,19 @@ class Handler(BaseHTTPRequestHandler):
         path = self.guest.desktop.path(raw.decode() if isinstance(raw, bytes) else raw)
         data = self.guest.desktop.files.get(path)
         if data is None:
-            self.send(404, {"status": "error", "message": "File not found"})
+            self.send(404, {"error": "File not found"})
         else:
             self.send(200, data, "application/octet-stream")
 
     def list_directory(self):
-        path = self.guest.desktop.path(self.json_body()["path"])
+        """The real server takes the path as it is: no ~ or $HOME expansion."""
+        request = self.json_body()
+        if "path" not in request:
+            self.send(400, {"error": "Missing 'path' parameter"})
+            return
+        path = self.guest.desktop.path(request["path"], expand=False)
         if not self.guest.desktop.is_dir(path):
-            self.send(404, {"status": "error", "message": f"Directory not found: {path}"})
+            self.send(400, {"error": "The provided path is not a directory"})
             return
         self.send(200, {"directory_tree": self.guest.desktop.tree(path)})
 
@@ -219,7 +263,12 @@ class Handler(BaseHTTPRequestHandler):
         self.send(200, {"AT": f'<desktop-frame name="main">{window}{browser}</desktop-frame>'})
 
     def window_size(self):
-        self.form()
+        """The editor's size; for a class no window has, the real view returns None: Flask's HTML 500."""
+        name = str(self.form().get("app_class_name", "")).lower()
+        if self.guest.desktop.editor is None or name != EDITOR_CLASS:
+            self.send(500, FLASK_500.format("The server encountered an internal error and was unable to complete "
+                                            "your request."), "text/html")
+            return
         left, top, right, bottom = EDITOR_BOX
         self.send(200, {"width": right - left, "height": bottom - top})
 
@@ -242,7 +291,7 @@ ROUTES = {
     ("POST", "/file"): Handler.file,
     ("POST", "/list_directory"): Handler.list_directory,
     ("GET", "/accessibility"): Handler.accessibility,
-    ("GET", "/terminal"): lambda h: h.send(200, {"output": None}),
+    ("GET", "/terminal"): lambda h: h.send(200, {"output": None, "status": "success"}),
     ("GET", "/platform"): lambda h: h.send(200, "Linux", "text/plain"),
     ("POST", "/screen_size"): lambda h: h.send(200, {"width": SCREEN[0], "height": SCREEN[1]}),
     ("POST", "/window_size"): Handler.window_size,

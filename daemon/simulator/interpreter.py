@@ -1,5 +1,11 @@
 """What the simulated guest does with /execute: pyautogui programs walked as syntax trees, other commands answered
 by a small simulated shell over the virtual file system. Nothing is ever run on the host.
+
+Two behaviours of the real server (OSWorld's Flask /execute: subprocess.run with stdout/stderr pipes) are
+modelled as exceptions for the guest to answer: a program that is not installed (MissingProgram: a 500 when run
+without a shell), and a clipboard tool left holding the server's pipes (PipesHeld: xclip and xsel fork a child
+that keeps the selection and inherits stdout/stderr unless they go to DEVNULL, so the real answer waits for the
+server's time limit).
 """
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from .desktop import HOME, Desktop
 
 SLEEP_CAP = 0.05                  # simulated sleeps are capped: the simulator's latencies come from the scenario
 PYTHON = {"python", "python3"}
+CLIPBOARD_TOOLS = ("xclip", "xsel")
 ALLOWED_IMPORTS = {"pyautogui", "time", "subprocess", "pyperclip"}
 
 
@@ -19,14 +26,32 @@ class Refused(Exception):
     """The program uses something the guest simulation does not allow."""
 
 
+class MissingProgram(Exception):
+    """A command run without a shell names a program the guest does not have (the real server answers 500)."""
+
+
+class PipesHeld(Exception):
+    """The command finished, but a clipboard tool it started still holds the server's stdout/stderr pipes."""
+
+
+DEVNULL = object()                # subprocess.DEVNULL in a guest program
+
+
 def execute(desktop: Desktop, command, shell: bool = False) -> dict:
-    """OSWorld's /execute answer: {"status", "output", "error", "returncode"}."""
+    """OSWorld's /execute answer: {"status", "output", "error", "returncode"}. Raises MissingProgram or PipesHeld
+    (after the command's effects) where the real server would answer 500."""
     argv = shlex.split(command) if isinstance(command, str) else [str(part) for part in command]
+    if not shell and argv and not _installed(argv[0]):
+        raise MissingProgram(argv[0])
     try:
         if argv[:2] and argv[0] in PYTHON and argv[1:2] == ["-c"] and len(argv) >= 3:
             run_python(desktop, argv[2])
             return _answer(0, "", "")
-        return Shell(desktop).run(command if isinstance(command, str) and shell else shlex.join(argv))
+        simulated = Shell(desktop)
+        answer = simulated.run(command if isinstance(command, str) and shell else shlex.join(argv))
+        if simulated.held:
+            raise PipesHeld("xclip/xsel ran in input mode")
+        return answer
     except Refused as exc:
         return _answer(1, "", f"refused by the simulated guest: {exc}")
     except SyntaxError as exc:
@@ -37,9 +62,14 @@ def _answer(code: int, out: str, err: str) -> dict:
     return {"status": "success", "output": out, "error": err, "returncode": code}
 
 
+def _installed(program: str) -> bool:
+    return program in PYTHON or program == "sudo" or hasattr(Shell, f"cmd_{program.replace('-', '_')}")
+
+
 # --- pyautogui programs ------------------------------------------------------------------------------------------
 def run_python(desktop: Desktop, source: str) -> None:
     tree = ast.parse(source)
+    held = False
     for statement in tree.body:
         if isinstance(statement, ast.Import):
             names = {alias.name for alias in statement.names}
@@ -48,9 +78,11 @@ def run_python(desktop: Desktop, source: str) -> None:
         elif isinstance(statement, ast.Assign) and _is_failsafe(statement):
             continue
         elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
-            _call(desktop, statement.value)
+            held = isinstance(_call(desktop, statement.value), HoldsPipes) or held
         else:
             raise Refused(f"statement {ast.dump(statement)[:80]}")
+    if held:
+        raise PipesHeld("a clipboard tool ran without stdout and stderr sent to DEVNULL")
 
 
 def _is_failsafe(node: ast.Assign) -> bool:
@@ -59,21 +91,28 @@ def _is_failsafe(node: ast.Assign) -> bool:
             and target.value.id == "pyautogui" and isinstance(node.value, ast.Constant))
 
 
-def _call(desktop: Desktop, node: ast.Call) -> None:
+def _call(desktop: Desktop, node: ast.Call):
     func = node.func
     if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
         raise Refused(f"call of {ast.dump(func)[:80]}")
     try:
-        args = [ast.literal_eval(a) for a in node.args]
-        kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
+        args = [_argument(a) for a in node.args]
+        kwargs = {k.arg: _argument(k.value) for k in node.keywords}
     except ValueError as exc:
-        raise Refused("arguments must be literals") from exc
+        raise Refused("arguments must be literals (or subprocess.DEVNULL)") from exc
     name = f"{func.value.id}.{func.attr}"
     handler = PYAUTOGUI.get(name)
     if handler is None:
         raise Refused(f"function {name}")
     with desktop.lock:
-        handler(desktop, *args, **kwargs)
+        return handler(desktop, *args, **kwargs)
+
+
+def _argument(node: ast.expr):
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
+            (node.value.id, node.attr) == ("subprocess", "DEVNULL"):
+        return DEVNULL
+    return ast.literal_eval(node)
 
 
 def _point(desktop: Desktop, x=None, y=None, *_, **__) -> None:
@@ -114,14 +153,21 @@ def _key_up(desktop: Desktop, key, **kwargs) -> None:
     desktop.changed(f"key up {key}")
 
 
-def _clipboard(desktop: Desktop, argv, input=b"", **kwargs) -> None:
-    if not argv or argv[0] not in ("xclip", "xsel"):
+class HoldsPipes:
+    """What a clipboard call returns when its forked child keeps the inherited stdout or stderr."""
+
+
+def _clipboard(desktop: Desktop, argv, input=b"", stdout=None, stderr=None, **kwargs) -> HoldsPipes | None:
+    if not argv or argv[0] not in CLIPBOARD_TOOLS:
         raise Refused(f"subprocess.run of {argv!r}: only xclip/xsel as a clipboard")
     desktop.clipboard = input.decode("utf-8") if isinstance(input, bytes) else str(input)
+    return None if stdout is DEVNULL and stderr is DEVNULL else HoldsPipes()
 
 
-def _copy(desktop: Desktop, text, **kwargs) -> None:
+def _copy(desktop: Desktop, text, **kwargs) -> HoldsPipes:
+    """pyperclip runs xclip with stdin piped and stdout/stderr inherited: its child holds the pipes."""
     desktop.clipboard = str(text)
+    return HoldsPipes()
 
 
 PYAUTOGUI = {
@@ -153,6 +199,7 @@ class Shell:
     def __init__(self, desktop: Desktop):
         self.desktop = desktop
         self.cwd = HOME
+        self.held = False              # a clipboard tool's child holds the pipes
 
     def run(self, line: str) -> dict:
         out, err, code = [], [], 0
@@ -297,6 +344,19 @@ class Shell:
         return 0, "", ""
 
     cmd_xdg_open = cmd_gedit
+
+    def cmd_xclip(self, args):
+        """Output and clear answer at once; input mode forks a child that keeps the selection and the pipes (this
+        shell has no stdin pipe to read from and no stderr redirection, so input mode always holds them)."""
+        if set(args) & {"-o", "-out", "--output", "-bo", "-ob"}:
+            return 0, self.desktop.clipboard, ""
+        if set(args) & {"-c", "--clear", "-bc", "-cb", "--delete"}:
+            self.desktop.clipboard = ""
+            return 0, "", ""
+        self.held = True
+        return 0, "", ""
+
+    cmd_xsel = cmd_xclip
 
     def cmd_bash(self, args):
         if args[:1] != ["-c"] or len(args) < 2:

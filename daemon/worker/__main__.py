@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import queue
 import signal
@@ -56,19 +57,32 @@ class Worker:
             self.send({"id": request["id"], "status": answer.status, "state": self.environment.state()}, answer.body)
 
     def run(self, request: dict) -> Answer:
-        operation = OPERATIONS.get(request.get("op"))
+        op = request.get("op")
+        operation = OPERATIONS.get(op)
         if operation is None:
-            return error_answer(400, "bad_request", f"unknown operation {request.get('op')!r}")
+            return self.refuse(op, EnvError(400, "bad_request", f"unknown operation {op!r}"))
         try:
-            return operation(self.environment, request.get("args") or {})
+            answer = operation(self.environment, request.get("args") or {})
         except EnvError as exc:
             if exc.status >= 500:
                 self.environment.last_error = exc.message
-            return error_answer(exc.status, exc.code, exc.message, exc.retry_after)
+            return self.refuse(op, exc)
         except Exception as exc:                       # a bug: answer clearly, log the traceback, pool recovers
-            self.log.error("operation %s crashed: %s", request.get("op"), traceback.format_exc())
-            return error_answer(500, "worker_error", f"the worker failed ({type(exc).__name__}: {exc}); "
-                                "the env is being recovered")
+            return self.refuse(op, EnvError(500, "worker_error", f"the worker failed ({type(exc).__name__}: {exc}); "
+                                            "the env is being recovered"), traceback.format_exc())
+        if op in CLEARS_LAST_ERROR:
+            self.environment.last_error = None
+        return answer
+
+    def refuse(self, op, exc: EnvError, trace: str = "") -> Answer:
+        """Every error answer of the worker is built here, and logged here once: env, episode, step, reason (and
+        the traceback of a crash)."""
+        episode = self.environment.episode
+        step = len(episode.records) if episode else "-"            # the step index the request was about
+        self.environment.log.log(logging.ERROR if exc.status >= 500 else logging.WARNING,
+                                 "%s answered %d %s at step %s: %s%s", op, exc.status, exc.code, step, exc.message,
+                                 trace and f"\n{trace}")
+        return error_answer(exc.status, exc.code, exc.message, exc.retry_after)
 
 
 def error_answer(status: int, code: str, message: str, retry_after: int | None = None) -> Answer:
@@ -78,6 +92,7 @@ def error_answer(status: int, code: str, message: str, retry_after: int | None =
     return Answer(status, json.dumps({"error": error}).encode())
 
 
+CLEARS_LAST_ERROR = {"reset", "step", "evaluate", "recover"}     # a success of these: the env works again
 OPERATIONS = {
     "reset": Environment.reset,
     "step": Environment.step,

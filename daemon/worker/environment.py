@@ -18,7 +18,9 @@ from ..actions import GUEST_CODE_PREFIX, ActionOptions, compile_prediction
 from ..config import Settings, find_vmrun
 from ..episode import Episode, encode_b64, image_message
 from ..evaluation import SetupError, TaskContext, evaluate_task, run_setup
+from ..evaluation.evaluate import EvaluatorFault
 from ..evaluation.external import DesktopEnvMetrics, ExternalMetricError
+from ..evaluation.host_policy import HostPolicy
 from ..guest.client import GuestClient, GuestError
 from ..logs import env_logger
 from ..vm.vmrun import VmDriver, VmrunError
@@ -135,6 +137,11 @@ class Environment:
             try:
                 episode.score = evaluate_task(episode.task_config, self.guest, self._task_context(episode.task_config),
                                               episode.last_terminal)
+            except EvaluatorFault as exc:
+                self.log.warning("evaluation failed: %s", exc.detail)
+                status, code = (422, "task_not_runnable") if exc.malformed else (502, "evaluation_failed")
+                raise EnvError(status, code, f"evaluation could not run: {exc}; the worker log has the detail") \
+                    from exc
             except (SetupError, GuestError, OSError, ExternalMetricError) as exc:
                 raise EnvError(502, "evaluation_failed", f"evaluation could not run: {exc}") from exc
             except (KeyError, TypeError, ValueError) as exc:
@@ -216,7 +223,9 @@ class Environment:
                            screen=(options["screen_width"], options["screen_height"]),
                            client_password=evaluation["client_password"],
                            download_timeout=evaluation["download_timeout"], step_timeout=evaluation["step_timeout"],
-                           external_metric=self.desktop_env.score if self.desktop_env else None)
+                           external_metric=self.desktop_env.score if self.desktop_env else None,
+                           on_setup_failure=evaluation["on_setup_failure"], log=self.log,
+                           policy=HostPolicy.from_settings(evaluation))
 
     def _setup_task(self, task: dict) -> None:
         try:

@@ -11,6 +11,7 @@ import pytest
 
 from daemon.evaluation import TaskContext, evaluate_task, missing_capabilities, run_setup
 from daemon.evaluation.getters import GETTERS, ResultMissing
+from daemon.evaluation.host_policy import HostPolicy
 from daemon.evaluation.metrics import (check_direct_json_object, check_include_exclude, check_json_settings, check_list,
                                        compare_csv, compare_text_file, exact_match, is_extension_installed,
                                        literal_match)
@@ -172,7 +173,9 @@ def test_execute_placeholders_and_stdout_capture(ctx):
     assert (ctx.task_dir / "out.txt").read_text() == "ok"
 
 
-def test_download_cache_is_shared_atomic_and_works_offline(ctx, tmp_path):
+def test_download_cache_is_shared_atomic_and_works_offline(tmp_path):
+    policy = HostPolicy(file_url_roots=(str(tmp_path),))             # the test's files are its file:// root
+    ctx = TaskContext(task_id="t1", cache_dir=tmp_path / "cache", policy=policy)
     source = tmp_path / "source.bin"
     source.write_bytes(os.urandom(3 << 20))
     url = source.as_uri()
@@ -189,8 +192,8 @@ def test_download_cache_is_shared_atomic_and_works_offline(ctx, tmp_path):
 # --- capability check ----------------------------------------------------------------------------------------------
 def test_missing_capabilities_names_what_is_missing():
     task = {"config": [{"type": "login", "parameters": {}}],
-            "evaluator": {"func": ["compare_audios", "exact_match"], "result": [{"type": "vm_file"},
-                                                                        {"type": "googledrive_file"}]}}
+            "evaluator": {"func": ["compare_audios", "exact_match"], "result": [
+                {"type": "vm_file", "path": "/a", "dest": "a"}, {"type": "googledrive_file"}]}}
     missing = missing_capabilities(task)
     assert missing == ["setup step 'login' (needs Google account credentials (not supported))",
                        "metric 'compare_audios' (needs librosa: too heavy a dependency, not supported)",
@@ -204,8 +207,9 @@ def test_missing_capabilities_names_what_is_missing():
 
 
 def test_a_metric_that_would_run_vm_code_is_refused_even_with_desktop_env():
-    task = {"evaluator": {"func": "check_python_file_by_test_suite", "result": {"type": "vm_file"},
-                          "expected": {"type": "cloud_file"}}}
+    task = {"evaluator": {"func": "check_python_file_by_test_suite",
+                          "result": {"type": "vm_file", "path": "/home/user/a.py", "dest": "a.py"},
+                          "expected": {"type": "cloud_file", "path": "https://example.com/t.py", "dest": "t.py"}}}
     refusal = ["metric 'check_python_file_by_test_suite' (refused: it would run code from the VM on the host)"]
     assert missing_capabilities(task) == refusal
     with_desktop_env = types.SimpleNamespace(evaluation={"desktop_env_python": "/opt/osworld/bin/python"})

@@ -99,6 +99,7 @@ def test_every_real_compare_table_task_is_runnable():
 
 def test_a_spreadsheet_task_scores_through_the_getters(books, tmp_path):
     from daemon.evaluation import TaskContext, evaluate_task
+    from daemon.evaluation.host_policy import HostPolicy
     from tests.evaluation.test_evaluation import FakeGuest
     guest = FakeGuest(files={"/home/user/report.xlsx": Path(books["same"]).read_bytes()})
     task = {"evaluator": {"func": "compare_table",
@@ -106,10 +107,12 @@ def test_a_spreadsheet_task_scores_through_the_getters(books, tmp_path):
                           "expected": {"type": "cloud_file", "path": Path(books["expected"]).as_uri(),
                                        "dest": "gold.xlsx"},
                           "options": {"rules": SHEET_DATA}}}
-    ctx = TaskContext(task_id="calc", cache_dir=tmp_path / "cache")
+    policy = HostPolicy(file_url_roots=(str(Path(books["expected"]).parent),))
+    ctx = TaskContext(task_id="calc", cache_dir=tmp_path / "cache", policy=policy)
     assert evaluate_task(task, guest, ctx, "DONE") == 1.0
     guest.files["/home/user/report.xlsx"] = Path(books["differs"]).read_bytes()
-    assert evaluate_task(task, guest, TaskContext(task_id="calc2", cache_dir=tmp_path / "cache"), "DONE") == 0.0
+    assert evaluate_task(task, guest, TaskContext(task_id="calc2", cache_dir=tmp_path / "cache", policy=policy),
+                         "DONE") == 0.0
 
 
 def test_sheet_print_compares_the_csv_exports_beside_each_workbook(books, tmp_path):

@@ -59,7 +59,10 @@ class Supervised:
 
     def start(self) -> None:
         subprocess.run([str(VENV / "bin" / "supervisord"), "-c", str(self.conf)], env=self.env, check=True, timeout=30)
-        self.supervisord_pid = int((self.here / "run" / "supervisord.pid").read_text())
+        pid_file = self.here / "run" / "supervisord.pid"
+        # supervisord's daemonized child writes the file after its parent has exited
+        wait_for(lambda: pid_file.exists() and pid_file.read_text().strip(), 30, "supervisord.pid", 0.05)
+        self.supervisord_pid = int(pid_file.read_text())
 
     def states(self) -> dict[str, str]:
         """{'osworld:daemon': 'RUNNING', ...} from `supervisorctl status`."""
