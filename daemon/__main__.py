@@ -9,6 +9,7 @@ import signal
 import sys
 
 from . import config, logs
+from .evaluation.task_cache import CacheSweeper
 from .http import auth
 from .http.app import make_app
 from .http.server import serve
@@ -74,12 +75,15 @@ async def serve_until_signal(settings: config.Settings, guard: auth.Guard, port:
         loop.add_signal_handler(signum, stop.set)
     if view is not None:
         view.start()
+    sweeper = CacheSweeper(settings.evaluation)
+    sweeper.start()
     print(f"Startup: PROVIDER=vmware envs={len(pool)} simulated={settings.simulator is not None} "
           f"listening on {settings.server['host']}:{port or settings.server['port']}", file=sys.stderr, flush=True)
     await stop.wait()
     logging.getLogger("daemon").info("signal received: draining (at most %s s)", settings.server["drain_seconds"])
     await pool.drain_and_stop(settings.server["drain_seconds"])
     server.stop()
+    sweeper.stop()
     if view is not None:
         view.stop()
 

@@ -47,14 +47,17 @@ DEFAULTS: dict[str, Any] = {
         "command_timeout": 120.0,       # one vmrun call (revert, start, stop …)
         "ip_timeout": 60.0,             # getGuestIPAddress -wait, per attempt
         "guest_ready_timeout": 180.0,   # after start, until the guest HTTP server answers
-        "guest_request_timeout": 90.0,  # one guest HTTP request (execute has its own 120 s server limit)
-        "guest_retries": 3,
+        "guest_request_timeout": 90.0,  # one guest HTTP request not named below
+        "screenshot_timeout": 10.0,     # GET /screenshot (34-44 ms on a real guest)
+        "execute_timeout": 130.0,       # an action's /execute: above the guest's own 120 s limit, so its answer wins
+        "liveness_timeout": 10.0,       # a long request gives up when /platform stops answering for this long
+        "guest_retries": 3,             # attempts of a request the guest refused or reset (never of a timeout)
         "reset_attempts": 3,            # whole revert/start/ready cycles, the last ones with a hard stop first
     },
     "simulator": None,                  # a mapping turns on the simulated VMware (see SIMULATOR_DEFAULTS)
     "envs": [],                         # [{"vmx": path}], one worker subprocess each
     "episode": {
-        "max_steps": 15,
+        "max_steps": 16,                # as the seed's server
         "max_steps_cap": 100,           # a reset asking for more max_steps is refused (400)
         "settle_seconds": 0.5,
         "wait_seconds": 5.0,            # wait() action
@@ -72,9 +75,13 @@ DEFAULTS: dict[str, Any] = {
     },
     "evaluation": {
         "cache_dir": "../run/cache",
+        "cache_max_mb": 5120,           # task folders (tasks/<id>/) evicted least recently used first above this;
+        "cache_max_age_days": 7.0,      # and once unused this long (None: no bound). Folders in use are kept.
+        "cache_sweep_seconds": 600.0,   # how often the daemon sweeps (a walk of tasks/); downloads/ is never swept
         "client_password": "password",
         "download_timeout": 300.0,
-        "step_timeout": 120.0,          # one setup/postconfig step (open_file can block 30 min in the guest)
+        "step_timeout": 130.0,          # one setup/postconfig step or getter call: above the guest's own 120 s
+                                        # /execute limit (open_file can block 30 min in the guest)
         "desktop_env_python": None,     # opt-in: python of a venv with OSWorld's desktop-env, for its metrics
         "on_setup_failure": "fail",     # fail: the reset answers 502 | continue: log the step, carry on (OSWorld)
         # What a task may touch on the host (docs/security.md). upload_file reads only below upload_roots;
@@ -86,12 +93,31 @@ DEFAULTS: dict[str, Any] = {
         "allow_private_urls": False,
         "download_max_bytes": 1024 * 1024 * 1024,
     },
-    "deadlines": {                      # the pool kills a worker that overruns these
-        "reset": 900.0,
-        "step": 300.0,
-        "evaluate": 900.0,
+    # The pool kills a worker that overruns a deadline; the worker itself works within 95 % of it (its budget:
+    # every vmrun and guest call is clipped to what is left) so that it answers a clear error first. Each stays
+    # below the unchanged seed client's timeouts (reset 1200 s, step 300 s, evaluate 300 s), so its retry never
+    # meets a request still in flight:
+    #   step 280 = an action's /execute (execute_timeout 130) + screenshot_timeout 10 + wait_seconds 5
+    #              + settle 0.5 = 145.5, with room for a second long action; a frozen guest ends a call within
+    #              2 x liveness_timeout = 20 s.
+    #   evaluate 280 = two getters or postconfig steps at step_timeout 130 = 260 (most tasks: seconds).
+    #   reset 1100 = reset-ahead still running + bring-up + setup. One bring-up attempt on Fusion: revert 7 +
+    #              start 16 + IP 3 + guest ready 10 = 36 s typically; its bounds (3 x command_timeout 120 +
+    #              ip_timeout 60 + guest_ready_timeout 180 = 600) fit one attempt and setup steps, the budget
+    #              stops further attempts.
+    #   recover 900 = reset_attempts 3 bring-ups at their typical 36 s each, plus a hard stop, with margin.
+    "deadlines": {
+        "reset": 1100.0,
+        "step": 280.0,
+        "evaluate": 280.0,
         "history": 30.0,
         "recover": 900.0,
+    },
+    "pool": {
+        "recovery_backoff": [5, 15, 60, 300],   # seconds between recovery attempts, then the env is broken
+        "broken_retry_seconds": 1800,   # the watchdog tries a broken env again after this long
+        "watchdog_seconds": 15,         # how often the pool looks for envs neither serving nor recovering
+        "warm_probe_timeout": 5.0,      # a warm VM's guest must answer /platform within this before a reset uses it
     },
     "run_dir": "../run",
     "tunnel_status_file": "../run/tunnel-status.json",
@@ -144,6 +170,10 @@ class Settings:
     @property
     def deadlines(self) -> dict:
         return self.raw["deadlines"]
+
+    @property
+    def pool(self) -> dict:
+        return self.raw["pool"]
 
     @property
     def simulator(self) -> dict | None:
@@ -247,7 +277,8 @@ def _validate(path: str, c: dict) -> None:
            "must be an integer >= 64 (or null: the hard limit)")
     _check(path, isinstance(server["auth"], bool), "server.auth", "must be true or false")
     _check(path, isinstance(server["auth_token_file"], str), "server.auth_token_file", "must be a path")
-    for key in ("command_timeout", "ip_timeout", "guest_ready_timeout", "guest_request_timeout"):
+    for key in ("command_timeout", "ip_timeout", "guest_ready_timeout", "guest_request_timeout",
+                "screenshot_timeout", "execute_timeout", "liveness_timeout"):
         _number(path, c, "vmware", key, 0.1)
     for key in ("guest_retries", "reset_attempts"):
         _check(path, isinstance(vmware[key], int) and vmware[key] >= 1, f"vmware.{key}", "must be an integer >= 1")
@@ -269,8 +300,11 @@ def _validate(path: str, c: dict) -> None:
            "must be qwen25vl (smart-resized pixels) or qwen2vl (relative to 1000)")
     _check(path, os.path.isfile(episode["prompt_file"]), "episode.prompt_file",
            f"names no readable file: {episode['prompt_file']}")
-    for key in ("download_timeout", "step_timeout"):
+    for key in ("download_timeout", "step_timeout", "cache_sweep_seconds"):
         _number(path, c, "evaluation", key, 0.1)
+    for key in ("cache_max_mb", "cache_max_age_days"):
+        if evaluation[key] is not None:
+            _number(path, c, "evaluation", key, 0.0)
     _check(path, evaluation["on_setup_failure"] in ("fail", "continue"), "evaluation.on_setup_failure",
            "must be fail (a failed setup step fails the reset) or continue (log it and carry on, as OSWorld does)")
     python = evaluation["desktop_env_python"]
@@ -279,6 +313,7 @@ def _validate(path: str, c: dict) -> None:
     _validate_host_policy(path, evaluation)
     for key in DEFAULTS["deadlines"]:
         _number(path, c, "deadlines", key, 1)
+    _validate_pool(path, c["pool"])
     _validate_envs(path, c)
 
 
@@ -299,6 +334,15 @@ def _validate_host_policy(path: str, evaluation: dict) -> None:
     size = evaluation["download_max_bytes"]
     _check(path, isinstance(size, int) and not isinstance(size, bool) and size >= 1, "evaluation.download_max_bytes",
            f"must be an integer number of bytes >= 1, got {size!r}")
+
+
+def _validate_pool(path: str, pool: dict) -> None:
+    backoff = pool["recovery_backoff"]
+    _check(path, isinstance(backoff, list) and backoff and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in backoff),
+        "pool.recovery_backoff", f"must be a non-empty list of seconds >= 0, got {backoff!r}")
+    for key in ("broken_retry_seconds", "watchdog_seconds", "warm_probe_timeout"):
+        _number(path, {"pool": pool}, "pool", key, 0.1)
 
 
 def _validate_envs(path: str, c: dict) -> None:

@@ -1,9 +1,13 @@
 """The pool: one worker subprocess per VM, spawned, watched and replaced from the daemon's event loop.
 
 One operation per env at a time (a second is refused, not queued: the trainer's request would otherwise time out
-behind it). Every operation has a deadline; a worker that overruns it or dies is killed and replaced, the waiting
-request is answered with a clear error, and the new worker brings its VM back to a known-good state while the env
-answers 503 "recovering". Nothing here blocks the event loop, and envs share no lock.
+behind it), with two exceptions a retrying client needs: a repeated evaluate attaches to the one in flight and gets
+its answer, and a reset arriving while an evaluate runs waits for it (bounded by the evaluate's deadline). Every
+operation has a deadline; a worker that overruns it or dies is killed and replaced, the waiting request is answered
+with a clear error, and the new worker brings its VM back to a known-good state while the env answers 503
+"recovering". A worker that reports its guest lost keeps running and recovers its VM the same way. Recovery never
+dies (a failed spawn is one failed attempt of a bounded, logged series), and a watchdog recovers any env found
+neither serving nor recovering. Nothing here blocks the event loop, and envs share no lock.
 """
 from __future__ import annotations
 
@@ -19,10 +23,11 @@ from dataclasses import dataclass, field
 
 from tornado.iostream import PipeIOStream, StreamClosedError
 
+from .config import find_vmrun
 from .logs import env_logger
+from .vm.records import VmRecords, stop_unconfigured
 from .worker import protocol
 
-RECOVERY_BACKOFF = (5, 15, 60, 300)      # seconds between recovery attempts of a broken env (then stays broken)
 RETRY_AFTER = 10
 PIPE_BUFFER = 1 << 30                    # a full-history answer with PNGs can be tens of MB
 STOP_GRACE = 5.0
@@ -53,15 +58,21 @@ class WorkerHandle:
         self.ids = itertools.count(1)
         self.state: dict = {"phase": "starting", "episode_id": None, "steps": 0, "warm": False, "last_error": None}
         self.busy: str | None = None            # the operation in flight
+        self.in_flight: asyncio.Future | None = None    # its reply, for requests that attach or wait
         self.stopping = False
         self.recovering = False
+        self.recovery: asyncio.Task | None = None
+        self.recovery_reason: str | None = None
         self.broken = False
+        self.broken_since = 0.0
         self.log = env_logger("daemon.pool", env_idx)
         self.on_lost = lambda handle: None       # set by the pool: a worker that died while idle is replaced
 
-    def spawn(self) -> None:
+    def spawn(self, adopt: bool = False) -> None:
+        """Start the worker process; OSError when it cannot be started (e.g. EMFILE)."""
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daemon.worker", "--config", self.config_path, "--env-idx", str(self.env_idx)],
+            [sys.executable, "-m", "daemon.worker", "--config", self.config_path, "--env-idx", str(self.env_idx),
+             *(["--adopt"] if adopt else [])],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, close_fds=True)
         self.stdin = PipeIOStream(os.dup(self.process.stdin.fileno()))
         self.stdout = PipeIOStream(os.dup(self.process.stdout.fileno()), max_buffer_size=PIPE_BUFFER)
@@ -136,11 +147,15 @@ class WorkerHandle:
             await asyncio.sleep(0.05)
         self.kill()
 
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
     def health(self) -> dict:
         phase = "broken" if self.broken else "recovering" if self.recovering else self.state.get("phase", "idle")
         return {"env_idx": self.env_idx, "phase": phase, "episode_id": self.state.get("episode_id"),
                 "steps": self.state.get("steps", 0), "warm": self.state.get("warm", False), "busy": self.busy,
-                "last_error": self.state.get("last_error"), "pid": self.process.pid if self.process else None}
+                "last_error": self.state.get("last_error"), "pid": self.process.pid if self.process else None,
+                "recovery_reason": self.recovery_reason if self.recovering or self.broken else None}
 
 
 class WorkerLost(Exception):
@@ -156,11 +171,20 @@ class Pool:
         for handle in self.handles:
             handle.on_lost = self._lost_while_idle
         self.draining = False
+        self.watchdog: asyncio.Task | None = None
         self.log = logging.getLogger("daemon.pool")
 
     def start(self) -> None:
+        """Spawn every worker (each adopts its VM if a previous daemon left it running), stop the running VMs this
+        daemon started that are no longer configured, and start the watchdog."""
         for handle in self.handles:
-            handle.spawn()
+            try:
+                handle.spawn(adopt=True)
+            except OSError as exc:
+                handle.log.error("worker could not be started (%s); recovering the env", exc)
+                self._start_recovery(handle, "spawn_failed")
+        asyncio.ensure_future(self._stop_unconfigured_vms())
+        self.watchdog = asyncio.ensure_future(self._watch())
 
     def __len__(self) -> int:
         return len(self.handles)
@@ -170,6 +194,10 @@ class Pool:
         if self.draining:
             return error_reply(503, "shutting_down", "the daemon is shutting down; retry against its successor",
                                RETRY_AFTER)
+        if handle.busy == "evaluate" and op in ("evaluate", "reset"):
+            evaluated = await self._wait_for_evaluate(handle, op)
+            if op == "evaluate" and evaluated is not None:
+                return evaluated
         if handle.broken or handle.recovering:
             what = "broken: its VM could not be recovered yet" if handle.broken else "being recovered"
             return error_reply(503, "env_recovering", f"env {env_idx} is {what} ({handle.state.get('last_error')}); "
@@ -177,52 +205,131 @@ class Pool:
         if handle.busy:
             return error_reply(409, "env_busy", f"env {env_idx} is busy with {handle.busy}; one request per env "
                                "at a time")
+        return await self._run(handle, op, args)
+
+    async def _run(self, handle: WorkerHandle, op: str, args: dict) -> Reply:
         handle.busy = op
+        finished = handle.in_flight = asyncio.get_running_loop().create_future()
+        reply = None
+        try:
+            reply = await self._request(handle, op, args)
+            return reply
+        finally:
+            handle.busy = handle.in_flight = None
+            finished.set_result(reply)
+
+    async def _request(self, handle: WorkerHandle, op: str, args: dict) -> Reply:
         try:
             reply = await handle.request(op, args, self.settings.deadlines[op])
         except WorkerLost as exc:
             handle.log.error("%s: %s; replacing the worker", op, exc.message)
-            self._replace(handle)
-            return error_reply(503, exc.code, f"{exc.message}; env {env_idx} is being recovered, reset it after "
-                               "Retry-After seconds", RETRY_AFTER)
-        finally:
-            handle.busy = None
+            self._replace(handle, exc.code)
+            return error_reply(503, exc.code, f"{exc.message}; env {handle.env_idx} is being recovered, reset it "
+                               "after Retry-After seconds", RETRY_AFTER)
         if reply.status == 500:
-            self._replace(handle)
+            self._replace(handle, "worker_error")
+        elif handle.state.get("phase") == "guest_lost":
+            handle.log.error("%s: the guest stopped answering; recovering the VM", op)
+            self._start_recovery(handle, "guest_lost")
         return reply
+
+    async def _wait_for_evaluate(self, handle: WorkerHandle, op: str) -> Reply | None:
+        """The reply of the evaluate in flight, waited for within the evaluate deadline (the pool's own bound on
+        it); None when it gave none in time. A repeated evaluate answers it; a reset then runs as usual."""
+        handle.log.info("%s waits for the evaluate in flight", op)
+        try:
+            return await asyncio.wait_for(asyncio.shield(handle.in_flight), self.settings.deadlines["evaluate"])
+        except asyncio.TimeoutError:
+            return None
 
     def _lost_while_idle(self, handle: WorkerHandle) -> None:
         if not self.draining and not handle.recovering:
-            self._replace(handle)
+            self._replace(handle, "worker_died")
 
-    def _replace(self, handle: WorkerHandle) -> None:
+    def _replace(self, handle: WorkerHandle, reason: str) -> None:
         handle.kill()
+        self._start_recovery(handle, reason)
+
+    def _start_recovery(self, handle: WorkerHandle, reason: str) -> None:
+        if handle.recovery is not None and not handle.recovery.done():
+            return
         handle.recovering = True
-        asyncio.ensure_future(self._recover(handle))
+        handle.recovery_reason = reason
+        handle.recovery = asyncio.ensure_future(self._recover(handle))
 
     async def _recover(self, handle: WorkerHandle) -> None:
-        """Respawn the worker and bring its VM to a known-good state; back off and retry, bounded."""
-        for attempt, pause in enumerate((0, *RECOVERY_BACKOFF)):
+        """Respawn the worker if it is gone and bring its VM to a known-good state; back off and retry, bounded.
+        Never raises: whatever fails is one failed attempt, logged."""
+        backoff = self.settings.pool["recovery_backoff"]
+        for attempt, pause in enumerate((0, *backoff)):
             await asyncio.sleep(pause)
             if self.draining:
                 return
-            if handle.process is None or handle.process.poll() is not None:
-                handle.kill()
-                handle.spawn()
             try:
-                reply = await handle.request("recover", {}, self.settings.deadlines["recover"])
-            except WorkerLost as exc:
-                reply = error_reply(503, exc.code, exc.message)
+                reply = await self._recover_once(handle)
+            except Exception as exc:                      # e.g. EMFILE at spawn: the next attempt may work
+                reply = error_reply(503, "recovery_failed", f"{type(exc).__name__}: {exc}")
                 handle.kill()
             if reply.status == 200:
                 handle.recovering = handle.broken = False
-                handle.log.info("recovered after %d attempt(s)", attempt + 1)
+                handle.log.info("recovered (%s) after %d attempt(s)", handle.recovery_reason, attempt + 1)
                 return
             handle.broken = True
-            handle.log.error("recovery attempt %d failed: %s", attempt + 1, reply.body[:300])
+            handle.log.error("recovery attempt %d/%d failed: %s", attempt + 1, len(backoff) + 1,
+                             reply.body[:300].decode("utf-8", "replace"))
         handle.recovering = False
-        handle.log.error("env stays broken after %d recovery attempts; restart the daemon once the VM is fixed",
-                         len(RECOVERY_BACKOFF) + 1)
+        handle.broken_since = time.monotonic()
+        handle.log.error("env stays broken after %d recovery attempts; the watchdog tries again in %.0f s, or "
+                         "restart the daemon once the VM is fixed", len(backoff) + 1,
+                         self.settings.pool["broken_retry_seconds"])
+
+    async def _recover_once(self, handle: WorkerHandle) -> Reply:
+        if not handle.alive():
+            handle.kill()
+            handle.spawn()
+        try:
+            return await handle.request("recover", {}, self.settings.deadlines["recover"])
+        except WorkerLost as exc:
+            handle.kill()
+            return error_reply(503, exc.code, exc.message)
+
+    async def _watch(self) -> None:
+        """Every pool.watchdog_seconds: recover any env that is neither serving nor recovering."""
+        while not self.draining:
+            await asyncio.sleep(self.settings.pool["watchdog_seconds"])
+            for handle in self.handles:
+                reason = self._stuck(handle)
+                if reason and not self.draining:
+                    handle.log.error("watchdog: %s; recovering the env", reason)
+                    self._replace(handle, "watchdog")
+
+    def _stuck(self, handle: WorkerHandle) -> str | None:
+        """Why an env is neither serving nor recovering, or None when it is fine."""
+        recovery_running = handle.recovery is not None and not handle.recovery.done()
+        if handle.busy or recovery_running:
+            return None
+        if handle.recovering:
+            return "the env is marked recovering but no recovery runs"
+        if handle.broken:
+            waited = time.monotonic() - handle.broken_since
+            return f"broken for {waited:.0f} s" if waited >= self.settings.pool["broken_retry_seconds"] else None
+        if not handle.alive():
+            return "the env has no worker process"
+        if handle.state.get("phase") == "guest_lost":
+            return "its guest was lost and no recovery runs"
+        return None
+
+    async def _stop_unconfigured_vms(self) -> None:
+        vmrun = find_vmrun(self.settings.vmware["vmrun"])
+        if vmrun is None:
+            return
+        configured = [env["vmx"] for env in self.settings.envs]
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                None, stop_unconfigured, VmRecords(self.settings.raw["run_dir"]), configured, vmrun,
+                self.settings.vmware["host_type"], self.settings.vmware["command_timeout"], self.log)
+        except Exception:                                  # start-up housekeeping must not stop the daemon
+            self.log.exception("stopping unconfigured VMs failed")
 
     def health(self) -> list[dict]:
         return [handle.health() for handle in self.handles]
@@ -232,6 +339,8 @@ class Pool:
 
     async def drain_and_stop(self, drain_seconds: float) -> None:
         self.draining = True
+        if self.watchdog is not None:
+            self.watchdog.cancel()
         deadline = time.monotonic() + drain_seconds
         while self.busy_count() and time.monotonic() < deadline:
             await asyncio.sleep(0.1)

@@ -21,7 +21,7 @@ fi
 EXTRAS="${OSWORLD_EXTRAS-docs,chrome}"
 echo "installing this checkout into .venv (pip install -e '.[$EXTRAS]')"
 "$PY" -m pip install -q --disable-pip-version-check -e ".[$EXTRAS]"
-mkdir -p run/logs
+mkdir -p run/logs              # in git; recreated in case run/ was deleted
 
 "$PY" -m daemon.ops.launch daemon --checkout . --show
 "$PY" -m daemon.ops.launch tunnel --checkout . --show
@@ -55,7 +55,7 @@ then
   exit 1
 fi
 
-"${CTL[@]}" status || true     # non-zero when a program is not RUNNING (e.g. the tunnel without a config)
+"${CTL[@]}" status || true     # non-zero when a program is not RUNNING (e.g. the tunnel with an invalid config)
 cat <<MSG
 /health answers: curl $URL
 status:          ${CTL[*]} status

@@ -68,9 +68,9 @@ class Probe:
 
 
 class TunnelManager:
-    def __init__(self, settings):
+    def __init__(self, settings, stop: threading.Event | None = None):
         self.settings = settings
-        self.stop = threading.Event()
+        self.stop = stop or threading.Event()
         self.status = Status(settings["status_file"], settings["forward"])
 
     def run(self) -> int:

@@ -48,6 +48,7 @@ class Episode:
     done: bool = False
     last_terminal: str | None = None
     score: float | None = None
+    lost: str | None = None     # why the episode cannot go on (its guest was lost, the VM recovered)
 
     def start(self, prompt_text: str, first_image_b64: bytes) -> None:
         self.add(text_message("system", SYSTEM_TEXT))
@@ -59,8 +60,17 @@ class Episode:
         self.messages.append(message if isinstance(message, bytes) else
                              json.dumps(message, ensure_ascii=False).encode("utf-8"))
 
-    def record_step(self, first_message: int, format_reward: float, warnings: list[str]) -> StepRecord:
-        record = StepRecord(first_message, len(self.messages), self.done, format_reward, warnings)
+    def record_step(self, new_messages: list[dict | bytes], actions: int, terminal: str | None, done: bool,
+                    format_reward: float, warnings: list[str]) -> StepRecord:
+        """Apply a step that has fully run, all at once: a step that failed part-way never gets here, so the
+        episode stays exactly as it was before it (messages, step count, stored answers)."""
+        first = len(self.messages)
+        for message in new_messages:
+            self.add(message)
+        self.actions_taken += actions
+        self.last_terminal = terminal or self.last_terminal
+        self.done = done
+        record = StepRecord(first, len(self.messages), done, format_reward, warnings)
         self.records.append(record)
         return record
 

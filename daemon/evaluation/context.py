@@ -10,6 +10,7 @@ from ..atomic import write_atomic
 from . import downloads
 from .errors import SetupError
 from .host_policy import HostPolicy, PolicyError, check_unpacked_size, default_policy, task_file, task_id_problem
+from .task_cache import use_task_folder
 
 __all__ = ["SetupError", "TaskContext"]
 
@@ -29,12 +30,11 @@ class TaskContext:
 
     @property
     def task_dir(self) -> Path:
+        """This task's folder in the cache, held against eviction while this worker runs the task (task_cache.py)."""
         problem = task_id_problem(self.task_id)
         if problem:
             raise PolicyError(f"task_config.id {problem}")
-        path = self.cache_dir / "tasks" / self.task_id
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        return use_task_folder(self.cache_dir / "tasks" / self.task_id)
 
     def task_file(self, name, key: str) -> Path:
         """Where the task's file `name` lives on the host: inside its folder, or PolicyError naming `key`."""

@@ -4,7 +4,8 @@ supervisord.conf runs both programs through this module, which replaces itself (
 supervisord signals the program directly. The choice:
   daemon: $OSWORLD_DAEMON_CONFIG, else configs/vmware.yaml when vmrun is found and that file lists VMs,
           else configs/sim.yaml (simulated VMware); $OSWORLD_PORT overrides server.port.
-  tunnel: $OSWORLD_TUNNEL_CONFIG, else configs/tunnel.yaml; without that file the tunnel does not start (exit 78).
+  tunnel: $OSWORLD_TUNNEL_CONFIG, else configs/tunnel.yaml; without that file the tunnel waits for it, "not
+          configured" (tunnel/unconfigured.py).
 --show prints the choice and its reason, --port the daemon's port; neither starts anything (scripts/start.sh uses them).
 """
 from __future__ import annotations
@@ -17,9 +18,6 @@ from pathlib import Path
 import yaml
 
 from daemon import config
-
-CONFIG_ERROR = 78                        # EX_CONFIG: supervisord.conf lists it in exitcodes (no restart)
-
 
 def daemon_config(checkout: Path) -> tuple[Path, str]:
     """The daemon's config file and why it was chosen."""
@@ -91,11 +89,6 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{args.program} config: {path} ({reason})", flush=True)
     if args.show:
         return
-    if args.program == "tunnel" and not path.is_file():
-        print(f"tunnel not started: no config at {path}; copy configs/tunnel.yaml.example to configs/tunnel.yaml, "
-              "fill it in, then: .venv/bin/supervisorctl -c supervisord.conf start osworld:tunnel",
-              file=sys.stderr, flush=True)
-        sys.exit(CONFIG_ERROR)
     command = build_argv(args.checkout.resolve())
     os.execv(command[0], command)
 

@@ -5,7 +5,10 @@ guest differ. See README.md in this folder.
 """
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import os
+import signal
 from pathlib import Path
 
 from ..atomic import write_atomic
@@ -80,3 +83,19 @@ def crash_vm(home: Path, vm: int) -> None:
     machine = machines(home)[vm]
     with machine.locked():
         machine.crash()
+
+
+def freeze_vm(home: Path, vm: int) -> None:
+    """The VM freezes: its guest process is stopped (SIGSTOP). Connections are accepted, nothing answers."""
+    _signal_guest(home, vm, signal.SIGSTOP)
+
+
+def thaw_vm(home: Path, vm: int) -> None:
+    _signal_guest(home, vm, signal.SIGCONT)
+
+
+def _signal_guest(home: Path, vm: int, signum: int) -> None:
+    pid = machines(home)[vm].state().get("pid")
+    if pid:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)

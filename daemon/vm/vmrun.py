@@ -9,6 +9,8 @@ import signal
 import subprocess
 import threading
 
+from ..budget import Budget, BudgetSpent
+
 
 class VmrunError(Exception):
     """A vmrun call failed; the message quotes the command and vmrun's own words."""
@@ -16,16 +18,21 @@ class VmrunError(Exception):
 
 class VmDriver:
     def __init__(self, vmrun: str, vmx: str, host_type: str = "fusion", command_timeout: float = 120.0,
-                 env: dict | None = None):
+                 env: dict | None = None, budget: Budget | None = None):
         self.vmrun, self.vmx, self.host_type = vmrun, vmx, host_type
         self.command_timeout = command_timeout
         self.env = env
+        self.budget = budget or Budget()        # the operation's, shared with its guest calls
         self._running: subprocess.Popen | None = None
         self._lock = threading.Lock()          # calls to one VM are serialized (vmrun misbehaves otherwise)
 
     def call(self, *args: str, timeout: float | None = None) -> str:
         argv = [self.vmrun, "-T", self.host_type, *args]
         with self._lock:
+            try:
+                timeout = self.budget.clip(timeout or self.command_timeout)
+            except BudgetSpent as exc:
+                raise VmrunError(f"`vmrun {' '.join(args)}` not run: {exc}") from None
             try:
                 process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                            stdin=subprocess.DEVNULL, text=True, env=self.env,
@@ -34,11 +41,11 @@ class VmDriver:
                 raise VmrunError(f"cannot run {self.vmrun}: {exc.strerror}; set vmware.vmrun in the config") from exc
             self._running = process
             try:
-                output, _ = process.communicate(timeout=timeout or self.command_timeout)
+                output, _ = process.communicate(timeout=timeout)
             except subprocess.TimeoutExpired:
                 _kill_group(process)
-                raise VmrunError(f"`vmrun {' '.join(args)}` did not finish within "
-                                 f"{timeout or self.command_timeout:.0f} s and was killed") from None
+                raise VmrunError(f"`vmrun {' '.join(args)}` did not finish within {timeout:.0f} s and was "
+                                 "killed") from None
             finally:
                 self._running = None
         errors = [line for line in output.splitlines() if line.startswith("Error:")]

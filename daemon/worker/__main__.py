@@ -51,16 +51,35 @@ class Worker:
         self.daemon_gone.set()
         self.requests.put(None)
 
-    def serve(self) -> None:
+    def serve(self, adopt: bool = False) -> None:
+        if adopt:
+            self.adopt()
         while (request := self.requests.get()) is not None:
             answer = self.run(request)
             self.send({"id": request["id"], "status": answer.status, "state": self.environment.state()}, answer.body)
+
+    def adopt(self) -> None:
+        """Once, before the first request (queued ones wait): take over a VM a previous daemon left running."""
+        self.environment.start_budget("recover", time.monotonic())
+        try:
+            self.environment.adopt()
+        except EnvError as exc:
+            self.environment.last_error = exc.message
+            self.log.error("adopting the running VM failed, the first reset brings it up: %s", exc.message)
+        except Exception:                               # a bug must not keep the worker from serving
+            self.log.error("adopting the running VM crashed: %s", traceback.format_exc())
+        finally:
+            self.environment.budget.clear()
+            self.environment.phase = "idle"
+            self.publish_state(self.environment.state())
 
     def run(self, request: dict) -> Answer:
         op = request.get("op")
         operation = OPERATIONS.get(op)
         if operation is None:
             return self.refuse(op, EnvError(400, "bad_request", f"unknown operation {op!r}"))
+        if op in self.environment.settings.deadlines:
+            self.environment.start_budget(op, time.monotonic())
         try:
             answer = operation(self.environment, request.get("args") or {})
         except EnvError as exc:
@@ -70,6 +89,8 @@ class Worker:
         except Exception as exc:                       # a bug: answer clearly, log the traceback, pool recovers
             return self.refuse(op, EnvError(500, "worker_error", f"the worker failed ({type(exc).__name__}: {exc}); "
                                             "the env is being recovered"), traceback.format_exc())
+        finally:
+            self.environment.budget.clear()
         if op in CLEARS_LAST_ERROR:
             self.environment.last_error = None
         return answer
@@ -116,6 +137,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m daemon.worker")
     parser.add_argument("--config", required=True)
     parser.add_argument("--env-idx", type=int, required=True)
+    parser.add_argument("--adopt", action="store_true", help="take over this env's VM if it is already running")
     args = parser.parse_args()
     for signum in (signal.SIGINT, signal.SIGTERM):
         # The daemon owns this process's lifetime (stdin EOF ends it; the pool SIGKILLs a hung one). A signal sent
@@ -129,7 +151,7 @@ def main() -> None:
     stdin = os.fdopen(os.dup(sys.stdin.fileno()), "rb")
     threading.Thread(target=worker.read_requests, args=(stdin,), daemon=True).start()
     threading.Thread(target=watch_parent, args=(worker, os.getppid()), daemon=True).start()
-    serving = threading.Thread(target=worker.serve, daemon=True)
+    serving = threading.Thread(target=worker.serve, args=(args.adopt,), daemon=True)
     serving.start()
     while serving.is_alive() and not worker.daemon_gone.is_set():
         worker.daemon_gone.wait(0.2)                            # daemon gone, even mid-operation: leave now

@@ -63,11 +63,11 @@ def test_port_comes_from_the_chosen_config(checkout):
     assert "--port" not in launch.daemon_argv(checkout)
 
 
-def test_missing_tunnel_config_exits_78_with_what_to_do(checkout, capsys):
-    with pytest.raises(SystemExit) as exited:
-        launch.main(["tunnel", "--checkout", str(checkout)])
-    assert exited.value.code == launch.CONFIG_ERROR
-    assert "copy configs/tunnel.yaml.example to configs/tunnel.yaml" in capsys.readouterr().err
+def test_tunnel_program_starts_without_a_config_and_waits_for_it_there(checkout, monkeypatch):
+    started = []
+    monkeypatch.setattr(launch.os, "execv", lambda path, argv: started.append(argv))
+    launch.main(["tunnel", "--checkout", str(checkout)])
+    assert started == [[launch.sys.executable, "-m", "tunnel", "--config", str(checkout / "configs" / "tunnel.yaml")]]
 
 
 def test_show_prints_the_choice_and_starts_nothing(checkout, capsys, monkeypatch):

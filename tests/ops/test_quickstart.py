@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ops.conftest import clean_env, get_json
+from tests.ops.sandbox import clean_env, get_json
 from tests.support import ROOT, free_port, pid_alive
 
 pytestmark = pytest.mark.quickstart

@@ -8,14 +8,13 @@ import threading
 import time
 
 from daemon.simulator import scenario
-from tests.ops.conftest import post_json, wait_for
+from tests.ops.sandbox import wait_for
 from tests.support import ROOT, pid_alive
 
 TASK = json.loads((ROOT / "daemon" / "simulator" / "tasks" / "type_and_save.json").read_text())
 TYPE = "Thought: type it.\nAction: type(content='hello world')"
 SAVE = "Thought: save.\nAction: hotkey(key='ctrl s')"
 FINISH = "Thought: done.\nAction: finished(content='saved')"
-TUNNEL_EXISTS = (ROOT / "tunnel" / "__main__.py").exists()
 
 
 def worker_pids(health: dict) -> list[int]:
@@ -25,19 +24,18 @@ def worker_pids(health: dict) -> list[int]:
 def test_both_programs_reach_their_states(supervised):
     wait_for(lambda: supervised.states().get("osworld:daemon") == "RUNNING", 30, "osworld:daemon RUNNING")
     # The tunnel's SSH server does not exist: a transient error, so the tunnel keeps trying and stays RUNNING.
-    expected = "RUNNING" if TUNNEL_EXISTS else "FATAL"
-    wait_for(lambda: supervised.states().get("osworld:tunnel") == expected, 30, f"osworld:tunnel {expected}")
+    wait_for(lambda: supervised.states().get("osworld:tunnel") == "RUNNING", 30, "osworld:tunnel RUNNING")
 
 
 def test_an_episode_runs_through_http(supervised):
-    status, answer = post_json(supervised.url + "/env/reset", {"task_config": TASK})
+    status, answer = supervised.post("/env/reset", {"task_config": TASK})
     assert status == 200 and answer["is_done"] is False
     for prediction in (TYPE, SAVE):
-        status, answer = post_json(supervised.url + "/env/step", {"prediction": prediction})
+        status, answer = supervised.post("/env/step", {"prediction": prediction})
         assert status == 200 and answer["is_done"] is False
-    status, answer = post_json(supervised.url + "/env/step", {"prediction": FINISH})
+    status, answer = supervised.post("/env/step", {"prediction": FINISH})
     assert status == 200 and answer["is_done"] is True
-    assert post_json(supervised.url + "/env/evaluate", {}) == (200, 1.0)
+    assert supervised.post("/env/evaluate", {}) == (200, 1.0)
 
 
 def test_health_shows_supervisors_view(supervised):
@@ -69,7 +67,7 @@ def test_stop_drains_in_flight_work_and_leaves_no_worker(supervised):
     scenario.write(home, slow)
     answers = []
     reset = threading.Thread(target=lambda: answers.append(
-        post_json(supervised.url + "/env/reset", {"task_config": TASK, "env_idx": 1})))
+        supervised.post("/env/reset", {"task_config": TASK, "env_idx": 1})))
     reset.start()
     wait_for(lambda: (supervised.health() or {"envs": [{}, {}]})["envs"][1].get("busy"), 30, "env 1 busy")
     assert "stopped" in supervised.ctl("stop", "osworld:daemon")
@@ -87,20 +85,38 @@ def spawn_count(supervised) -> int:
     return supervised.log("supervisord").count("spawned: 'tunnel'")
 
 
-def test_tunnel_config_errors_end_without_a_restart_loop(supervised):
+def test_invalid_tunnel_config_ends_without_a_restart_loop(supervised):
     tunnel_yaml = supervised.here / "configs" / "tunnel.yaml"
-    cases = [("missing", lambda: tunnel_yaml.unlink())]
-    if TUNNEL_EXISTS:
-        cases.insert(0, ("invalid", lambda: tunnel_yaml.write_text("ssh: 5\n")))
-    for name, break_config in cases:
-        supervised.ctl("stop", "osworld:tunnel")
-        break_config()
+    supervised.ctl("stop", "osworld:tunnel")
+    kept = tunnel_yaml.read_text()
+    tunnel_yaml.write_text("ssh: 5\n")
+    try:
         supervised.ctl("start", "osworld:tunnel")
         wait_for(lambda: supervised.states().get("osworld:tunnel") in ("FATAL", "EXITED"), 60,
-                 f"osworld:tunnel to end FATAL/EXITED with a {name} config")
+                 "osworld:tunnel to end FATAL/EXITED with an invalid config")
         spawned = spawn_count(supervised)
         time.sleep(3)                                 # no further spawn: it is not looping
-        assert spawn_count(supervised) == spawned, f"tunnel restarted after ending with a {name} config"
-        assert supervised.states()["osworld:tunnel"] in ("FATAL", "EXITED")
-    assert "tunnel not started: no config at" in supervised.log("tunnel")
-    assert supervised.health()["status"] == "ok"      # the daemon does not care
+        assert spawn_count(supervised) == spawned, "tunnel restarted after ending with an invalid config"
+        assert "tunnel config error" in supervised.log("tunnel")
+        assert supervised.health()["status"] == "ok"  # the daemon does not care
+    finally:
+        tunnel_yaml.write_text(kept)
+
+
+def tunnel_state_in_health(supervised) -> str | None:
+    return ((supervised.health() or {}).get("tunnel") or {}).get("state")
+
+
+def test_missing_tunnel_config_is_a_calm_running_state_until_the_file_appears(supervised):
+    tunnel_yaml = supervised.here / "configs" / "tunnel.yaml"
+    supervised.ctl("stop", "osworld:tunnel")
+    kept = tunnel_yaml.read_text()
+    tunnel_yaml.unlink()
+    supervised.ctl("start", "osworld:tunnel")        # start waits startsecs: RUNNING means it stayed up
+    assert supervised.states()["osworld:tunnel"] == "RUNNING"
+    wait_for(lambda: tunnel_state_in_health(supervised) == "not_configured", 30, "/health tunnel not_configured")
+    assert "tunnel not configured" in supervised.log("tunnel")
+    spawned = spawn_count(supervised)
+    tunnel_yaml.write_text(kept)                      # no supervisorctl needed: the waiting tunnel starts by itself
+    wait_for(lambda: tunnel_state_in_health(supervised) == "connecting", 30, "/health tunnel connecting")
+    assert spawn_count(supervised) == spawned and supervised.states()["osworld:tunnel"] == "RUNNING"

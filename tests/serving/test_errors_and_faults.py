@@ -151,7 +151,7 @@ def test_zombie_vm_gives_a_clear_error_then_a_reset_brings_it_back(daemon):
     assert reset(daemon, 0)[0] == 200
     crash_vm(daemon.home, 0)
     status, answer = daemon.post("/env/step", {"prediction": TYPE})
-    assert (status, error_code(answer)) == (502, "guest_failed")
+    assert (status, error_code(answer)) == (502, "guest_lost")
     assert_env_works(daemon, 0)
 
 

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -111,10 +112,43 @@ def test_unknown_host_key_is_refused_with_the_do_not_restart_code(tmp_path, sshd
     assert tunnel.status()["state"] == "failed"
 
 
-def test_missing_config_exits_78(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "tunnel", "--config", str(tmp_path / "none.yaml")], cwd=ROOT,
-                            capture_output=True, text=True, timeout=30)
-    assert result.returncode == 78 and "copy configs/tunnel.yaml.example" in result.stderr
+def unconfigured_tunnel(tmp_path) -> tuple[subprocess.Popen, Path, Path]:
+    """python -m tunnel with no file at its --config path; (process, config path, status file)."""
+    config = tmp_path / "configs" / "tunnel.yaml"
+    config.parent.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "tunnel", "--config", str(config)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    status = tmp_path / "run" / "tunnel-status.json"
+    deadline = time.monotonic() + 30
+    while not status.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return proc, config, status
+
+
+def test_missing_config_is_a_calm_waiting_state_ended_by_sigterm(tmp_path):
+    proc, config, status = unconfigured_tunnel(tmp_path)
+    try:
+        assert proc.poll() is None, "the tunnel ended without a config instead of waiting for one"
+        shown = json.loads(status.read_text())
+        assert shown["state"] == "not_configured" and shown["config"] == str(config)
+        assert "copy configs/tunnel.yaml.example" in shown["message"]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+        assert "tunnel not configured" in proc.stdout.read()
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def test_a_config_written_later_is_picked_up(tmp_path):
+    proc, config, _ = unconfigured_tunnel(tmp_path)
+    try:
+        config.write_text("ssh: 5\n")                # malformed: once read, the config error ends it with 78
+        assert proc.wait(timeout=30) == 78
+        assert "tunnel config error" in proc.stdout.read()
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
 
 
 def test_sigterm_ends_it_within_a_second_even_when_the_server_hangs(tmp_path, sshd, target):
