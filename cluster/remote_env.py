@@ -26,6 +26,7 @@ log = logging.getLogger("cluster.remote_env")
 
 RETRYABLE_STATUS = {503}
 RETRYABLE_CODES = {"env_busy"}            # 409: our earlier attempt is still running on the daemon
+EPISODE_GONE_CODES = {"guest_lost", "episode_lost"}   # 502s of a step that retrying cannot mend
 LOST_EPISODE_CODES = {"no_episode", "wrong_episode"}
 
 
@@ -123,7 +124,7 @@ class RemoteEnv:
         body = {"env_idx": self.env_idx, "prediction": prediction, "episode_id": self.episode_id,
                 "step_idx": self.step_idx}
         try:
-            answer = self._post("/env/step", body, self.timeouts.step)
+            answer = self._post("/env/step", body, self.timeouts.step, retry_502=True)
         except EnvFault as fault:
             self.done = True
             return self._failed(fault)
@@ -174,13 +175,15 @@ class RemoteEnv:
         return get_health(self)
 
     # --- HTTP with retries -------------------------------------------------------------------------------------
-    def _post(self, path: str, body: dict, timeout: float):
+    def _post(self, path: str, body: dict, timeout: float, retry_502: bool = False):
+        """`retry_502`: a failed step changed nothing on the daemon (the same step_idx may be sent again), unless
+        its episode is gone."""
         started = time.monotonic()
         fault: EnvFault | None = None
         for attempt in range(self.retry.attempts):
             retry_after = None
             try:
-                return self._post_once(path, body, timeout)
+                return self._post_once(path, body, timeout, retry_502)
             except _Retryable as exc:
                 fault, retry_after = exc.fault, exc.retry_after
             pause = self.retry.pause(attempt, retry_after)
@@ -191,7 +194,7 @@ class RemoteEnv:
         raise EnvFault(fault.code, f"{fault.message} (gave up after {attempt + 1} attempt(s) in "
                        f"{time.monotonic() - started:.0f} s)", fault.status)
 
-    def _post_once(self, path: str, body: dict, timeout: float):
+    def _post_once(self, path: str, body: dict, timeout: float, retry_502: bool):
         try:
             if not self.verified:
                 self.verify()
@@ -209,7 +212,8 @@ class RemoteEnv:
         if response.status_code == 200:
             return _json(response, self, path)
         fault = _fault_of(response, self, path)
-        if response.status_code in RETRYABLE_STATUS or fault.code in RETRYABLE_CODES:
+        if response.status_code in RETRYABLE_STATUS or fault.code in RETRYABLE_CODES or \
+                (retry_502 and response.status_code == 502 and fault.code not in EPISODE_GONE_CODES):
             raise _Retryable(fault, _retry_after(response))
         raise fault
 

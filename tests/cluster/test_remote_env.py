@@ -84,6 +84,18 @@ def test_an_environment_that_stays_down_is_an_env_error_within_the_budget():
     assert gone.reset(TASK).env_error["code"] == "daemon_unreachable"
 
 
+def test_a_failed_step_is_sent_again_unless_its_episode_is_gone():
+    failed = (502, {"error": {"code": "guest_failed", "message": "the guest answered 500"}}, {})
+    lost = (502, {"error": {"code": "guest_lost", "message": "the guest stopped answering"}}, {})
+    with FakeDaemon(TOKEN, {"/env/reset": [RESET], "/env/step": [failed, STEP, lost]}) as daemon:
+        env = RemoteEnv(DaemonAddress(daemon.url, TOKEN), 2, retry=QUICK)
+        env.reset(TASK)
+        assert not env.step(PREDICTIONS[0]).masked
+        assert [body["step_idx"] for body in daemon.bodies("/env/step")] == [0, 0]
+        assert env.step(PREDICTIONS[1]).env_error["code"] == "guest_lost"
+        assert [body["step_idx"] for body in daemon.bodies("/env/step")] == [0, 0, 1]
+
+
 def test_an_agent_error_is_not_an_env_error():
     malformed = (200, {"env_idx": 2, "obs_messages": None, "is_done": True, "format_reward": -1.0,
                        "episode_id": "ep1", "step_idx": 1, "final_messages": [{"role": "assistant"}]}, {})
