@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Quick-start command two: install what the tests need (venv; the test, docs, chrome and pdf extras; an OpenSSH
-# server and a headless Chromium where apt-get can install them) and run the whole suite. Extra arguments go to
-# pytest, e.g. `bash scripts/test.sh tests/actions -x`.
+# Quick-start command two: install what the tests need (venv; the test, docs, chrome, pdf and cluster extras; an
+# OpenSSH server and a headless Chromium where apt-get can install them) and run the whole suite. Extra arguments
+# go to pytest, e.g. `bash scripts/test.sh tests/actions -x`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,7 +9,7 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[test,docs,chrome,pdf]'
+.venv/bin/python -m pip install -q -e '.[test,docs,chrome,pdf,cluster]'
 
 # The tunnel tests run a private sshd on loopback (macOS ships /usr/sbin/sshd; Debian needs openssh-server); the
 # Chrome tests hold the DevTools client and the simulated Chrome to a real headless Chromium.
@@ -26,5 +26,8 @@ if [ "${#MISSING[@]}" -gt 0 ]; then
     echo "note: no apt-get to install ${MISSING[*]}; the tests that need them will be skipped" >&2
   fi
 fi
+
+# OSWorld's own evaluators, for the differential tests (tests/differential); without a registry they skip.
+bash scripts/reference_venv.sh || echo "note: could not build .venv-osworld; the differential tests will be skipped" >&2
 
 exec .venv/bin/python -m pytest "$@"

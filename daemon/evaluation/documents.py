@@ -5,8 +5,8 @@ Behaviour follows OSWorld's metrics/docs.py:
   content.xml then styles.xml, with its own text and its spans' own text): paragraph texts, optionally sorted
   (ignore_order) and without empty ones (delete_empty_lines). content_only scores rapidfuzz's ratio of the
   blank-folded texts; with ignore_blanks (the default) the blank-folded texts must be equal, or with fuzzy_match
-  score their ratio (1/0 against fuzzy_match_threshold when given); otherwise every paragraph must be equal, or with
-  fuzzy_match the mean ratio of paragraph pairs counts.
+  score their ratio (OSWorld reads no threshold option: fuzzy_match_threshold is accepted and, as there, ignored);
+  otherwise every paragraph must be equal, or with fuzzy_match the mean ratio of paragraph pairs counts.
 - compare_docx_tables, compare_docx_files_and_ignore_new_lines, compare_references (fuzzy mean over the paragraphs
   after the "References" one, rescaled above reference_base_result), compare_unique_train_records.
 - fuzzy_place_math (general.py): every whitespace-separated word of the paragraphs takes its best ratio against the
@@ -113,7 +113,7 @@ def _own_text(paragraph) -> str:
 
 def compare_docx_files(file1: str | None, file2: str | None, ignore_blanks: bool = True, ignore_case: bool = False,
                        ignore_order: bool = False, delete_empty_lines: bool = False, content_only: bool = False,
-                       fuzzy_match: bool = False, fuzzy_match_threshold: float | None = None, **options) -> float:
+                       fuzzy_match: bool = False, **options) -> float:
     if not (file1 and file2 and any(file1.endswith(kind) and file2.endswith(kind) for kind in (".docx", ".odt"))):
         return 0.0
     first, second = paragraph_texts(file1), paragraph_texts(file2)
@@ -128,20 +128,14 @@ def compare_docx_files(file1: str | None, file2: str | None, ignore_blanks: bool
         one, two = fold(blanks_folded(first)), fold(blanks_folded(second))
         if not (content_only or fuzzy_match):
             return float(one == two)
-        similarity = _ratio(one, two)
-        if content_only or fuzzy_match_threshold is None:
-            return similarity
-        return float(similarity >= fuzzy_match_threshold)
+        return _ratio(one, two)
     if len(first) != len(second):
         return 0.0
     if not fuzzy_match:
         return float(all(fold(a) == fold(b) for a, b in zip(first, second)))
     if not first:
         return 1.0
-    similarities = [_ratio(fold(a), fold(b)) for a, b in zip(first, second)]
-    if fuzzy_match_threshold is not None:
-        similarities = [float(s >= fuzzy_match_threshold) for s in similarities]
-    return sum(similarities) / len(first)
+    return sum(_ratio(fold(a), fold(b)) for a, b in zip(first, second)) / len(first)
 
 
 def _ratio(one: str, two: str) -> float:

@@ -27,8 +27,9 @@ class ExternalMetricError(Exception):
 
 
 class DesktopEnvMetrics:
-    def __init__(self, python: str, env: dict | None = None, allowed: frozenset[str] | None = None):
-        self.python, self.env = python, env
+    def __init__(self, python: str, env: dict | None = None, allowed: frozenset[str] | None = None,
+                 runner: Path = RUNNER):
+        self.python, self.env, self.runner = python, env, runner   # the tests' reference runner wraps RUNNER
         self.allowed = DESKTOP_ENV_METRICS if allowed is None else allowed
         self.process: subprocess.Popen | None = None
 
@@ -55,8 +56,9 @@ class DesktopEnvMetrics:
 
     def _start(self) -> None:
         try:
-            self.process = subprocess.Popen([self.python, str(RUNNER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                            stderr=None, text=True, env=self.env or dict(os.environ))
+            self.process = subprocess.Popen([self.python, str(self.runner)], stdin=subprocess.PIPE,
+                                            stdout=subprocess.PIPE, stderr=None, text=True,
+                                            env=self.env or dict(os.environ))
         except OSError as exc:
             raise ExternalMetricError(f"cannot start {self.python} (evaluation.desktop_env_python): {exc}") from exc
         self.process.stdin.write(json.dumps({"metric": None}) + "\n")

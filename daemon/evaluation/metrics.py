@@ -122,9 +122,10 @@ def check_json_settings(actual: str | None, expected: dict, **options) -> float:
 
 
 def is_extension_installed(actual: str | None, rules: dict, **options) -> float:
-    """`contain`: the expected text is in the result (e.g. `code --list-extensions`); `not_contain`: it is not."""
+    """`contain`: the expected text is in the result (e.g. `code --list-extensions`); `not_contain`: it is not.
+    As OSWorld, an empty expected text is contained in any result."""
     wanted = rules.get("expected")
-    if not wanted or actual is None:
+    if not isinstance(wanted, str) or actual is None:
         return 0.0
     if rules.get("type") == "contain":
         return float(wanted in actual)

@@ -292,15 +292,17 @@ def compare_zip_files(result: str | None, expected: str | None, **options) -> fl
 
 
 def epub_files(path: str) -> list[list[str]] | None:
-    """The lines of each file OSWorld's epub flattening writes, in its (name) order; [] for a file that is not a
-    zip archive (OSWorld's answer), None where its flattening would raise."""
+    """The lines of each file OSWorld's epub flattening writes, in its (name) order: toc.ncx and content.opf when
+    present, less their ids, and each HTML file; [] for a file that is not a zip archive (OSWorld's answer), None
+    where its flattening would raise."""
     import lxml.etree
     import lxml.html
     try:
         with zipfile.ZipFile(path) as book:
-            files = {"toc.ncx": [line for line in book.read("toc.ncx").decode().splitlines() if "navPoint" not in line],
-                     "content.opf": [line for line in book.read("content.opf").decode().splitlines()
-                                     if "dc:identifier" not in line]}
+            names = book.namelist()
+            files = {name: [line for line in book.read(name).decode().splitlines() if dropped not in line]
+                     for name, dropped in (("toc.ncx", "navPoint"), ("content.opf", "dc:identifier"))
+                     if name in names}
             for name in (n for n in book.namelist() if n.endswith(".html")):
                 if "/" in name:                            # OSWorld writes it into a folder it never made
                     return None

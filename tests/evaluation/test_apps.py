@@ -19,14 +19,10 @@ from daemon.evaluation.apps import (APP_METRICS, check_global_key_play_pause, ch
                                     is_vlc_recordings_folder, run_sqlite3)
 from daemon.evaluation.getters import GETTERS, ResultMissing
 
+from .builders import FILTERS, VLCRC, write
 from .osworld_tasks import all_tasks, tasks_scored_by
 
 MONDAY = datetime(2024, 1, 15, 9, 30, tzinfo=ZoneInfo("UTC"))        # a Monday
-
-
-def write(path, text: str) -> str:
-    path.write_text(text, encoding="utf-8")
-    return str(path)
 
 
 def test_thunderbird_prefs(tmp_path):
@@ -44,23 +40,6 @@ def test_thunderbird_prefs(tmp_path):
     assert check_thunderbird_prefs(prefs, {"unexpect": {"mail.imap.use_status_for_biff":
                                                         {"method": "eq", "ref": True}}}) == 1.0
     assert check_thunderbird_prefs(None, {"expect": {}}) == 0.0
-
-
-FILTERS = '''version="9"
-logging="no"
-name="Promotions"
-enabled="yes"
-type="17"
-action="Move to folder"
-actionValue="mailbox://nobody@Local%20Folders/Promotions"
-condition="AND (subject,contains,discount) AND (from,is,\\"shop\\")"
-name="Forward all"
-enabled="no"
-type="17"
-action="Forward"
-actionValue="anonym-x2024@gmail.com"
-condition="ALL"
-'''
 
 
 def test_thunderbird_filter(tmp_path):
@@ -88,17 +67,6 @@ def test_thunderbird_folder(tmp_path):
     assert check_thunderbird_folder(read, gold, ignore_status=True) == 1.0
     assert check_thunderbird_folder([reordered, read], [gold, gold]) == 0.0
     assert check_thunderbird_folder([reordered, None], [gold, gold]) == 0.0
-
-
-VLCRC = """[qt] # Qt interface
-# Show background cone (boolean)
-#qt-bgcone=1
-qt-max-volume=200
-#qt-slider-colours=153;210;153;20;210;20;255;199;15;245;39;29
-global-key-play-pause=
-#input-record-path=
-input-record-path=/home/user/Desktop
-"""
 
 
 def test_vlc_settings(tmp_path):

@@ -8,23 +8,10 @@ import pytest
 from daemon.evaluation import missing_capabilities
 from daemon.evaluation.audio_tags import check_mp3_meta, missing_for
 
+from .builders import mp3
 from .osworld_tasks import tasks_using
 
 RULES = {"title": {"method": "eq", "ref": "Missing You"}, "artist": {"method": "eq", "ref": "Cheng Xiang"}}
-FRAME = b"\xff\xfb\x90\x64" + bytes(413)                  # one silent MPEG-1 layer III frame
-
-
-def mp3(path, **tags) -> str:
-    path.write_bytes(FRAME * 4)
-    if tags:
-        easyid3 = pytest.importorskip("mutagen.easyid3")
-        id3 = easyid3.EasyID3()
-        for name, value in tags.items():
-            id3[name] = value
-        id3.save(path)
-    return str(path)
-
-
 def test_tags_against_rules(tmp_path):
     pytest.importorskip("mutagen")
     assert check_mp3_meta(mp3(tmp_path / "a.mp3", title="Missing You", artist="Cheng Xiang"), RULES) == 1.0

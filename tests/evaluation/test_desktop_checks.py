@@ -20,23 +20,10 @@ from daemon.evaluation.getters import GETTERS, ResultMissing
 from daemon.evaluation.metrics import check_include_exclude, literal_match
 from daemon.guest.client import GuestClient
 
+from .builders import HLS, RICK, a11y_tree, pills, status_xml, write
 from .osworld_tasks import all_tasks, tasks_scored_by
 
-RICK = "Rick Astley - Never Gonna Give You Up (Official Music Video).mp4"
-HLS = "https://devstreaming-cdn.apple.com/videos/streaming/examples/img_bipbop_adv_example_fmp4/master.m3u8"
 MY_GETTERS = ("vlc_playing_info", "vm_wallpaper", "default_video_player", "content_from_vm_file")
-
-
-def status_xml(state: str, **meta: str) -> str:
-    infos = "".join(f'<info name="{name}">{value}</info>' for name, value in meta.items())
-    return (f"<root><fullscreen>false</fullscreen><state>{state}</state><information>"
-            f'<category name="meta">{infos}</category><category name="Stream 0"><info name="Codec">H264</info>'
-            "</category></information></root>")
-
-
-def write(path, text: str) -> str:
-    path.write_text(text, encoding="utf-8")
-    return str(path)
 
 
 def test_is_vlc_playing(tmp_path):
@@ -63,18 +50,6 @@ def test_is_vlc_fullscreen():
     assert is_vlc_fullscreen(screen, {"width": 1280, "height": 720}) == 0.0
     assert is_vlc_fullscreen(screen, None) == 0.0
     assert is_vlc_fullscreen({"error": "no window"}, screen) == 0.0
-
-
-def a11y_tree(body: str, attr_uri: str = "https://accessibility.ubuntu.example.org/ns/attributes") -> str:
-    """A tree shaped as OSWorld's server writes it: roles as tags, `name` plain, attributes in the attr namespace."""
-    return (f'<desktop-frame xmlns:attr="{attr_uri}" xmlns:st="https://accessibility.ubuntu.example.org/ns/state">'
-            f'<application name="Thunderbird">{body}</application><application name="gnome-shell"/></desktop-frame>')
-
-
-def pills(*addresses: str) -> str:
-    return ('<tool-bar attr:id="MsgHeadersToolbar"><label name="From"/><label name="To"/>' +
-            "".join(f'<section attr:class="address-pill"><label attr:class="pill-label" name="{a}"/></section>'
-                    for a in addresses) + "</tool-bar>")
 
 
 def real_rules(name_start: str) -> list:

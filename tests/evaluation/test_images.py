@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from PIL import Image, ImageDraw, ImageEnhance
+from PIL import Image, ImageEnhance
 
 np = pytest.importorskip("numpy", reason="the docs extra is not installed")
 
@@ -11,24 +11,9 @@ from daemon.evaluation import images                                   # noqa: E
 from daemon.evaluation.context import TaskContext                      # noqa: E402
 from daemon.evaluation.getters import GETTERS, ResultMissing           # noqa: E402
 
+from .builders import (ENHANCEMENTS, GIMPRC, enhanced, on_background, one_pixel_changed, save,  # noqa: E402
+                       scene, text_at, transparent_margins, triangle_at)
 from .osworld_tasks import tasks_scored_by, tasks_using                # noqa: E402
-
-
-def scene(size=(64, 48), seed=0) -> Image.Image:
-    """A colourful, structured picture: gradients plus random blocks."""
-    rng = np.random.default_rng(seed)
-    width, height = size
-    x, y = np.meshgrid(np.linspace(0, 1, width), np.linspace(0, 1, height))
-    pixels = np.stack([x * 200 + 20, y * 180 + 30, (1 - x) * 120 + 60], axis=2)
-    for _ in range(6):
-        left, top = rng.integers(0, width - 8), rng.integers(0, height - 8)
-        pixels[top:top + 8, left:left + 8] = rng.integers(0, 255, 3)
-    return Image.fromarray(pixels.astype(np.uint8))
-
-
-def save(image: Image.Image, tmp_path, name: str) -> str:
-    image.save(tmp_path / name)
-    return str(tmp_path / name)
 
 
 def test_ssim_matches_skimage():
@@ -98,8 +83,7 @@ def test_structure_sim_with_threshold_resizes_and_takes_the_threshold(tmp_path):
 
 def test_structure_sim_resized_crops_transparent_margins(tmp_path):
     gold_image = scene()
-    canvas = Image.new("RGBA", (200, 140), (0, 0, 0, 0))
-    canvas.paste(gold_image.resize((128, 96)), (30, 20))
+    canvas = transparent_margins(gold_image.resize((128, 96)))
     gold = save(gold_image, tmp_path, "gold.png")
     assert images.check_structure_sim_resized(save(canvas, tmp_path, "padded.png"), gold) == 1.0
     empty = save(Image.new("RGBA", (50, 50), (0, 0, 0, 0)), tmp_path, "empty.png")
@@ -117,35 +101,23 @@ def test_palette_and_brightness_threshold(tmp_path):
     assert images.check_brightness_decrease_and_structure_sim(darker, gold, threshold=0.0) == 0.0
 
 
-@pytest.mark.parametrize("metric, enhancer, passing, failing", [
-    (images.check_brightness_decrease_and_structure_sim, ImageEnhance.Brightness, 0.7, 1.2),
-    (images.check_saturation_increase_and_structure_sim, ImageEnhance.Color, 1.2, 0.8),
-    (images.check_contrast_increase_and_structure_sim, ImageEnhance.Contrast, 1.3, 0.7)])
-def test_property_changed_and_structure_kept(tmp_path, metric, enhancer, passing, failing):
-    original = scene()
-    gold = save(original, tmp_path, "gold.png")
-    assert metric(save(enhancer(original).enhance(passing), tmp_path, "passing.png"), gold) == 1.0
-    assert metric(save(enhancer(original).enhance(failing), tmp_path, "failing.png"), gold) == 0.0
+@pytest.mark.parametrize("metric, kind, passing, failing", ENHANCEMENTS)
+def test_property_changed_and_structure_kept(tmp_path, metric, kind, passing, failing):
+    metric = images.IMAGE_METRICS[metric]
+    gold = save(scene(), tmp_path, "gold.png")
+    assert metric(save(enhanced(passing, kind), tmp_path, "passing.png"), gold) == 1.0
+    assert metric(save(enhanced(failing, kind), tmp_path, "failing.png"), gold) == 0.0
 
 
 def test_green_background(tmp_path):
-    def with_object(background, size=(40, 40)):
-        image = Image.new("RGB", size, background)
-        ImageDraw.Draw(image).rectangle((10, 10, 25, 25), fill=(0, 0, 0))
-        return image
-    white = save(with_object((255, 255, 255)), tmp_path, "white.png")
-    assert images.check_green_background(save(with_object((20, 200, 30)), tmp_path, "green.png"), white) == 1.0
-    assert images.check_green_background(save(with_object((200, 200, 30)), tmp_path, "yellow.png"), white) == 0.0
-    wide = save(with_object((255, 255, 255), (50, 40)), tmp_path, "wide.png")
-    assert images.check_green_background(save(with_object((20, 200, 30), (50, 40)), tmp_path, "g.png"), wide) == 0.0
+    white = save(on_background((255, 255, 255)), tmp_path, "white.png")
+    assert images.check_green_background(save(on_background((20, 200, 30)), tmp_path, "green.png"), white) == 1.0
+    assert images.check_green_background(save(on_background((200, 200, 30)), tmp_path, "yellow.png"), white) == 0.0
+    wide = save(on_background((255, 255, 255), (50, 40)), tmp_path, "wide.png")
+    assert images.check_green_background(save(on_background((20, 200, 30), (50, 40)), tmp_path, "g.png"), wide) == 0.0
 
 
 def test_triangle_position(tmp_path):
-    def triangle_at(left, top):
-        image = Image.new("RGB", (100, 80), (255, 255, 255))
-        ImageDraw.Draw(image).polygon([(left, top + 20), (left + 20, top + 20), (left + 10, top)], fill=(255, 200, 0))
-        image.putpixel((0, 0), (0, 0, 255))            # a rarer colour: OSWorld takes the second rarest
-        return image
     assert images.check_triangle_position(save(triangle_at(40, 27), tmp_path, "middle.png")) == 1.0
     assert images.check_triangle_position(save(triangle_at(5, 5), tmp_path, "corner.png")) == 0.0
     assert images.check_triangle_position(save(Image.new("L", (20, 20)), tmp_path, "gray.png")) == 0.0
@@ -155,21 +127,14 @@ def test_sizes_textbox_and_image_lists(tmp_path):
     square = save(scene((128, 128)), tmp_path, "square.png")
     assert images.check_image_size(square, {"width": 128, "height": 128}) == 1.0
     assert images.check_image_size(square, {"height": 64}) == 0.0
-    padded = Image.new("RGBA", (300, 600), (0, 0, 0, 0))
-    padded.paste(scene((100, 512)), (50, 40))
-    padded = save(padded, tmp_path, "padded.png")
+    padded = save(transparent_margins(scene((100, 512)), (300, 600), (50, 40)), tmp_path, "padded.png")
     assert images.check_image_size(padded, {"height": 512, "ignore_transparent": True}) == 1.0
     assert images.check_image_size(padded, {"height": 512}) == 0.0
     assert images.check_image_file_size(square, {"max_size": 10 ** 6}) == 1.0
     assert images.check_image_file_size(square, {"max_size": 10}) == 0.0
-    text_left, text_right = Image.new("RGB", (200, 50), "white"), Image.new("RGB", (200, 50), "white")
-    ImageDraw.Draw(text_left).text((3, 10), "Hello", fill="black")
-    ImageDraw.Draw(text_right).text((100, 10), "Hello", fill="black")
-    assert images.check_textbox_on_leftside(save(text_left, tmp_path, "left.png")) == 1.0
-    assert images.check_textbox_on_leftside(save(text_right, tmp_path, "right.png")) == 0.0
-    changed = scene((128, 128))
-    changed.putpixel((5, 5), (1, 2, 3))
-    changed = save(changed, tmp_path, "changed.png")
+    assert images.check_textbox_on_leftside(save(text_at(3), tmp_path, "left.png")) == 1.0
+    assert images.check_textbox_on_leftside(save(text_at(100), tmp_path, "right.png")) == 0.0
+    changed = save(one_pixel_changed(scene((128, 128))), tmp_path, "changed.png")
     assert images.compare_image_list([square, square], [square, square]) == 1.0
     assert images.compare_image_list([square, changed], [square, square]) == 0.0
     assert images.compare_image_list(square, changed) == 0.0
@@ -187,16 +152,6 @@ def test_unreadable_images_score_zero(tmp_path):
             str(broken), gold)
         assert metric(*arguments) == 0.0, name
     assert images.check_image_size(str(broken), {"width": 1}) == 0.0
-
-
-GIMPRC = """# GIMP gimprc
-(theme "Light")
-(undo-levels 100)
-(session-info "toolbox"
-    (position 10 20))
-(default-view
-    (show-menubar yes))
-"""
 
 
 def test_check_config_status(tmp_path):

@@ -3,7 +3,6 @@ here with PyMuPDF, and the real tasks' verdicts."""
 from __future__ import annotations
 
 import importlib.util
-import io
 import random
 
 import pytest
@@ -12,6 +11,7 @@ from daemon.evaluation import missing_capabilities
 from daemon.evaluation.pdfs import (check_pdf_pages, compare_pdf_images, compare_pdfs, hash_distance,
                                     longest_common_subsequence, perceptual_hash, text_similarity)
 
+from .builders import pdf, pdf_with_pictures, picture
 from .osworld_tasks import tasks_scored_by, tasks_using
 
 
@@ -39,15 +39,6 @@ def test_long_texts_with_a_small_edit_are_similar():
     assert 0.9 < text_similarity(first, second) < 1.0
 
 
-def pdf(path, *pages: str) -> str:
-    pymupdf = pytest.importorskip("pymupdf")
-    document = pymupdf.open()
-    for text in pages:
-        document.new_page().insert_text((72, 72), text)
-    document.save(path)
-    return str(path)
-
-
 def test_compare_pdfs(tmp_path):
     gold = pdf(tmp_path / "gold.pdf", "Invoice 243729", "Total: 100 EUR")
     assert compare_pdfs(pdf(tmp_path / "same.pdf", "Invoice 243729", "Total: 100 EUR"), gold) == 1.0
@@ -67,30 +58,6 @@ def test_real_tasks_runnable_exactly_when_pymupdf_is_installed():
         assert len(gaps) == (0 if installed else 1) and all("PyMuPDF" in m for m in gaps), name
         checked += 1
     assert checked >= 5
-
-
-def picture(seed: int):
-    """A structured picture: a gradient with a few random blocks."""
-    np = pytest.importorskip("numpy")
-    from PIL import Image
-    rng = np.random.default_rng(seed)
-    x, y = np.meshgrid(np.linspace(0, 1, 96), np.linspace(0, 1, 64))
-    pixels = np.stack([x * 200, y * 200, (1 - x) * 150], axis=2)
-    for _ in range(8):
-        left, top = rng.integers(0, 80), rng.integers(0, 48)
-        pixels[top:top + 16, left:left + 16] = rng.integers(0, 255, 3)
-    return Image.fromarray(pixels.astype(np.uint8))
-
-
-def pdf_with_pictures(path, *pictures) -> str:
-    pymupdf = pytest.importorskip("pymupdf")
-    document = pymupdf.open()
-    for image in pictures:
-        data = io.BytesIO()
-        image.save(data, format="PNG")
-        document.new_page().insert_image(pymupdf.Rect(72, 72, 360, 264), stream=data.getvalue())
-    document.save(path)
-    return str(path)
 
 
 def test_perceptual_hash_is_imagehash_phash():

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 import json
-import zipfile
 
 import pytest
 
@@ -11,9 +10,7 @@ pptx = pytest.importorskip("pptx", reason="the docs extra is not installed")
 
 from lxml import etree                                                   # noqa: E402
 from pptx.dml.color import RGBColor                                      # noqa: E402
-from pptx.enum.text import PP_ALIGN                                      # noqa: E402
 from pptx.oxml.ns import qn                                              # noqa: E402
-from pptx.util import Emu, Inches, Pt                                    # noqa: E402
 
 from daemon.evaluation import missing_capabilities                      # noqa: E402
 from daemon.evaluation.context import TaskContext                      # noqa: E402
@@ -23,46 +20,12 @@ from daemon.evaluation.slides import (                                   # noqa:
     check_presenter_console_disable, check_slide_orientation_Portrait, check_transition, compare_pptx_files,
     evaluate_presentation_fill_to_rgb_distance, missing_for)
 
+from .builders import (AUTOSAVE, BLANK, EXAMINED_EDITS, PRESENTER, Deck, backgrounds, bullet, dissolve,  # noqa: E402
+                       empty_box, empty_gold_run, empty_text_element, explicit_defaults, first_runs, font_colour,
+                       grouped, merged_runs, moved_by, placed_picture, portrait, presentation_with_master,
+                       full_slide_picture, red_picture, registry, slide_table, small_picture, solid_background,
+                       theme_colour)
 from .osworld_tasks import all_tasks, tasks_using                           # noqa: E402
-
-BLANK = 6          # the default template's blank layout
-
-
-class Deck:
-    """Builds .pptx files that differ from a base deck by one edit."""
-
-    def __init__(self, tmp_path, slides: int = 1):
-        self.tmp_path, self.slides, self.count = tmp_path, slides, 0
-
-    def __call__(self, *edits) -> str:
-        prs = pptx.Presentation()
-        for _ in range(self.slides):
-            prs.slides.add_slide(prs.slide_layouts[BLANK])
-        base(prs)
-        for edit in edits:
-            edit(prs)
-        self.count += 1
-        path = self.tmp_path / f"deck{self.count}.pptx"
-        prs.save(path)
-        return str(path)
-
-
-def base(prs):
-    """One text box with two paragraphs, two runs in the first."""
-    box = prs.slides[0].shapes.add_textbox(Inches(1), Inches(1), Inches(4), Inches(1))
-    first = box.text_frame.paragraphs[0]
-    for text in ("Hello ", "world"):
-        first.add_run().text = text
-    box.text_frame.add_paragraph().add_run().text = "Second"
-
-
-def first_runs(prs):
-    return prs.slides[0].shapes[0].text_frame.paragraphs[0].runs
-
-
-def paragraph(prs, index=0):
-    return prs.slides[0].shapes[0].text_frame.paragraphs[index]
-
 
 @pytest.fixture
 def deck(tmp_path):
@@ -85,19 +48,7 @@ def test_same_deck_matches_and_text_or_slide_count_changes_do_not(deck, tmp_path
     assert compare_pptx_files(str(broken), gold) == 0.0
 
 
-@pytest.mark.parametrize("option, edit", [
-    ("examine_font_name", lambda prs: setattr(first_runs(prs)[0].font, "name", "Arial")),
-    ("examine_font_size", lambda prs: setattr(first_runs(prs)[0].font, "size", Pt(30))),
-    ("examine_font_bold", lambda prs: setattr(first_runs(prs)[0].font, "bold", True)),
-    ("examine_font_italic", lambda prs: setattr(first_runs(prs)[0].font, "italic", True)),
-    ("examine_font_underline", lambda prs: setattr(first_runs(prs)[0].font, "underline", True)),
-    ("examine_strike_through", lambda prs: first_runs(prs)[0]._r.get_or_add_rPr().set("strike", "sngStrike")),
-    ("examine_alignment", lambda prs: setattr(paragraph(prs), "alignment", PP_ALIGN.CENTER)),
-    ("examine_indent", lambda prs: setattr(paragraph(prs, 1), "level", 2)),
-    ("examine_shape", lambda prs: setattr(prs.slides[0].shapes[0], "left", Inches(2))),
-    ("examine_note", lambda prs: setattr(prs.slides[0].notes_slide.notes_text_frame, "text", "say hi")),
-    ("examine_background_color", lambda prs: solid_background(prs.slides[0], RGBColor(0, 0, 255))),
-])
+@pytest.mark.parametrize("option, edit", EXAMINED_EDITS)
 def test_each_examined_property_fails_unless_switched_off(deck, option, edit):
     gold = deck()
     assert compare_pptx_files(deck(edit), gold) == 0.0
@@ -105,7 +56,7 @@ def test_each_examined_property_fails_unless_switched_off(deck, option, edit):
 
 
 def test_colours_are_compared_when_both_are_rgb(deck):
-    colour = lambda rgb: lambda prs: setattr(first_runs(prs)[0].font.color, "rgb", rgb)      # noqa: E731
+    colour = font_colour
     gold = deck(colour(RGBColor(0, 0, 0)))
     assert compare_pptx_files(deck(colour(RGBColor(0, 0, 0))), gold) == 1.0
     assert compare_pptx_files(deck(colour(RGBColor(255, 0, 0))), gold) == 0.0
@@ -113,88 +64,44 @@ def test_colours_are_compared_when_both_are_rgb(deck):
     assert compare_pptx_files(deck(), gold) == 1.0                   # an unset colour is not compared
 
 
-def solid_background(slide, rgb):
-    slide.background.fill.solid()
-    slide.background.fill.fore_color.rgb = rgb
-
-
 def test_osworld_leniencies(deck):
     gold = deck()
     # Unset and off are alike for bold; unset and "no underline" too; levels 0 and 1; unset alignment is left.
-    def explicit_defaults(prs):
-        first_runs(prs)[0].font.bold = False
-        first_runs(prs)[0].font.underline = False
-        paragraph(prs, 1).level = 1
-        paragraph(prs).alignment = PP_ALIGN.LEFT
     assert compare_pptx_files(deck(explicit_defaults), gold) == 1.0
     # A theme colour has no RGB value: it is not compared.
-    def theme_colour(prs):
-        from pptx.enum.dml import MSO_THEME_COLOR
-        first_runs(prs)[0].font.color.theme_color = MSO_THEME_COLOR.ACCENT_1
     assert compare_pptx_files(deck(theme_colour), gold) == 1.0
     # Moves within the relative tolerance pass; approximately_tolerance widens it.
-    nudge = lambda prs: setattr(prs.slides[0].shapes[0], "left", Emu(Inches(1) + 3000))      # noqa: E731
+    nudge = moved_by(emu=3000)
     assert compare_pptx_files(deck(nudge), gold) == 1.0
-    shift = lambda prs: setattr(prs.slides[0].shapes[0], "left", Emu(int(Inches(1) * 1.05)))  # noqa: E731
+    shift = moved_by(1.05)
     assert compare_pptx_files(deck(shift), gold) == 0.0
     assert compare_pptx_files(deck(shift), gold, approximately_tolerance=0.1) == 1.0
 
 
 def test_empty_shapes_may_move_and_run_count_can_be_ignored(deck):
-    empty_box = lambda left: lambda prs: prs.slides[0].shapes.add_textbox(left, 0, Inches(1), Inches(1))  # noqa: E731
-    assert compare_pptx_files(deck(empty_box(Inches(5))), deck(empty_box(Inches(1)))) == 1.0
+    assert compare_pptx_files(deck(empty_box(5)), deck(empty_box(1))) == 1.0
     gold = deck()
-    def merged_runs(prs):
-        runs = first_runs(prs)
-        runs[0].text = "Hello world"
-        runs[1]._r.getparent().remove(runs[1]._r)
     assert compare_pptx_files(deck(merged_runs), gold) == 0.0
     assert compare_pptx_files(deck(merged_runs), gold, examine_run_count=False) == 1.0
 
 
 def test_bullets_of_the_slide(deck):
     gold = deck()
-    def bullet(prs):
-        etree.SubElement(paragraph(prs, 1)._p.get_or_add_pPr(), qn("a:buChar"), char="•")
     assert compare_pptx_files(deck(bullet), gold) == 0.0
     assert compare_pptx_files(deck(bullet), gold, examine_bullets=False) == 1.0
-    def empty_text_element(prs):                       # OSWorld's bullet reading fails on it and skips the check
-        bullet(prs)
-        first_runs(prs)[0]._r.remove(first_runs(prs)[0]._r.find(qn("a:t")))
-        etree.SubElement(first_runs(prs)[0]._r, qn("a:t"))
-    def empty_gold_run(prs):
-        empty_text_element(prs)
-        paragraph(prs, 1)._p.remove(paragraph(prs, 1)._p.find(qn("a:pPr")))
     assert compare_pptx_files(deck(empty_text_element), deck(empty_gold_run)) == 1.0
 
 
-def table(rows, bold=False):
-    def edit(prs):
-        shape = prs.slides[0].shapes.add_table(len(rows), len(rows[0]), Inches(1), Inches(3), Inches(4), Inches(1))
-        for i, row in enumerate(rows):
-            for j, text in enumerate(row):
-                run = shape.table.cell(i, j).text_frame.paragraphs[0].add_run()
-                run.text, run.font.bold = text, bold or None
-    return edit
-
-
 def test_tables_compare_grid_and_run_format_not_cell_text(deck):
-    gold = deck(table([["a", "b"], ["1", "2"]]))
-    assert compare_pptx_files(deck(table([["a", "b"], ["1", "2"]])), gold) == 1.0
+    gold = deck(slide_table([["a", "b"], ["1", "2"]]))
+    assert compare_pptx_files(deck(slide_table([["a", "b"], ["1", "2"]])), gold) == 1.0
     # Cell text is compared only through the slide's bullets, which read every paragraph of the slide.
-    assert compare_pptx_files(deck(table([["x", "y"], ["1", "2"]])), gold) == 0.0
-    assert compare_pptx_files(deck(table([["x", "y"], ["1", "2"]])), gold, examine_bullets=False) == 1.0
-    assert compare_pptx_files(deck(table([["a", "b", "c"], ["1", "2", "3"]])), gold) == 0.0
-    bold = deck(table([["a", "b"], ["1", "2"]], bold=True))
+    assert compare_pptx_files(deck(slide_table([["x", "y"], ["1", "2"]])), gold) == 0.0
+    assert compare_pptx_files(deck(slide_table([["x", "y"], ["1", "2"]])), gold, examine_bullets=False) == 1.0
+    assert compare_pptx_files(deck(slide_table([["a", "b", "c"], ["1", "2", "3"]])), gold) == 0.0
+    bold = deck(slide_table([["a", "b"], ["1", "2"]], bold=True))
     assert compare_pptx_files(bold, gold) == 0.0
     assert compare_pptx_files(bold, gold, examine_font_bold=False) == 0.0              # always compared in tables
-
-
-def grouped(text):
-    def edit(prs):
-        group = prs.slides[0].shapes.add_group_shape()
-        group.shapes.add_textbox(Inches(1), Inches(4), Inches(2), Inches(1)).text_frame.text = text
-    return edit
 
 
 def test_text_inside_groups(deck):
@@ -209,26 +116,23 @@ def test_text_inside_groups(deck):
 
 @pytest.fixture
 def picture(tmp_path):
-    from PIL import Image
-    path = tmp_path / "picture.png"
-    Image.new("RGB", (40, 30), "red").save(path)
-    return str(path)
+    return red_picture(tmp_path)
 
 
 def test_placement_variants(tmp_path, picture):
     deck = Deck(tmp_path, slides=2)
-    def image(top, height=Inches(1)):
-        return lambda prs: prs.slides[1].shapes.add_picture(picture, Inches(1), top, Inches(2), height)
-    gold = deck(image(Inches(3)))
+    def image(top, height=1):
+        return placed_picture(picture, top, height)
+    gold = deck(image(3))
     # examine_top_position: the picture on slide 2 must now be higher than in the original, above 1980000 EMU.
-    assert compare_pptx_files(deck(image(Inches(1))), gold, examine_shape=False, examine_top_position=True) == 1.0
-    assert compare_pptx_files(deck(image(Inches(3))), gold, examine_shape=False, examine_top_position=True) == 0.0
+    assert compare_pptx_files(deck(image(1)), gold, examine_shape=False, examine_top_position=True) == 1.0
+    assert compare_pptx_files(deck(image(3)), gold, examine_shape=False, examine_top_position=True) == 0.0
     # examine_image_size: pictures keep their size, other shapes their box.
-    taller = deck(image(Inches(3), Inches(2)))
-    assert compare_pptx_files(deck(image(Inches(1))), gold, examine_shape=False, examine_image_size=True) == 1.0
+    taller = deck(image(3, 2))
+    assert compare_pptx_files(deck(image(1)), gold, examine_shape=False, examine_image_size=True) == 1.0
     assert compare_pptx_files(taller, gold, examine_shape=False, examine_image_size=True) == 0.0
     # examine_modify_height: shapes without text keep their height, whatever their position.
-    assert compare_pptx_files(deck(image(Inches(1))), gold, examine_shape=False, examine_modify_height=True) == 1.0
+    assert compare_pptx_files(deck(image(1)), gold, examine_shape=False, examine_modify_height=True) == 1.0
     assert compare_pptx_files(taller, gold, examine_shape=False, examine_modify_height=True) == 0.0
 
 
@@ -258,43 +162,25 @@ def test_every_real_task_of_these_metrics_is_runnable():
 
 def test_transition_orientation_and_background_distance(tmp_path):
     deck = Deck(tmp_path, slides=2)
-    def dissolve(prs):
-        transition = etree.SubElement(prs.slides[0]._element, qn("p:transition"))
-        etree.SubElement(transition, qn("p:dissolve"))
     assert check_transition(deck(dissolve), {"slide_idx": 0, "transition_type": "dissolve"}) == 1.0
     assert check_transition(deck(dissolve), {"slide_idx": 0, "transition_type": "fade"}) == 0.0
     assert check_transition(deck(dissolve), {"slide_idx": 1, "transition_type": "dissolve"}) == 0.0
-    def portrait(prs):
-        prs.slide_width, prs.slide_height = prs.slide_height, prs.slide_width
     assert check_slide_orientation_Portrait(deck(portrait)) == 1.0
     assert check_slide_orientation_Portrait(deck()) == 0.0
-    blue = lambda prs: [solid_background(slide, RGBColor(0, 0, 255)) for slide in prs.slides]    # noqa: E731
+    blue = backgrounds(RGBColor(0, 0, 255))
     rules = {"rgb": [0, 0, 255], "original_rgb": [255, 255, 255]}
     assert evaluate_presentation_fill_to_rgb_distance(deck(blue), rules) == pytest.approx(1.0)
     half = lambda prs: solid_background(prs.slides[0], RGBColor(0, 0, 255))   # noqa: E731  (the other: no colour)
     assert evaluate_presentation_fill_to_rgb_distance(deck(half), rules) == pytest.approx(0.5)
-    white = lambda prs: [solid_background(slide, RGBColor(255, 255, 255)) for slide in prs.slides]  # noqa: E731
+    white = backgrounds(RGBColor(255, 255, 255))
     assert evaluate_presentation_fill_to_rgb_distance(deck(white), rules) == 0.0
 
 
 def test_image_stretch_and_center(deck, picture):
-    def placed(left, top, width, height):
-        return lambda prs: prs.slides[0].shapes.add_picture(picture, left, top, width, height)
-    original = deck(placed(Inches(1), Inches(1), Inches(2), Inches(1)))
-    full = lambda prs: placed(0, 0, prs.slide_width, prs.slide_height)(prs)      # noqa: E731
-    assert check_image_stretch_and_center(deck(full), original) == 1.0
+    original = deck(small_picture(picture))
+    assert check_image_stretch_and_center(deck(full_slide_picture(picture)), original) == 1.0
     assert check_image_stretch_and_center(original, original) == 0.0
     assert check_image_stretch_and_center(deck(), original) == 0.0
-
-
-def presentation_with_master(tmp_path, *colors: str) -> str:
-    fills = "".join(f'<a:solidFill><a:srgbClr val="{color}"/></a:solidFill>' for color in colors)
-    master = ('<p:sldMaster xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
-              f'xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main">{fills}</p:sldMaster>')
-    path = tmp_path / f"master{len(list(tmp_path.iterdir()))}.pptx"
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("ppt/slideMasters/slideMaster1.xml", master)
-    return str(path)
 
 
 def test_page_number_colour_is_the_next_to_last_master_fill(tmp_path):
@@ -305,21 +191,11 @@ def test_page_number_colour_is_the_next_to_last_master_fill(tmp_path):
     assert check_page_number_colors(presentation_with_master(tmp_path, "FF0000"), {"color": "red"}) == 0.0
 
 
-def registry(tmp_path, path: str, name: str, value: str) -> str:
-    xcu = tmp_path / "registrymodifications.xcu"
-    xcu.write_text('<?xml version="1.0" encoding="UTF-8"?><oor:items xmlns:oor="http://openoffice.org/2001/registry">'
-                   f'<item oor:path="{path}"><prop oor:name="{name}" oor:op="fuse"><value>{value}</value></prop></item>'
-                   '</oor:items>')
-    return str(xcu)
-
-
 def test_libreoffice_settings(tmp_path):
-    presenter = ("/org.openoffice.Office.Impress/Misc/Start", "EnablePresenterScreen")
-    assert check_presenter_console_disable(registry(tmp_path, *presenter, "false")) == 1.0
-    assert check_presenter_console_disable(registry(tmp_path, *presenter, "true")) == 0.0
-    autosave = ("/org.openoffice.Office.Common/Save/Document", "AutoSaveTimeIntervall")
-    assert check_auto_saving_time(registry(tmp_path, *autosave, "3"), {"minutes": 3}) == 1.0
-    assert check_auto_saving_time(registry(tmp_path, *autosave, "10"), {"minutes": 3}) == 0.0
+    assert check_presenter_console_disable(registry(tmp_path, *PRESENTER, "false")) == 1.0
+    assert check_presenter_console_disable(registry(tmp_path, *PRESENTER, "true")) == 0.0
+    assert check_auto_saving_time(registry(tmp_path, *AUTOSAVE, "3"), {"minutes": 3}) == 1.0
+    assert check_auto_saving_time(registry(tmp_path, *AUTOSAVE, "10"), {"minutes": 3}) == 0.0
     assert check_presenter_console_disable(None) == check_auto_saving_time(None, {"minutes": 3}) == 0.0
 
 

@@ -15,18 +15,9 @@ from daemon.evaluation.cell_values import read_cell_value, value_matches   # noq
 from daemon.evaluation.tables import compare_conference_city_in_order, compare_table, missing_for  # noqa: E402
 from daemon.evaluation.workbook_features import pivots                 # noqa: E402
 
+from .builders import (FUZZY_RULES, SETTINGS_RULES, cells_book, chart_book, cities_book,  # noqa: E402
+                       coloured_book, conditional_book, fuzzy_books, sheet_settings, styled_book, workbook)
 from .osworld_tasks import tasks_scored_by                             # noqa: E402
-
-
-def workbook(path: Path, sheets: dict[str, list[list]]) -> str:
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for name, rows in sheets.items():
-        sheet = book.create_sheet(name)
-        for row in rows:
-            sheet.append(row)
-    book.save(path)
-    return str(path)
 
 
 @pytest.fixture
@@ -124,15 +115,6 @@ def test_sheet_print_compares_the_csv_exports_beside_each_workbook(books, tmp_pa
     assert compare_table(books["same"], books["expected"], rules=[{**rules[0], "ignore_case": True}]) == 1.0
 
 
-def styled_book(path: Path, build) -> str:
-    """A one-sheet workbook ("Sheet1") that `build(sheet)` fills in."""
-    book = openpyxl.Workbook()
-    book.active.title = "Sheet1"
-    build(book.active)
-    book.save(path)
-    return str(path)
-
-
 def test_saved_cell_values_are_read_as_osworld_reads_them(tmp_path):
     def build(sheet):
         sheet["A1"], sheet["A2"], sheet["A3"] = "text", 3, 2.5
@@ -157,14 +139,7 @@ def test_value_rule_methods():
 
 
 def test_check_cell_reads_values_and_styles(tmp_path):
-    from openpyxl.styles import Font, PatternFill
-    def build(sheet):
-        sheet["A1"] = "Summary"
-        sheet["A1"].font = Font(bold=True, color="FFFFFFFF")
-        sheet["A1"].fill = PatternFill("solid", fgColor="FF0000FF")
-        sheet["E3"] = 191.66671
-        sheet.merge_cells("A1:C1")
-    path = styled_book(tmp_path / "cells.xlsx", build)
+    path = cells_book(tmp_path / "cells.xlsx")
     def check(coordinate, **props):
         rule = {"type": "check_cell", "sheet_idx": "RNSheet1", "coordinate": coordinate, "props": props}
         return compare_table(path, rules=[rule])
@@ -179,34 +154,17 @@ def test_check_cell_reads_values_and_styles(tmp_path):
 
 
 def test_sheet_fuzzy_normalizes_then_compares_cell_by_cell(tmp_path):
-    gold = styled_book(tmp_path / "gold.xlsx", lambda s: [s.append(row) for row in (
-        ["Name", "Street", "Phone"], ["Cafe", "12 Main Street", "1234567"])])
-    close = styled_book(tmp_path / "close.xlsx", lambda s: [s.append(row) for row in (
-        ["name", "Street", "Phone"], ["Cafe", "12 main St", "+ (123) 456-7"])])
-    rules = [{"range": ["A2:A2"], "type": "exact_match"},
-             {"range": ["A1:A1"], "type": "exact_match", "ignore_case": True},
-             {"range": ["B2:B2"], "type": "fuzzy_match", "threshold": 85, "normalization": [["St", "Street"]],
-              "ignore_case": True},
-             {"range": ["C2:C2"], "type": "includes", "trim_leadings": "+ ", "ignore_chars": " ()-"}]
-    rule = {"type": "sheet_fuzzy", "sheet_idx0": "RNSheet1", "sheet_idx1": "ENSheet1", "rules": rules}
+    gold, close = fuzzy_books(tmp_path)
+    rule = {"type": "sheet_fuzzy", "sheet_idx0": "RNSheet1", "sheet_idx1": "ENSheet1", "rules": FUZZY_RULES}
     assert compare_table(close, gold, rules=[rule]) == 1.0
     strict = {**rule, "rules": [{"range": ["A1:A1"], "type": "exact_match"}]}
     assert compare_table(close, gold, rules=[strict]) == 0.0
 
 
 def test_chart_rule_compares_series_type_title_and_direction(tmp_path):
-    from openpyxl.chart import BarChart, LineChart, Reference
+    from openpyxl.chart import BarChart, LineChart
     def with_chart(name, kind, title, direction="col"):
-        def build(sheet):
-            for row in (["a", 1], ["b", 2]):
-                sheet.append(row)
-            chart = kind()
-            chart.add_data(Reference(sheet, min_col=2, min_row=1, max_row=2))
-            chart.title = title
-            if direction and kind is BarChart:
-                chart.type = direction
-            sheet.add_chart(chart, "D2")
-        return styled_book(tmp_path / name, build)
+        return chart_book(tmp_path / name, kind, title, direction)
     gold = with_chart("gold.xlsx", BarChart, "Sales")
     rule = {"type": "chart", "sheet_idx0": 0, "sheet_idx1": "EI0", "chart_props": ["type", "title", "direction"]}
     assert compare_table(with_chart("same.xlsx", BarChart, "Sales"), gold, rules=[rule]) == 1.0
@@ -234,45 +192,21 @@ def test_pivot_tables_are_keyed_by_their_source_without_unused_fields():
 
 
 def test_style_rule_compares_cell_styles_and_refuses_conditional_formatting(tmp_path):
-    from openpyxl.formatting.rule import CellIsRule
-    from openpyxl.styles import Font, PatternFill
     def coloured(name, color):
-        def build(sheet):
-            sheet["A1"], sheet["A2"] = 1, 2
-            sheet["A2"].font = Font(color=color)
-        return styled_book(tmp_path / name, build)
+        return coloured_book(tmp_path / name, color)
     rule = {"type": "style", "sheet_idx0": 0, "sheet_idx1": "EI0", "props": ["font_color"]}
     gold = coloured("gold.xlsx", "FF00FF00")
     assert compare_table(coloured("same.xlsx", "FF00FF00"), gold, rules=[rule]) == 1.0
     assert compare_table(coloured("other.xlsx", "FFFF0000"), gold, rules=[rule]) == 0.0
-    def conditional(sheet):
-        sheet["A1"] = 1
-        sheet.conditional_formatting.add("A1:A9", CellIsRule(operator="greaterThan", formula=["0"],
-                                                             fill=PatternFill(bgColor="FFFF0000")))
     with pytest.raises(SetupError, match="conditional formatting"):
-        compare_table(styled_book(tmp_path / "cf.xlsx", conditional), gold, rules=[rule])
+        compare_table(conditional_book(tmp_path / "cf.xlsx"), gold, rules=[rule])
 
 
 def test_row_props_freeze_zoom_and_data_validation(tmp_path):
-    from openpyxl.worksheet.datavalidation import DataValidation
-    def build(hidden=True, freeze="B2", zoom=200, choices='"Pass,Fail,Held"'):
-        def fill(sheet):
-            sheet.append(["x"])
-            sheet.row_dimensions[3].hidden = hidden
-            sheet.freeze_panes = freeze
-            sheet.sheet_view.zoomScale = zoom
-            validation = DataValidation(type="list", formula1=choices)
-            validation.add("D2:D40")
-            sheet.add_data_validation(validation)
-        return fill
+    def build(**changes):
+        return lambda sheet: sheet_settings(sheet, **changes)
     gold = styled_book(tmp_path / "gold.xlsx", build())
-    rows = {"type": "row_props", "sheet_idx0": 0, "sheet_idx1": "EI0", "props": ["hidden"]}
-    freeze = {"type": "freeze", "sheet_idx0": 0, "sheet_idx1": "EI0"}
-    zoom = {"type": "zoom", "sheet_idx": 0, "method": "lt", "ref": 260}
-    validation = {"type": "data_validation", "sheet_idx": 0, "dv_props": [{
-        "ranges": {"method": "spreadsheet_range", "ref": ["D2:D29", "D1:D1048576"]},
-        "type": {"method": "eq", "ref": "list"},
-        "formula1": {"method": "str_set_eq", "ref": ["Pass", "Fail", "Held"]}}]}
+    rows, freeze, zoom, validation = SETTINGS_RULES
     same = styled_book(tmp_path / "same.xlsx", build())
     assert compare_table(same, gold, rules=[rows, freeze, zoom, validation]) == 1.0
     assert compare_table(styled_book(tmp_path / "a.xlsx", build(hidden=False)), gold, rules=[rows]) == 0.0
@@ -295,8 +229,7 @@ def test_capability_check_refuses_unknown_properties_and_methods():
 
 def test_conference_cities_in_order(tmp_path):
     def cities(name, *values):
-        return styled_book(tmp_path / name, lambda sheet: [sheet.cell(row=2 + i, column=3, value=value)
-                                                           for i, value in enumerate(values)])
+        return cities_book(tmp_path / name, *values)
     rules = {"expected": ["Scottsdale", ["Montreal", "Montréal"]] + ["X"] * 19}
     assert compare_conference_city_in_order(cities("ok.xlsx", "Scottsdale, AZ", "Montréal", *["X"] * 19), rules) == 1
     assert compare_conference_city_in_order(cities("bad.xlsx", "Scottsdale", "Toronto", *["X"] * 19), rules) == 0.0

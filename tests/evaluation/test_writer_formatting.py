@@ -1,32 +1,19 @@
 """The Writer formatting metrics (docs extra) against documents made here."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 docx = pytest.importorskip("docx", reason="the docs extra is not installed")
 
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_TAB_ALIGNMENT   # noqa: E402
 from docx.shared import Pt, RGBColor                                    # noqa: E402
 
 from daemon.evaluation import writer_formatting as writer               # noqa: E402
 
-
-def saved(path: Path, *paragraphs: str, build=None) -> str:
-    """A document with these paragraphs; `build(doc)` then formats it."""
-    doc = docx.Document()
-    for text in paragraphs:
-        doc.add_paragraph(text)
-    if build:
-        build(doc)
-    doc.save(path)
-    return str(path)
+from .builders import (DEFAULT_FONT_XCU, centered, footer, page_breaks, picture_document, runs,  # noqa: E402
+                       saved, spacing, tabbed, words_table)
 
 
 def test_line_spacing_after_the_text_matches(tmp_path):
-    def spacing(*values):
-        return lambda doc: [setattr(p.paragraph_format, "line_spacing", v) for p, v in zip(doc.paragraphs, values)]
     gold = saved(tmp_path / "gold.docx", "one", "two", build=spacing(2.0, 1.0))
     assert writer.compare_line_spacing(saved(tmp_path / "same.docx", "one", "two", build=spacing(2.0, 1.0)), gold) == 1
     assert writer.compare_line_spacing(saved(tmp_path / "single.docx", "one", "two", build=spacing(1.0, 1.0)),
@@ -37,11 +24,8 @@ def test_line_spacing_after_the_text_matches(tmp_path):
 
 
 def test_docx_images_compare_pixels(tmp_path):
-    from PIL import Image
     def picture(name, color):
-        image = tmp_path / f"{name}.png"
-        Image.new("RGB", (4, 4), color).save(image)
-        return saved(tmp_path / f"{name}.docx", "x", build=lambda doc: doc.add_picture(str(image)))
+        return picture_document(tmp_path, name, color)
     gold = picture("gold", "red")
     assert writer.compare_docx_images(picture("same", "red"), gold) == 1.0
     assert writer.compare_docx_images(picture("blue", "blue"), gold) == 0.0
@@ -49,24 +33,13 @@ def test_docx_images_compare_pixels(tmp_path):
 
 
 def test_first_line_centered_and_page_numbers_in_footers(tmp_path):
-    def center(doc):
-        doc.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
-    assert writer.is_first_line_centered(saved(tmp_path / "c.docx", "Title", "body", build=center)) == 1.0
+    assert writer.is_first_line_centered(saved(tmp_path / "c.docx", "Title", "body", build=centered)) == 1.0
     assert writer.is_first_line_centered(saved(tmp_path / "l.docx", "Title", "body")) == 0.0
-    def footer(text):
-        return lambda doc: setattr(doc.sections[0].footer.paragraphs[0], "text", text)
     assert writer.has_page_numbers_in_footers(saved(tmp_path / "n.docx", "x", build=footer("Page 1"))) == 1.0
     assert writer.has_page_numbers_in_footers(saved(tmp_path / "t.docx", "x", build=footer("Page"))) == 0.0
 
 
 def test_font_names_subscripts_strike_through_and_italic_sizes(tmp_path):
-    def runs(**font):
-        def build(doc):
-            for paragraph in doc.paragraphs:
-                for run in paragraph.runs:
-                    for name, value in font.items():
-                        setattr(run.font, name, value)
-        return build
     assert writer.compare_font_names(saved(tmp_path / "f.docx", "a", build=runs(name="Times New Roman")),
                                      {"font_name": "Times New Roman"}) == 1.0
     assert writer.compare_font_names(saved(tmp_path / "g.docx", "a", build=runs(name="Arial")),
@@ -85,39 +58,25 @@ def test_font_names_subscripts_strike_through_and_italic_sizes(tmp_path):
 
 
 def test_tabstops_score_by_distance_and_words_before_the_tab(tmp_path):
-    def tabbed(name, position):
-        def build(doc):
-            doc.paragraphs[0].paragraph_format.tab_stops.add_tab_stop(Pt(position), WD_TAB_ALIGNMENT.RIGHT)
-        return saved(tmp_path / name, "one two three\tthe rest", build=build)
-    gold = tabbed("gold.docx", 400)
-    assert writer.check_tabstops(tabbed("same.docx", 400), gold, word_number_split_by_tabstop=3) == 1.0
-    assert 0.5 < writer.check_tabstops(tabbed("near.docx", 380), gold) < 1.0
-    assert writer.check_tabstops(tabbed("same.docx", 400), gold, word_number_split_by_tabstop=2) == 0.0
+    gold = tabbed(tmp_path / "gold.docx", 400)
+    assert writer.check_tabstops(tabbed(tmp_path / "same.docx", 400), gold, word_number_split_by_tabstop=3) == 1.0
+    assert 0.5 < writer.check_tabstops(tabbed(tmp_path / "near.docx", 380), gold) < 1.0
+    assert writer.check_tabstops(tabbed(tmp_path / "same.docx", 400), gold, word_number_split_by_tabstop=2) == 0.0
     assert writer.check_tabstops(saved(tmp_path / "none.docx", "one two three\tthe rest"), gold) == 0.0
 
 
 def test_page_breaks_and_default_font(tmp_path):
-    def breaks(count):
-        return lambda doc: [doc.paragraphs[0].add_run().add_break(WD_BREAK.PAGE) for _ in range(count)]
-    assert writer.contains_page_break(saved(tmp_path / "b.docx", "x", build=breaks(2)), {"page_break_count": 2}) == 1
-    assert writer.contains_page_break(saved(tmp_path / "c.docx", "x", build=breaks(1)), {"page_break_count": 2}) == 0
+    assert writer.contains_page_break(saved(tmp_path / "b.docx", "x", build=page_breaks(2)), {"page_break_count": 2}) == 1
+    assert writer.contains_page_break(saved(tmp_path / "c.docx", "x", build=page_breaks(1)), {"page_break_count": 2}) == 0
     assert writer.contains_page_break(saved(tmp_path / "d.docx", "x"), {}) == 0.0
     xcu = tmp_path / "registrymodifications.xcu"
-    xcu.write_text('<oor:items xmlns:oor="http://openoffice.org/2001/registry">'
-                   '<item oor:path="/org.openoffice.Office.Writer/DefaultFont"><prop oor:name="Standard" '
-                   'oor:op="fuse"><value>Times New Roman</value></prop></item></oor:items>')
+    xcu.write_text(DEFAULT_FONT_XCU)
     assert writer.find_default_font(str(xcu), {"font_name": "Times New Roman"}) == 1.0
     assert writer.find_default_font(str(xcu), {"font_name": "Arial"}) == 0.0
 
 
 def test_coloured_words_in_tables_and_ciede2000(tmp_path):
     assert writer.delta_e_ciede2000((50, 2.6772, -79.7751), (50, 0, -82.7485)) == pytest.approx(2.0425, abs=1e-4)
-    def table(name, vowel_color):
-        def build(doc):
-            cells = doc.add_table(rows=1, cols=2).rows[0].cells
-            for cell, word, color in ((cells[0], "apple", vowel_color), (cells[1], "dog", RGBColor(0, 0, 255))):
-                cell.paragraphs[0].add_run(word).font.color.rgb = color
-        return saved(tmp_path / name, "Words", build=build)
-    gold = table("gold.docx", RGBColor(255, 0, 0))
-    assert writer.evaluate_colored_words_in_tables(table("near.docx", RGBColor(250, 2, 2)), gold) == 1.0
-    assert writer.evaluate_colored_words_in_tables(table("blue.docx", RGBColor(0, 0, 255)), gold) == 0.0
+    gold = words_table(tmp_path / "gold.docx", RGBColor(255, 0, 0))
+    assert writer.evaluate_colored_words_in_tables(words_table(tmp_path / "near.docx", RGBColor(250, 2, 2)), gold) == 1.0
+    assert writer.evaluate_colored_words_in_tables(words_table(tmp_path / "blue.docx", RGBColor(0, 0, 255)), gold) == 0.0
