@@ -13,7 +13,9 @@ from .evaluation.task_cache import CacheSweeper
 from .http import auth
 from .http.app import make_app
 from .http.server import serve
+from .observe import Observer
 from .pool import Pool
+from .trajectories import TrajectoryWriter
 
 CONFIG_ERROR = 78                        # EX_CONFIG: supervisord is told not to restart on it
 
@@ -64,11 +66,23 @@ def supervisor_view(settings: config.Settings):
     return SupervisorView(settings.raw["supervisor_socket"])
 
 
+def trajectory_writer(settings: config.Settings) -> TrajectoryWriter | None:
+    recording = settings.raw["trajectories"]
+    if not recording["enabled"]:
+        return None
+    writer = TrajectoryWriter(recording["dir"], recording["max_bytes"], recording["max_age_days"],
+                              recording["queue_items"], recording["queue_bytes"])
+    writer.start()
+    return writer
+
+
 async def serve_until_signal(settings: config.Settings, guard: auth.Guard, port: int | None) -> None:
     pool = Pool(settings)
     pool.start()
     view = supervisor_view(settings)
-    server = serve(make_app(pool, settings, guard, view), settings, port or settings.server["port"])
+    writer = trajectory_writer(settings)
+    server = serve(make_app(pool, settings, guard, view, Observer(pool, settings, writer)), settings,
+                   port or settings.server["port"])
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -84,6 +98,8 @@ async def serve_until_signal(settings: config.Settings, guard: auth.Guard, port:
     await pool.drain_and_stop(settings.server["drain_seconds"])
     server.stop()
     sweeper.stop()
+    if writer is not None:
+        await asyncio.get_running_loop().run_in_executor(None, writer.close)
     if view is not None:
         view.stop()
 

@@ -113,6 +113,14 @@ DEFAULTS: dict[str, Any] = {
         "history": 30.0,
         "recover": 900.0,
     },
+    "trajectories": {                   # every episode recorded: <dir>/<date>/<episode_id>/ (daemon/trajectories)
+        "enabled": True,
+        "dir": None,                    # None: <run_dir>/trajectories
+        "max_bytes": 20 * 1024 ** 3,    # retention: the oldest episodes go first beyond this total ...
+        "max_age_days": 30.0,           # ... or this age
+        "queue_items": 256,             # writes waiting for the disk; beyond either bound a write is dropped
+        "queue_bytes": 256 * 1024 ** 2,
+    },
     "pool": {
         "recovery_backoff": [5, 15, 60, 300],   # seconds between recovery attempts, then the env is broken
         "broken_retry_seconds": 1800,   # the watchdog tries a broken env again after this long
@@ -136,7 +144,8 @@ SIMULATOR_DEFAULTS: dict[str, Any] = {
 PATH_KEYS = {
     ("evaluation", "upload_roots"), ("evaluation", "file_url_roots"),
     ("episode", "prompt_file"), ("evaluation", "cache_dir"), ("run_dir",), ("tunnel_status_file",),
-    ("supervisor_socket",), ("simulator", "home"), ("server", "auth_token_file"), ("vmware", "vmrun"), ("evaluation", "desktop_env_python"),
+    ("supervisor_socket",), ("simulator", "home"), ("server", "auth_token_file"), ("trajectories", "dir"),
+    ("vmware", "vmrun"), ("evaluation", "desktop_env_python"),
 }
 
 
@@ -313,6 +322,7 @@ def _validate(path: str, c: dict) -> None:
     _validate_host_policy(path, evaluation)
     for key in DEFAULTS["deadlines"]:
         _number(path, c, "deadlines", key, 1)
+    _validate_trajectories(path, c)
     _validate_pool(path, c["pool"])
     _validate_envs(path, c)
 
@@ -343,6 +353,17 @@ def _validate_pool(path: str, pool: dict) -> None:
         "pool.recovery_backoff", f"must be a non-empty list of seconds >= 0, got {backoff!r}")
     for key in ("broken_retry_seconds", "watchdog_seconds", "warm_probe_timeout"):
         _number(path, {"pool": pool}, "pool", key, 0.1)
+
+
+def _validate_trajectories(path: str, c: dict) -> None:
+    recording = c["trajectories"]
+    _check(path, isinstance(recording["enabled"], bool), "trajectories.enabled", "must be true or false")
+    _check(path, recording["dir"] is None or isinstance(recording["dir"], str), "trajectories.dir",
+           "must be a folder path (or absent: <run_dir>/trajectories)")
+    for key in ("max_bytes", "max_age_days", "queue_items", "queue_bytes"):
+        _number(path, c, "trajectories", key, 1)
+    if recording["dir"] is None:
+        recording["dir"] = str(Path(c["run_dir"]) / "trajectories")
 
 
 def _validate_envs(path: str, c: dict) -> None:

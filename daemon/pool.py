@@ -38,6 +38,7 @@ class Reply:
     status: int
     body: bytes
     headers: dict = field(default_factory=dict)
+    report: dict | None = None          # the worker's report on the operation (daemon/worker/report.py)
 
 
 def error_reply(status: int, code: str, message: str, retry_after: int | None = None) -> Reply:
@@ -67,6 +68,7 @@ class WorkerHandle:
         self.broken_since = 0.0
         self.log = env_logger("daemon.pool", env_idx)
         self.on_lost = lambda handle: None       # set by the pool: a worker that died while idle is replaced
+        self.on_frame = lambda env_idx, header, image: None     # set by the pool: a screenshot after its answer
 
     def spawn(self, adopt: bool = False) -> None:
         """Start the worker process; OSError when it cannot be started (e.g. EMFILE)."""
@@ -88,11 +90,13 @@ class WorkerHandle:
                 header_len, body_len = protocol.decode_prefix(await stream.read_bytes(protocol.PREFIX.size))
                 header = json.loads(await stream.read_bytes(header_len))
                 body = await stream.read_bytes(body_len) if body_len else b""
+                if "frame_of" in header:
+                    self.on_frame(self.env_idx, header, body)
                 if header.get("state"):
                     self.state = header["state"]
                 future = self.pending.pop(header.get("id"), None)
                 if future is not None and not future.done():
-                    future.set_result(Reply(header.get("status", 500), body))
+                    future.set_result(Reply(header.get("status", 500), body, report=header.get("report")))
         except (StreamClosedError, protocol.ProtocolError, ValueError) as exc:
             if process is self.process and not self.stopping:
                 self.log.warning("worker pid %d went away (%s)", process.pid, type(exc).__name__)
@@ -170,9 +174,12 @@ class Pool:
         self.handles = [WorkerHandle(i, settings.path) for i in range(len(settings.envs))]
         for handle in self.handles:
             handle.on_lost = self._lost_while_idle
+            handle.on_frame = lambda *frame: self.on_frame(*frame)
         self.draining = False
         self.watchdog: asyncio.Task | None = None
         self.log = logging.getLogger("daemon.pool")
+        self.on_recovery = lambda env_idx, cause: None      # observation hooks: an env's recovery starts,
+        self.on_frame = lambda env_idx, header, image: None  # a screenshot arrived (after its answer)
 
     def start(self) -> None:
         """Spawn every worker (each adopts its VM if a previous daemon left it running), stop the running VMs this
@@ -253,6 +260,7 @@ class Pool:
     def _start_recovery(self, handle: WorkerHandle, reason: str) -> None:
         if handle.recovery is not None and not handle.recovery.done():
             return
+        self.on_recovery(handle.env_idx, reason)
         handle.recovering = True
         handle.recovery_reason = reason
         handle.recovery = asyncio.ensure_future(self._recover(handle))

@@ -35,8 +35,8 @@ class ApiHandler(tornado.web.RequestHandler):
 
     open_without_token = False          # GET /health answers a minimal body to anyone
 
-    def initialize(self, pool, settings):
-        self.pool, self.config = pool, settings
+    def initialize(self, pool, settings, observer=None):
+        self.pool, self.config, self.observer = pool, settings, observer
         self.chunks: list[bytes] = []
         self.size = 0
         self.too_large = False
@@ -97,10 +97,13 @@ class EnvHandler(ApiHandler):
             body = self.parse_body()
             env_idx = self.env_idx(body)
             args = self.arguments(body)
+            timings = body.get("timings", False)          # true: the answer carries its time by part
+            if not isinstance(timings, bool):
+                raise ApiError(400, "bad_request", f"'timings' must be true or false, got {timings!r}")
         except ApiError as exc:
             self.send(error_reply(exc.status, exc.code, exc.message))
             return
-        self.send(await self.pool.call(env_idx, self.operation, args))
+        self.send(await self.observer.call(env_idx, self.operation, args, timings))
 
     def parse_body(self) -> dict:
         if self.too_large:

@@ -19,6 +19,7 @@ import traceback
 from .. import config, logs
 from . import protocol
 from .environment import Answer, EnvError, Environment
+from .report import OperationReport
 
 PARENT_POLL = 1.0
 
@@ -55,8 +56,13 @@ class Worker:
         if adopt:
             self.adopt()
         while (request := self.requests.get()) is not None:
+            self.environment.report = OperationReport(request.get("op"))
             answer = self.run(request)
-            self.send({"id": request["id"], "status": answer.status, "state": self.environment.state()}, answer.body)
+            report = self.environment.report
+            self.send({"id": request["id"], "status": answer.status, "state": self.environment.state(),
+                       "report": report.header()}, answer.body)
+            if answer.status == 200 and report.frame:               # after the answer: off its path
+                self.send(report.frame_header(request["id"]), report.frame)
 
     def adopt(self) -> None:
         """Once, before the first request (queued ones wait): take over a VM a previous daemon left running."""

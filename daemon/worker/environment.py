@@ -12,6 +12,7 @@ that stops answering mid-episode loses the episode: the phase becomes guest_lost
 """
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -24,7 +25,7 @@ from typing import Callable
 from ..actions import GUEST_CODE_PREFIX, ActionOptions, compile_prediction
 from ..budget import Budget
 from ..config import Settings, find_vmrun
-from ..episode import Episode, encode_b64, image_message
+from ..episode import Episode, encode_image, image_message
 from ..evaluation import SetupError, TaskContext, evaluate_task, run_setup
 from ..evaluation.evaluate import EvaluatorFault
 from ..evaluation.external import DesktopEnvMetrics, ExternalMetricError
@@ -33,6 +34,7 @@ from ..guest.client import GuestClient, GuestError
 from ..logs import env_logger
 from ..vm.records import VmRecords
 from ..vm.vmrun import VmDriver, VmrunError
+from .report import OperationReport
 
 LOCK_DISABLE = ("gsettings set org.gnome.desktop.screensaver lock-enabled false; "
                 "gsettings set org.gnome.desktop.session idle-delay 0")
@@ -77,6 +79,7 @@ class Environment:
         python = settings.evaluation["desktop_env_python"]
         self.desktop_env = DesktopEnvMetrics(python) if python else None
         self._closing = threading.Event()
+        self.report = OperationReport()          # the worker starts a new one per operation
         self.log = env_logger("daemon.worker", env_idx)
 
     # --- state -------------------------------------------------------------------------------------------------
@@ -106,6 +109,7 @@ class Environment:
         self.log = env_logger("daemon.worker", self.env_idx, episode.episode_id)
         self.episode = None
         self._set_phase("resetting")
+        self.report.note(episode_id=episode.episode_id, warm=self.warm, image_format=episode.image_format)
         try:
             if not (self.warm and self._warm_guest_answers()):
                 self._bring_up()
@@ -128,6 +132,7 @@ class Environment:
         step_idx = args.get("step_idx")
         if step_idx is not None and step_idx < len(episode.records):
             self.log.info("step %d retried: answering the stored result, acting nothing", step_idx)
+            self.report.note(retried=True)
             return Answer(200, episode.step_answer(step_idx))
         if step_idx is not None and step_idx > len(episode.records):
             raise EnvError(409, "wrong_step", f"step_idx {step_idx} is ahead of this episode "
@@ -146,6 +151,7 @@ class Environment:
         warnings = compiled.warnings + ([compiled.error] if compiled.error else [])
         episode.record_step([assistant] + ([screen] if screen else []), actions, compiled.terminal, done,
                             compiled.format_reward, warnings)
+        self.report.note(**compiled.to_json(), step_idx=len(episode.records), done=episode.done)
         self._set_phase("done" if episode.done else "running")
         return self._finish(Answer(200, episode.step_answer(len(episode.records) - 1)))
 
@@ -283,8 +289,9 @@ class Environment:
     def _act(self, compiled) -> None:
         for index, code in enumerate(compiled.code):
             try:
-                answer = self.guest.execute(["python", "-c", GUEST_CODE_PREFIX + code],
-                                            timeout=self.settings.vmware["execute_timeout"])
+                with self.report.part("execute"):
+                    answer = self.guest.execute(["python", "-c", GUEST_CODE_PREFIX + code],
+                                                timeout=self.settings.vmware["execute_timeout"])
             except GuestError as exc:
                 acted = f"after {index} of {len(compiled.code)} guest commands ran" if index else \
                     "before any action ran"
@@ -292,17 +299,23 @@ class Environment:
                                f"applied, so a retry runs it whole): {exc}") from exc
             if answer.get("returncode") not in (0, None):
                 self.log.warning("action failed in the guest: %s", (answer.get("error") or "")[:200])
-        if compiled.terminal == "WAIT":
-            time.sleep(self.settings.episode["wait_seconds"])
-        if compiled.code:
-            time.sleep(self.settings.episode["settle_seconds"])
+        with self.report.part("settle"):
+            if compiled.terminal == "WAIT":
+                time.sleep(self.settings.episode["wait_seconds"])
+            if compiled.code:
+                time.sleep(self.settings.episode["settle_seconds"])
 
     def _screenshot_b64(self, episode: Episode) -> bytes:
         try:
-            png = self.guest.screenshot()
+            with self.report.part("screenshot"):
+                png = self.guest.screenshot()
         except GuestError as exc:
             raise EnvError(502, "guest_failed", f"screenshot failed: {exc}") from exc
-        return encode_b64(png, episode.image_format, episode.jpeg_quality, self.settings.episode["jpeg_max_pixels"])
+        with self.report.part("encode"):
+            image = encode_image(png, episode.image_format, episode.jpeg_quality,
+                                 self.settings.episode["jpeg_max_pixels"])
+            self.report.keep_frame(image, episode.episode_id, episode.image_format)
+            return base64.b64encode(image)
 
     def _task_context(self, task: dict) -> TaskContext:
         options, evaluation = self.settings.episode, self.settings.evaluation

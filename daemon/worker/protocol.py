@@ -1,7 +1,9 @@
 """Frames between the pool and a worker over the worker's stdin/stdout.
 
 A frame is struct.pack(">II", len(header), len(body)) + header + body: the header is UTF-8 JSON, the body raw
-bytes (the JSON answer exactly as the HTTP client receives it, built once in the worker).
+bytes (the JSON answer exactly as the HTTP client receives it, built once in the worker). After an answer that
+carries a screenshot, the worker sends the image raw in a frame of its own (`"frame_of": request id`), off the
+answer's path: the daemon records and shows it without decoding the answer's base64.
 """
 from __future__ import annotations
 
