@@ -11,6 +11,7 @@ import pytest
 
 from daemon import config
 from daemon.evaluation import TaskContext
+from daemon.evaluation.host_policy import PolicyError
 from daemon.evaluation.task_cache import _held, sweep, use_task_folder
 from tests.support import ROOT, DaemonProcess
 
@@ -109,9 +110,10 @@ def test_one_folder_held_per_process_the_previous_task_is_released(tmp_path):
 
 
 @pytest.mark.parametrize("task_id", ["..", ".", "", "../../etc"])
-def test_task_ids_name_a_folder_inside_tasks(tmp_path, task_id):
-    task_dir = TaskContext(task_id=task_id, cache_dir=tmp_path).task_dir
-    assert task_dir.parent == tmp_path / "tasks" and task_dir.name not in (".", "..")
+def test_task_ids_that_would_leave_tasks_are_refused(tmp_path, task_id):
+    with pytest.raises(PolicyError, match="task_config.id"):
+        TaskContext(task_id=task_id, cache_dir=tmp_path).task_dir
+    assert not (tmp_path / "tasks").exists() or list((tmp_path / "tasks").iterdir()) == []
 
 
 @pytest.mark.parametrize("key,value", [("cache_max_mb", -1), ("cache_max_age_days", "week"),
