@@ -7,6 +7,7 @@ getter's failure: that still fails the evaluation.
 from __future__ import annotations
 
 import logging
+import os
 
 from ..guest.client import GuestError
 from ..guest.devtools import DevToolsError
@@ -14,6 +15,7 @@ from .capabilities import native_metric_gaps, rule_key_gaps
 from .context import SetupError, TaskContext
 from .external import ExternalMetricError
 from .getters import GETTERS, ResultMissing
+from .host_policy import PolicyError, names_host_file_outside
 from .metrics import METRICS
 from .setup import run_setup
 
@@ -73,6 +75,8 @@ def evaluate_task(task_config: dict, guest, ctx: TaskContext, last_action: str |
         if conj == "or" and score == 1.0:
             return 1.0
         scores.append(score)
+    if not scores:                                 # no metric named (the reset-time check refuses that)
+        return 0.0
     return sum(scores) / len(scores) if conj == "and" else max(scores)
 
 
@@ -84,6 +88,8 @@ def _score(name: str, result_config, expected_config, options: dict, guest, ctx:
         ctx.log.log(logging.WARNING if isinstance(exc, GetterFailed) else logging.INFO,
                     "metric %s scores 0.0: %s", name, exc)
         return 0.0
+    if names_host_file_outside([args, options], (os.path.realpath(ctx.cache_dir),)):
+        raise PolicyError(f"metric {name!r} was given a host path outside the task's cache folder")
     gaps = native_metric_gaps(name, options) + rule_key_gaps(name, expected_config)
     if not gaps:
         return float(_guarded(f"metric {name!r}", METRICS[name], *args, **options))

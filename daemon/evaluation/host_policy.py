@@ -121,6 +121,35 @@ def task_file(task_dir: Path, name, key: str) -> Path:
     return path
 
 
+def names_host_file_outside(value, roots: tuple[str, ...]) -> bool:
+    """Whether `value` (a metric's arguments, walked through lists and dicts) holds a string naming an existing
+    host file outside `roots`. A metric opens any string it is given as a path, and a `rule` getter or a guest's
+    command output can hand it any string. A bare name counts only as a file of the worker's folder (rule keys
+    such as "scripts" name folders there); a string with a separator or a leading ~ counts whatever it names."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+        elif isinstance(item, str) and _names_outside(item, roots):
+            return True
+    return False
+
+
+def _names_outside(text: str, roots: tuple[str, ...]) -> bool:
+    if not text or len(text) > 4096 or "\0" in text:
+        return False
+    path = os.path.expanduser(text)
+    try:
+        if not os.path.lexists(path) or (os.sep not in text and not text.startswith("~") and os.path.isdir(path)):
+            return False
+    except (OSError, ValueError):
+        return False
+    return not _below(os.path.realpath(path), roots)
+
+
 # --- uploads ---------------------------------------------------------------------------------------------------
 def upload_problem(local_path, policy: HostPolicy) -> str | None:
     if not isinstance(local_path, str) or not local_path:

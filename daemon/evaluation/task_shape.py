@@ -259,8 +259,8 @@ def _evaluator_problems(evaluator: dict) -> list[str]:
     funcs = evaluator.get("func")
     names = funcs if isinstance(funcs, list) else [funcs]
     problems = []
-    if funcs is not None and not all(isinstance(name, str) for name in names):
-        problems.append("task_config.evaluator.func must be a metric name or a list of them")
+    if funcs is not None and (not names or not all(isinstance(name, str) for name in names)):
+        problems.append("task_config.evaluator.func must be a metric name or a non-empty list of them")
     if evaluator.get("conj", "and") not in ("and", "or"):
         problems.append("task_config.evaluator.conj must be 'and' or 'or'")
     options = evaluator.get("options")

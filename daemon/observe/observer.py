@@ -20,6 +20,10 @@ from ..trajectories.store import action_line, frame_name
 from .metrics import Metrics
 
 STEP_FIELDS = ("history_text", "actions", "code", "format_reward", "warnings", "error", "terminal", "done")
+# 5xx codes after which the episode cannot go on (its VM is being recovered or its worker is gone). Any other 5xx
+# (guest_failed, evaluation_failed, ...) changed nothing in the episode: the client may retry, so it stays recorded.
+EPISODE_ENDING = {"guest_lost", "episode_lost", "worker_died", "worker_timeout", "env_recovering", "shutting_down",
+                  "worker_error", "internal_error"}
 RECENT_EPISODES = 5000                  # finished episodes kept for the dashboard's rates and score histogram
 
 
@@ -136,7 +140,7 @@ class Observer:
         live = self.live[env_idx]
         live.last_error = _error_message(reply)
         live.errors.append(live.last_error)
-        if live.open:
+        if live.open and live.last_error.split(":", 1)[0] in EPISODE_ENDING | {f"HTTP {reply.status}"}:
             self._close(env_idx, "env_error")
 
     def _close(self, env_idx: int, outcome: str, score: float | None = None) -> None:

@@ -235,7 +235,7 @@ class Shell:
 
     def cmd_echo(self, args):
         newline = "-n" not in args[:1]
-        text = " ".join(a for a in args if a != "-n" or not newline)
+        text = " ".join(args if newline else args[1:])
         return 0, text + ("\n" if newline else ""), ""
 
     def cmd_printf(self, args):

@@ -122,9 +122,11 @@ class TrajectoryWriter:
         if episode is not None:
             self._write(episode.folder / name, image)
             return
+        if episode_id in self.early:         # only an episode's first frame waits: later frames of an episode
+            return                           # whose start was dropped (queue full) or that ended are not kept
         while len(self.early) >= EARLY_FRAMES:
             self.early.pop(next(iter(self.early)))
-        self.early.setdefault(episode_id, []).append((name, image))
+        self.early[episode_id] = [(name, image)]
 
     def _do_step(self, episode_id: str, step: dict) -> None:
         episode = self.open.get(episode_id)

@@ -70,7 +70,7 @@ def test_episodes_are_counted_by_outcome_with_step_parts_and_requests(daemon):
     grew = lambda name, **labels: value(after, name, **labels) - value(before, name, **labels)  # noqa: E731
     assert grew("osworld_episodes_total", outcome="scored") == 1
     assert grew("osworld_episodes_total", outcome="format_error") == 1
-    assert grew("osworld_episodes_total", outcome="env_error") == 1
+    assert grew("osworld_episodes_total", outcome="env_error") == 0      # a 502 guest_failed changed nothing
     # env 0: three steps, each with every part it went through (the last one took no screenshot)
     assert grew("osworld_step_duration_seconds_count", env="0", part="total") == 3
     assert grew("osworld_step_duration_seconds_count", env="0", part="queue") == 3
@@ -86,6 +86,21 @@ def test_episodes_are_counted_by_outcome_with_step_parts_and_requests(daemon):
     assert grew("osworld_requests_total", route="/env/evaluate", code="200") == 2
     assert grew("osworld_response_bytes_total", route="/env/reset") > 3 * 500_000      # three screenshots
     assert grew("osworld_response_bytes_total", route="/env/evaluate") == 2 * len(score)
+
+
+def test_an_episode_goes_on_after_a_step_the_guest_failed(daemon):
+    """The first test left env 2 with a step the guest failed (502 guest_failed: nothing changed). The client
+    sends it again; the episode is still recorded and ends scored, not env_error."""
+    before = scrape(daemon)
+    status, answer = step(daemon, 2, CLICK)
+    assert status == 200, answer
+    assert step(daemon, 2, FINISH)[0] == 200
+    assert daemon.request("POST", "/env/evaluate", b'{"env_idx": 2}')[0] == 200
+    after = scrape(daemon)
+    assert value(after, "osworld_episodes_total", outcome="scored") - \
+        value(before, "osworld_episodes_total", outcome="scored") == 1
+    assert value(after, "osworld_episodes_total", outcome="env_error") == \
+        value(before, "osworld_episodes_total", outcome="env_error")
 
 
 def test_metrics_need_the_token(daemon):

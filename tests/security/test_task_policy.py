@@ -429,3 +429,23 @@ def test_metric_errors_never_echo_file_contents(daemon, same_workers):
     status, answer = daemon.post("/env/evaluate", {})
     assert status in (422, 502), answer
     assert VM_TEXT not in json.dumps(answer) and str(daemon.workdir) not in json.dumps(answer)
+
+
+@pytest.mark.parametrize("source", ["rule", "guest output"])
+def test_a_metric_is_never_handed_a_host_file(daemon, outside, same_workers, source):
+    """diff_text_file opens whatever string it gets: a rule (or what a guest command prints) naming a host file
+    would score how alike a guessed text is to that file. The evaluation is refused instead, before the metric."""
+    secret = str(outside / ".ssh" / "id_ed25519")
+    result = {"type": "rule", "rules": secret} if source == "rule" else \
+        {"type": "vm_command_line", "command": ["echo", "-n", secret]}
+    status, answer = reset(daemon, task(evaluator={"func": "diff_text_file", "result": result,
+                                                   "expected": {"type": "rule", "rules": secret}}))
+    assert status == 200, answer
+    status, answer = daemon.post("/env/evaluate", {})
+    refused(answer, status, 502, "refused by policy")
+    assert leaked(daemon, answer) == []
+
+
+def test_an_empty_metric_list_is_a_400_not_a_worker_crash(daemon, same_workers):
+    status, answer = reset(daemon, task(evaluator={"func": [], "result": [], "expected": []}))
+    refused(answer, status, 400, "evaluator.func")
