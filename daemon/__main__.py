@@ -9,6 +9,7 @@ import signal
 import sys
 
 from . import config, logs
+from .config_schema import CONFIG_ERROR
 from .evaluation.task_cache import CacheSweeper
 from .http import auth
 from .http.app import make_app
@@ -16,8 +17,6 @@ from .http.server import serve
 from .observe import Observer
 from .pool import Pool
 from .trajectories import TrajectoryWriter
-
-CONFIG_ERROR = 78                        # EX_CONFIG: supervisord is told not to restart on it
 
 
 def parse_args() -> argparse.Namespace:

@@ -12,13 +12,12 @@ import sys
 import threading
 
 from daemon import logs
+from daemon.config_schema import CONFIG_ERROR
 
 from .config import TunnelConfigError, load
 from .connection import FatalTunnelError
 from .manager import TunnelManager
 from .unconfigured import wait_for_config
-
-CONFIG_ERROR = 78
 
 
 def main() -> None:

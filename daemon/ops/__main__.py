@@ -9,10 +9,11 @@ import argparse
 import sys
 
 from daemon import config
+from daemon.config_schema import CONFIG_ERROR
 from daemon.http import auth
+from tunnel.config import DEFAULTS as TUNNEL_DEFAULTS
 
-CONFIG_ERROR = 78
-TUNNEL_URL = "http://127.0.0.1:15001"    # the tunnel's port on the login node (docs/tunnel.md)
+TUNNEL_URL = f"http://127.0.0.1:{TUNNEL_DEFAULTS['forward']['remote_port']}"   # the tunnel's port on the login node
 
 
 def remote_server_url(settings: config.Settings, base_url: str) -> str:
