@@ -18,8 +18,25 @@ from typing import Any
 import yaml
 
 from .config_schema import (
-    ConfigError, Setting, check_settings, defaults_of, flag, integer, ip_address, ip_network,
-    is_number, list_of, log_level, merge_with_defaults, number, one_of, optional, path, port, rule, text,
+    ConfigError,
+    Setting,
+    check_settings,
+    defaults_of,
+    flag,
+    integer,
+    ip_address,
+    ip_network,
+    is_number,
+    list_of,
+    log_level,
+    merge_with_defaults,
+    number,
+    one_of,
+    optional,
+    path,
+    port,
+    rule,
+    text,
 )
 
 __all__ = ["ConfigError", "DEFAULTS", "SCHEMA", "Settings", "find_vmrun", "load",

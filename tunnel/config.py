@@ -12,8 +12,19 @@ from pathlib import Path
 import yaml
 
 from daemon.config_schema import (
-    Setting, check_settings, defaults_of, flag, integer, is_integer, log_level, merge_with_defaults, path,
-    port, positive_number, rule, text,
+    Setting,
+    check_settings,
+    defaults_of,
+    flag,
+    integer,
+    is_integer,
+    log_level,
+    merge_with_defaults,
+    path,
+    port,
+    positive_number,
+    rule,
+    text,
 )
 
 _S = Setting

@@ -49,7 +49,7 @@ def test_every_path_is_relative_to_the_file(conf):
 
 
 def test_every_directory_the_conf_writes_to_exists_in_a_fresh_checkout(conf):
-    """supervisord creates no directories: each one its paths need must be tracked by git (run/logs/.gitkeep)."""
+    """supervisord creates no directories: each one its paths need is tracked by git (run/logs/.gitkeep)."""
     paths = [conf.get("unix_http_server", "file"), conf.get("supervisord", "logfile"),
              conf.get("supervisord", "pidfile"), conf.get("supervisord", "childlogdir") + "/x"]
     paths += [conf.get(f"program:{p}", "stdout_logfile") for p in ("daemon", "tunnel")]
