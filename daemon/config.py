@@ -20,12 +20,13 @@ import yaml
 from .config_schema import (
     ConfigError,
     Setting,
+    a_path,
     check_settings,
     defaults_of,
     flag,
     integer,
-    ip_address,
-    ip_network,
+    is_ip_network,
+    is_ipv4,
     is_number,
     list_of,
     log_level,
@@ -33,14 +34,13 @@ from .config_schema import (
     number,
     one_of,
     optional,
-    path,
     port,
     rule,
     text,
 )
 
-__all__ = ["ConfigError", "DEFAULTS", "SCHEMA", "Settings", "find_vmrun", "load",
-           "merge_with_defaults"]
+__all__ = ["ConfigError", "DEFAULTS", "SCHEMA", "SIMULATOR", "SIMULATOR_DEFAULTS", "Settings", "find_vmrun",
+           "load"]
 
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
 SIMULATED_TASK_FILES = Path(__file__).resolve().parent / "simulator" / "tasks" / "files"
@@ -56,7 +56,7 @@ SERVER = {
     "max_body_bytes": _S(16 * 1024 * 1024, number(1), "largest request body"),
     "drain_seconds": _S(60, number(1), "SIGTERM: how long in-flight operations may finish"),
     "auth": _S(True, flag(), "false: anyone who reaches the port drives the VMs (warned at start)"),
-    "auth_token_file": _S(None, optional(path(), "must be a path"),
+    "auth_token_file": _S(None, optional(a_path(), "must be a path"),
                           "None: <run_dir>/auth-token, created 0600 at first start"),
     "max_json_depth": _S(64, _COUNT, "nesting of a request body (OSWorld tasks nest 9 deep)"),
     "max_task_config_bytes": _S(1024 * 1024, _COUNT,
@@ -100,7 +100,7 @@ EPISODE = {
     "max_steps_cap": _S(100, _COUNT, "a reset asking for more max_steps is refused (400)"),
     "settle_seconds": _S(0.5, number(), "pause after an action before its screenshot"),
     "wait_seconds": _S(5.0, number(), "wait() action"),
-    "prompt_file": _S(str(PACKAGE_DATA / "uitars_arpo.txt"), path(), "the model's prompt template"),
+    "prompt_file": _S(str(PACKAGE_DATA / "uitars_arpo.txt"), a_path(), "the model's prompt template"),
     "screen_width": _S(1920, _COUNT, "the guest's screen, in pixels"),
     "screen_height": _S(1080, _COUNT, "the guest's screen, in pixels"),
     "model_type": _S("qwen25vl", one_of("qwen25vl", "qwen2vl", what="must be qwen25vl (smart-resized pixels) "
@@ -121,7 +121,7 @@ EPISODE = {
 # private/link-local/multicast/reserved addresses unless allow_private_urls is true (all) or a list of CIDR
 # networks (those); one download is at most download_max_bytes and download_timeout seconds.
 EVALUATION = {
-    "cache_dir": _S("../run/cache", path(), "task files and downloads, shared by the workers"),
+    "cache_dir": _S("../run/cache", a_path(), "task files and downloads, shared by the workers"),
     "cache_max_mb": _S(5120, optional(number(0.0), "must be a number >= 0.0 (or null: no bound)"),
                        "task folders (tasks/<id>/) evicted least recently used first above this;"),
     "cache_max_age_days": _S(7.0, optional(number(0.0), "must be a number >= 0.0 (or null: no bound)"),
@@ -133,7 +133,7 @@ EVALUATION = {
     "download_timeout": _S(300.0, _TIMEOUT, "one download of a task file"),
     "step_timeout": _S(130.0, _TIMEOUT, "one setup/postconfig step or getter call: above the guest's own "
                                         "120 s /execute limit (open_file can block 30 min in the guest)"),
-    "desktop_env_python": _S(None, optional(path(), "must be a path"),
+    "desktop_env_python": _S(None, optional(a_path(), "must be a path"),
                              "opt-in: python of a venv with OSWorld's desktop-env, for its metrics"),
     "on_setup_failure": _S("fail", one_of("fail", "continue", what="must be fail (a failed setup step fails "
                                           "the reset) or continue (log it and carry on, as OSWorld does)"),
@@ -141,7 +141,7 @@ EVALUATION = {
     "upload_roots": _S([], _PATHS, "upload_file reads only below these folders"),
     "file_url_roots": _S([str(SIMULATED_TASK_FILES)], _PATHS, "file:// URLs only below these folders"),
     "allow_private_urls": _S(False, rule(lambda v: isinstance(v, bool) or isinstance(v, list) and all(
-        ip_network(n) for n in v), "must be true, false or a list of networks such as 10.0.0.0/8"),
+        is_ip_network(n) for n in v), "must be true, false or a list of networks such as 10.0.0.0/8"),
         "http(s) URLs may reach private addresses: all (true) or these networks"),
     "download_max_bytes": _S(1024 * 1024 * 1024, integer(1, what="must be an integer number of bytes >= 1"),
                              "the largest download"),
@@ -170,7 +170,7 @@ DEADLINES = {
 
 TRAJECTORIES = {                        # every episode recorded: <dir>/<date>/<episode_id>/ (trajectories/)
     "enabled": _S(True, flag(), "record every episode"),
-    "dir": _S(None, optional(path(), "must be a folder path (or absent: <run_dir>/trajectories)"),
+    "dir": _S(None, optional(a_path(), "must be a folder path (or absent: <run_dir>/trajectories)"),
               "None: <run_dir>/trajectories"),
     "max_bytes": _S(20 * 1024 ** 3, number(1),
                     "retention: the oldest episodes go first beyond this total ..."),
@@ -201,17 +201,17 @@ SCHEMA: dict[str, Any] = {
     "deadlines": DEADLINES,
     "trajectories": TRAJECTORIES,
     "pool": POOL,
-    "run_dir": _S("../run", path(), "logs, sockets, the token, trajectories"),
-    "tunnel_status_file": _S("../run/tunnel-status.json", path(), "the tunnel's state, shown in /health"),
-    "supervisor_socket": _S("../run/supervisor.sock", path(), "supervisord's socket, for /health"),
+    "run_dir": _S("../run", a_path(), "logs, sockets, the token, trajectories"),
+    "tunnel_status_file": _S("../run/tunnel-status.json", a_path(), "the tunnel's state, shown in /health"),
+    "supervisor_socket": _S("../run/supervisor.sock", a_path(), "supervisord's socket, for /health"),
     "log_level": _S("INFO", log_level(), "DEBUG, INFO, WARNING, ERROR or CRITICAL"),
 }
 
 SIMULATOR = {
-    "home": _S("../run/sim", path(), "the simulated VMs' folders"),
+    "home": _S("../run/sim", a_path(), "the simulated VMs' folders"),
     "count": _S(4, integer(1, 64), "simulated VMs"),
     "preset": _S("fast", one_of("fast", "realistic"), "fast | realistic (VMware's latencies)"),
-    "ip_base": _S("127.0.0.2", rule(ip_address, "must be an IPv4 address such as 127.0.0.2"),
+    "ip_base": _S("127.0.0.2", rule(is_ipv4, "must be an IPv4 address such as 127.0.0.2"),
                   "VM i answers on ip_base + i"),
 }
 

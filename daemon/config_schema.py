@@ -118,7 +118,7 @@ def text(what: str = "must be a non-empty string") -> Check:
     return rule(lambda v: isinstance(v, str) and bool(v), what)
 
 
-def path() -> Check:
+def a_path() -> Check:
     return text("must be a path")
 
 
@@ -131,14 +131,14 @@ def list_of(item_ok: Callable[[Any], bool], what: str, non_empty: bool = False) 
     return rule(lambda v: isinstance(v, list) and (bool(v) or not non_empty) and all(map(item_ok, v)), what)
 
 
-def ip_address(value: Any) -> bool:
+def is_ipv4(value: Any) -> bool:
     try:
         return isinstance(value, str) and ipaddress.ip_address(value).version == 4
     except ValueError:
         return False
 
 
-def ip_network(value: Any) -> bool:
+def is_ip_network(value: Any) -> bool:
     try:
         return isinstance(value, str) and bool(ipaddress.ip_network(value, strict=False))
     except ValueError:

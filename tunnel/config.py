@@ -13,6 +13,7 @@ import yaml
 
 from daemon.config_schema import (
     Setting,
+    a_path,
     check_settings,
     defaults_of,
     flag,
@@ -20,7 +21,6 @@ from daemon.config_schema import (
     is_integer,
     log_level,
     merge_with_defaults,
-    path,
     port,
     positive_number,
     rule,
@@ -49,10 +49,10 @@ SCHEMA = {
         "host": _S(None, text("must name the cluster's login host"), "the cluster's login host (required)"),
         "port": _S(22, port(), "sshd's port"),
         "user": _S(None, text("must name the user on that host"), "required"),
-        "key_file": _S("~/.ssh/id_ed25519", path(), "the private key (key auth only)"),
+        "key_file": _S("~/.ssh/id_ed25519", a_path(), "the private key (key auth only)"),
         "passphrase_env": _S("OSWORLD_TUNNEL_PASSPHRASE", text("must name an environment variable"),
                              "the key's passphrase, when it has one, from this variable"),
-        "known_hosts": _S("~/.ssh/known_hosts", path(), "the host keys to trust"),
+        "known_hosts": _S("~/.ssh/known_hosts", a_path(), "the host keys to trust"),
         "strict_host_key": _S(True, flag(), "refuse unknown or changed host keys"),
         "connect_timeout": _S(15.0, positive_number(), "seconds to connect and authenticate"),
         "jump": _S(None, rule(_is_jump, "must be a mapping with at least 'host' (and optionally 'port' and "
@@ -77,7 +77,7 @@ SCHEMA = {
     "reclaim_stale_port": _S(True, flag(),
                              "end the user's own stale sshd session that still holds the remote port"),
     "window_size": _S(16 * 1024 * 1024, integer(1), "SSH channel window: WAN throughput (docs/tunnel.md)"),
-    "status_file": _S("../run/tunnel-status.json", path(),
+    "status_file": _S("../run/tunnel-status.json", a_path(),
                       "state for operators, shown in the daemon's /health"),
     "log_level": _S("INFO", log_level(), "DEBUG, INFO, WARNING, ERROR or CRITICAL"),
 }
