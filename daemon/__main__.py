@@ -9,6 +9,7 @@ import signal
 import sys
 
 from . import config, logs
+from .config_schema import CONFIG_ERROR
 from .evaluation.task_cache import CacheSweeper
 from .http import auth
 from .http.app import make_app
@@ -16,8 +17,6 @@ from .http.server import serve
 from .observe import Observer
 from .pool import Pool
 from .trajectories import TrajectoryWriter
-
-CONFIG_ERROR = 78                        # EX_CONFIG: supervisord is told not to restart on it
 
 
 def parse_args() -> argparse.Namespace:
@@ -31,8 +30,9 @@ def load_settings(args: argparse.Namespace) -> config.Settings:
     try:
         settings = config.load(args.config, {"server.port": args.port} if args.port else None)
         if config.find_vmrun(settings.vmware["vmrun"]) is None:
-            raise config.ConfigError(f"{settings.path}: 'vmware.vmrun': vmrun not found ({settings.vmware['vmrun']}"
-                                     "); install VMware Fusion, set the path, or use configs/sim.yaml")
+            raise config.ConfigError(f"{settings.path}: 'vmware.vmrun': vmrun not found "
+                                     f"({settings.vmware['vmrun']}); install VMware Fusion, set the path, "
+                                     "or use configs/sim.yaml")
     except config.ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         sys.exit(CONFIG_ERROR)
@@ -40,7 +40,7 @@ def load_settings(args: argparse.Namespace) -> config.Settings:
 
 
 def load_guard(settings: config.Settings) -> auth.Guard:
-    """The token (created at first start), kept out of every log line; a loud warning when it is not required."""
+    """The token (created at first start), kept out of every log line; a loud warning when it is off."""
     try:
         token = auth.load_or_create_token(settings.server["auth_token_file"])
     except auth.TokenFileError as exc:
@@ -52,9 +52,10 @@ def load_guard(settings: config.Settings) -> auth.Guard:
 
 
 def start_simulator(settings: config.Settings) -> None:
-    from . import simulator                  # only a simulated setup loads the simulator
+    from . import simulator  # only a simulated setup loads the simulator
     sim = settings.simulator
-    simulator.provision(sim["home"], sim["count"], sim["preset"], sim["ip_base"], settings.vmware["guest_port"])
+    simulator.provision(sim["home"], sim["count"], sim["preset"], sim["ip_base"],
+                        settings.vmware["guest_port"])
     os.environ["VMRUN_SIM_HOME"] = sim["home"]
 
 
@@ -92,9 +93,11 @@ async def serve_until_signal(settings: config.Settings, guard: auth.Guard, port:
     sweeper = CacheSweeper(settings.evaluation)
     sweeper.start()
     print(f"Startup: PROVIDER=vmware envs={len(pool)} simulated={settings.simulator is not None} "
-          f"listening on {settings.server['host']}:{port or settings.server['port']}", file=sys.stderr, flush=True)
+          f"listening on {settings.server['host']}:{port or settings.server['port']}", file=sys.stderr,
+          flush=True)
     await stop.wait()
-    logging.getLogger("daemon").info("signal received: draining (at most %s s)", settings.server["drain_seconds"])
+    logging.getLogger("daemon").info("signal received: draining (at most %s s)",
+                                     settings.server["drain_seconds"])
     await pool.drain_and_stop(settings.server["drain_seconds"])
     server.stop()
     sweeper.stop()

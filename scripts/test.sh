@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Quick-start command two: install what the tests need (venv; the test, docs, chrome, pdf and cluster extras; an
-# OpenSSH server and a headless Chromium where apt-get can install them) and run the whole suite. Extra arguments
-# go to pytest, e.g. `bash scripts/test.sh tests/actions -x`.
+# OpenSSH server and a headless Chromium where apt-get can install them), lint (`ruff check .`, ruff.toml: a
+# finding fails the command) and run the whole suite. Extra arguments go to pytest, e.g.
+# `bash scripts/test.sh tests/actions -x`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,4 +31,5 @@ fi
 # OSWorld's own evaluators, for the differential tests (tests/differential); without a registry they skip.
 bash scripts/reference_venv.sh || echo "note: could not build .venv-osworld; the differential tests will be skipped" >&2
 
+.venv/bin/python -m ruff check .
 exec .venv/bin/python -m pytest "$@"

@@ -1,8 +1,8 @@
 """python -m tunnel --config FILE: keep `ssh -R remote_port:local_host:local_port` alive for weeks.
 
-Exit codes: 0 after SIGTERM/SIGINT; 78 (EX_CONFIG) for configuration, authentication and host-key errors, which
-supervisord is told not to restart. Transient failures never end the process: they are retried inside. Without a
-config file the process waits for one, calmly (tunnel/unconfigured.py), rather than ending.
+Exit codes: 0 after SIGTERM/SIGINT; 78 (EX_CONFIG) for configuration, authentication and host-key errors,
+which supervisord is told not to restart. Transient failures never end the process: they are retried inside.
+Without a config file the process waits for one, calmly (tunnel/unconfigured.py), rather than ending.
 """
 from __future__ import annotations
 
@@ -12,13 +12,12 @@ import sys
 import threading
 
 from daemon import logs
+from daemon.config_schema import CONFIG_ERROR
 
 from .config import TunnelConfigError, load
 from .connection import FatalTunnelError
 from .manager import TunnelManager
 from .unconfigured import wait_for_config
-
-CONFIG_ERROR = 78
 
 
 def main() -> None:

@@ -1,4 +1,8 @@
-"""Tunnel configuration: YAML in, validated settings out. Defaults live in DEFAULTS; errors name the file and key."""
+"""Tunnel configuration: YAML in, validated settings out.
+
+Every key lives in SCHEMA: its default, the check its value must pass and what it is for (DEFAULTS is the
+plain mapping of the defaults). Every key is checked; errors name the file and the key.
+"""
 from __future__ import annotations
 
 import os
@@ -7,37 +11,77 @@ from pathlib import Path
 
 import yaml
 
-from daemon.config import merge_with_defaults
+from daemon.config_schema import (
+    Setting,
+    a_path,
+    check_settings,
+    defaults_of,
+    flag,
+    integer,
+    is_integer,
+    log_level,
+    merge_with_defaults,
+    port,
+    positive_number,
+    rule,
+    text,
+)
 
-DEFAULTS = {
+_S = Setting
+_HOST = text("must be a host name or address")
+
+
+def _is_name(value) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+JUMP_KEYS = {"host": _is_name, "user": _is_name, "port": lambda v: is_integer(v) and 0 < v < 65536}
+
+
+def _is_jump(value) -> bool:
+    """None, or {host, port, user} of a bastion: host required, port and user optional."""
+    return value is None or isinstance(value, dict) and "host" in value and all(
+        key in JUMP_KEYS and JUMP_KEYS[key](item) for key, item in value.items())
+
+
+SCHEMA = {
     "ssh": {
-        "host": None,                  # the cluster's login host (required)
-        "port": 22,
-        "user": None,                  # required
-        "key_file": "~/.ssh/id_ed25519",
-        "passphrase_env": "OSWORLD_TUNNEL_PASSPHRASE",   # the key's passphrase, when it has one, from this variable
-        "known_hosts": "~/.ssh/known_hosts",
-        "strict_host_key": True,       # refuse unknown or changed host keys
-        "connect_timeout": 15.0,
-        "jump": None,                  # optional {host, port, user}: connect through this host first
+        "host": _S(None, text("must name the cluster's login host"), "the cluster's login host (required)"),
+        "port": _S(22, port(), "sshd's port"),
+        "user": _S(None, text("must name the user on that host"), "required"),
+        "key_file": _S("~/.ssh/id_ed25519", a_path(), "the private key (key auth only)"),
+        "passphrase_env": _S("OSWORLD_TUNNEL_PASSPHRASE", text("must name an environment variable"),
+                             "the key's passphrase, when it has one, from this variable"),
+        "known_hosts": _S("~/.ssh/known_hosts", a_path(), "the host keys to trust"),
+        "strict_host_key": _S(True, flag(), "refuse unknown or changed host keys"),
+        "connect_timeout": _S(15.0, positive_number(), "seconds to connect and authenticate"),
+        "jump": _S(None, rule(_is_jump, "must be a mapping with at least 'host' (and optionally 'port' and "
+                              "'user'), or absent"),
+                   "optional {host, port, user}: connect through this host first"),
     },
     "forward": {
-        "remote_host": "127.0.0.1",    # bound on the cluster
-        "remote_port": 15001,
-        "local_host": "127.0.0.1",     # the daemon on this Mac
-        "local_port": 18082,
+        "remote_host": _S("127.0.0.1", _HOST, "bound on the cluster"),
+        "remote_port": _S(15001, port(), "bound on the cluster"),
+        "local_host": _S("127.0.0.1", _HOST, "the daemon on this Mac"),
+        "local_port": _S(18082, port(), "the daemon on this Mac"),
     },
     "liveness": {
-        "interval": 5.0,               # seconds between keepalive probes that need an answer
-        "misses": 3,                   # consecutive unanswered probes that mean the connection is dead
-        "health_interval": 30.0,       # seconds between GET /health through the forward, end to end
+        "interval": _S(5.0, positive_number(), "seconds between keepalive probes that need an answer"),
+        "misses": _S(3, integer(1), "consecutive unanswered probes that mean the connection is dead"),
+        "health_interval": _S(30.0, positive_number(), "seconds between GET /health through the forward"),
     },
-    "backoff": {"initial": 1.0, "max": 60.0},
-    "reclaim_stale_port": True,        # end the user's own stale sshd session that still holds the remote port
-    "window_size": 16 * 1024 * 1024,   # SSH channel window: WAN throughput (see docs/tunnel.md)
-    "status_file": "../run/tunnel-status.json",
-    "log_level": "INFO",
+    "backoff": {
+        "initial": _S(1.0, positive_number(), "seconds before the first reconnect"),
+        "max": _S(60.0, positive_number(), "the longest wait between reconnects (it doubles up to this)"),
+    },
+    "reclaim_stale_port": _S(True, flag(),
+                             "end the user's own stale sshd session that still holds the remote port"),
+    "window_size": _S(16 * 1024 * 1024, integer(1), "SSH channel window: WAN throughput (docs/tunnel.md)"),
+    "status_file": _S("../run/tunnel-status.json", a_path(),
+                      "state for operators, shown in the daemon's /health"),
+    "log_level": _S("INFO", log_level(), "DEBUG, INFO, WARNING, ERROR or CRITICAL"),
 }
+DEFAULTS = defaults_of(SCHEMA)
 PATHS = (("ssh", "key_file"), ("ssh", "known_hosts"), ("status_file",))
 
 
@@ -57,7 +101,8 @@ class TunnelSettings:
 def load(path: str | os.PathLike) -> TunnelSettings:
     path = str(Path(path).resolve())
     if not os.path.exists(path):
-        raise TunnelConfigError(f"no tunnel config at {path}; copy configs/tunnel.yaml.example to it and fill it in")
+        raise TunnelConfigError(f"no tunnel config at {path}; "
+                                "copy configs/tunnel.yaml.example to it and fill it in")
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
@@ -65,13 +110,14 @@ def load(path: str | os.PathLike) -> TunnelSettings:
     if not isinstance(data, dict):
         raise TunnelConfigError(f"{path}: the top level must be a mapping of keys")
     merged = merge_with_defaults(path, DEFAULTS, data, error=TunnelConfigError)
+    check_settings(path, SCHEMA, merged, error=TunnelConfigError)
     base = Path(path).parent
     for keys in PATHS:
         node = merged
         for key in keys[:-1]:
             node = node[key]
         node[keys[-1]] = str((base / os.path.expanduser(node[keys[-1]])).resolve())
-    _validate(path, merged)
+    _validate_together(path, merged)
     return TunnelSettings(path, merged)
 
 
@@ -80,25 +126,12 @@ def _require(path: str, ok: bool, key: str, what: str) -> None:
         raise TunnelConfigError(f"{path}: '{key}' {what}")
 
 
-def _validate(path: str, c: dict) -> None:
-    ssh, forward = c["ssh"], c["forward"]
-    _require(path, isinstance(ssh["host"], str) and ssh["host"], "ssh.host", "must name the cluster's login host")
-    _require(path, isinstance(ssh["user"], str) and ssh["user"], "ssh.user", "must name the user on that host")
+def _validate_together(path: str, c: dict) -> None:
+    """What one key's check cannot see: the files named, and keys that bound each other."""
+    ssh = c["ssh"]
     _require(path, os.path.isfile(ssh["key_file"]), "ssh.key_file", f"names no file: {ssh['key_file']}")
     _require(path, os.path.isfile(ssh["known_hosts"]) or not ssh["strict_host_key"], "ssh.known_hosts",
-             f"names no file: {ssh['known_hosts']} (ssh once by hand to record the host key, or point it elsewhere)")
-    for section, key in (("ssh", "port"), ("forward", "remote_port"), ("forward", "local_port")):
-        value = c[section][key]
-        _require(path, isinstance(value, int) and 0 < value < 65536, f"{section}.{key}", "must be a TCP port")
-    for key in ("interval", "health_interval"):
-        value = c["liveness"][key]
-        _require(path, isinstance(value, (int, float)) and value > 0, f"liveness.{key}", "must be a number > 0")
-    _require(path, isinstance(c["liveness"]["misses"], int) and c["liveness"]["misses"] >= 1, "liveness.misses",
-             "must be an integer >= 1")
-    _require(path, 0 < c["backoff"]["initial"] <= c["backoff"]["max"], "backoff",
+             f"names no file: {ssh['known_hosts']} "
+             "(ssh once by hand to record the host key, or point it elsewhere)")
+    _require(path, c["backoff"]["initial"] <= c["backoff"]["max"], "backoff",
              "needs 0 < initial <= max (seconds)")
-    jump = ssh["jump"]
-    _require(path, jump is None or (isinstance(jump, dict) and jump.get("host")), "ssh.jump",
-             "must be a mapping with at least 'host' (or absent)")
-    for key in ("remote_host", "local_host"):
-        _require(path, isinstance(forward[key], str), f"forward.{key}", "must be a host name or address")

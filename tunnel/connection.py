@@ -1,7 +1,7 @@
 """One SSH connection to the cluster carrying the reverse forward remote_port → local_port.
 
 What the plain `ssh -R` gets wrong and this does on purpose (see ../shared tunnel notes in docs/tunnel.md):
-- the forward's handler is installed before the server accepts the forward, so no early connection is rejected;
+- the forward's handler is installed before the server accepts the forward: no early connection is rejected;
 - one trivial command runs on the connection, which makes sshd turn Nagle off (a 40 ms stall otherwise);
 - "forwarding denied" because a stale session of ours still holds the port is repaired by ending that session.
 """
@@ -40,8 +40,8 @@ class StrictHostKeys(paramiko.MissingHostKeyPolicy):
 
     def missing_host_key(self, client, hostname, key):
         raise FatalTunnelError(f"host key of {hostname} ({key.get_name()} {fingerprint(key)}) is not in "
-                               f"{self.known_hosts}; check the fingerprint with the cluster's admins, then add it "
-                               f"(e.g. ssh-keyscan -p PORT HOST >> {self.known_hosts})")
+                               f"{self.known_hosts}; check the fingerprint with the cluster's admins, then "
+                               f"add it (e.g. ssh-keyscan -p PORT HOST >> {self.known_hosts})")
 
 
 def _load_key(path: str, passphrase_env: str) -> paramiko.PKey:
@@ -65,7 +65,7 @@ class Connection:
         self.transport: paramiko.Transport | None = None
         self.pumps = Pumps(self.forward["local_host"], self.forward["local_port"], stop)
 
-    # --- connect -----------------------------------------------------------------------------------------------
+    # --- connect -------------------------------------------------------------------------------------------
     def open(self) -> None:
         sock = None
         jump = self.ssh["jump"]
@@ -89,15 +89,17 @@ class Connection:
                                            else paramiko.WarningPolicy())
         self.clients.append(client)
         try:
+            timeout = self.ssh["connect_timeout"]
             client.connect(host, port, user, pkey=_load_key(self.ssh["key_file"], self.ssh["passphrase_env"]),
-                           sock=sock, timeout=self.ssh["connect_timeout"], banner_timeout=self.ssh["connect_timeout"],
-                           auth_timeout=self.ssh["connect_timeout"], allow_agent=False, look_for_keys=False)
+                           sock=sock, timeout=timeout, banner_timeout=timeout, auth_timeout=timeout,
+                           allow_agent=False, look_for_keys=False)
         except paramiko.BadHostKeyException as exc:
             raise FatalTunnelError(f"host key of {host} CHANGED: got {fingerprint(exc.key)}, {known} expects "
-                                   f"{fingerprint(exc.expected_key)}; do not connect until the admins confirm it")
+                                   f"{fingerprint(exc.expected_key)}; do not connect until the admins "
+                                   "confirm it") from exc
         except paramiko.AuthenticationException as exc:
-            raise FatalTunnelError(f"{user}@{host}:{port} refused key {self.ssh['key_file']}: {exc}; add its public "
-                                   "key to ~/.ssh/authorized_keys on the cluster") from exc
+            raise FatalTunnelError(f"{user}@{host}:{port} refused key {self.ssh['key_file']}: {exc}; add its "
+                                   "public key to ~/.ssh/authorized_keys on the cluster") from exc
         except (OSError, paramiko.SSHException, EOFError) as exc:
             raise TransientTunnelError(f"cannot connect to {host}:{port}: {exc}") from exc
         return client
@@ -116,15 +118,16 @@ class Connection:
 
     def _request_forward(self) -> None:
         host, port = self.forward["remote_host"], self.forward["remote_port"]
-        self.transport._tcp_handler = self.pumps.handler     # before the request: no early connection rejected
+        self.transport._tcp_handler = self.pumps.handler     # before the request: no early connection refused
         for attempt in range(3):
             try:
                 self.transport.request_port_forward(host, port, handler=self.pumps.handler)
                 return
             except paramiko.SSHException as exc:
                 if not self.settings["reclaim_stale_port"] or not self._someone_listens(host, port):
-                    raise TransientTunnelError(f"the server denied forwarding {host}:{port} ({exc}) and nothing "
-                                               "listens there: sshd's AllowTcpForwarding/PermitListen forbid it")
+                    raise TransientTunnelError(f"the server denied forwarding {host}:{port} ({exc}) and "
+                                               "nothing listens there: sshd's AllowTcpForwarding/"
+                                               "PermitListen forbid it") from exc
                 self._reclaim(port)
                 time.sleep(0.5 * (attempt + 1))
         raise TransientTunnelError(f"{host}:{port} on the server is still held by another session")
@@ -138,17 +141,19 @@ class Connection:
         return True
 
     def _reclaim(self, port: int) -> None:
-        """End the user's own stale sshd session that still holds the port (the server cannot tell it is dead)."""
+        """End our own stale sshd session that still holds the port (the server cannot tell it died)."""
         listing = self._run(f"ss -ltnpH 'sport = :{port}' 2>/dev/null || fuser -n tcp {port} 2>&1")
-        pids = sorted(set(re.findall(r"pid=(\d+)", listing)) or set(re.findall(r"\b(\d+)\b", listing.split(":")[-1])))
+        pids = sorted(set(re.findall(r"pid=(\d+)", listing))
+                      or set(re.findall(r"\b(\d+)\b", listing.split(":")[-1])))
         if not pids:
             log.warning("port %d is held but no process of ours holds it (%r); waiting for sshd to reap it",
                         port, listing.strip()[:200])
             return
-        log.warning("port %d held by stale session process(es) %s on the server: ending them", port, ", ".join(pids))
+        log.warning("port %d held by stale session process(es) %s on the server: ending them", port,
+                    ", ".join(pids))
         self._run(f"kill {' '.join(pids)}; sleep 0.5; kill -9 {' '.join(pids)} 2>/dev/null; true")
 
-    # --- liveness ----------------------------------------------------------------------------------------------
+    # --- liveness ------------------------------------------------------------------------------------------
     def alive(self) -> bool:
         return self.transport is not None and self.transport.is_active()
 

@@ -1,8 +1,9 @@
-"""Keeps the tunnel up: connect, watch liveness, rebuild with capped exponential backoff and jitter; report state.
+"""Keeps the tunnel up: connect, watch liveness, rebuild with capped exponential backoff and jitter; report
+state.
 
 Liveness needs answers: paramiko's keepalives never fail on a silently dropped connection, so every interval a
-keepalive@openssh.com global request must be answered within the interval; `misses` unanswered in a row mean the
-connection is dead. Every wait polls the stop flag, so SIGTERM ends the process within a second.
+keepalive@openssh.com global request must be answered within the interval; `misses` unanswered in a row mean
+the connection is dead. Every wait polls the stop flag, so SIGTERM ends the process within a second.
 """
 from __future__ import annotations
 
@@ -85,7 +86,8 @@ class TunnelManager:
                 if not first:
                     self.status.data["reconnects"] += 1
                 first = False
-                log.info("tunnel up: %s (server) -> %s (here)", self.status.data["remote"], self.status.data["local"])
+                log.info("tunnel up: %s (server) -> %s (here)", self.status.data["remote"],
+                         self.status.data["local"])
                 self.status.set(state="connected", last_error=None)
                 backoff = self.settings["backoff"]["initial"]
                 reason = self._watch(connection)

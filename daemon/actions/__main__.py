@@ -11,7 +11,7 @@ def answer(line: str) -> dict:
     try:
         request = json.loads(line)
         prediction = request["prediction"]
-        screen = tuple(request.get("screen") or (1920, 1080))
+        screen = tuple(request.get("screen") or ActionOptions.screen)
         if not isinstance(prediction, str) or len(screen) != 2 or not all(isinstance(v, int) for v in screen):
             raise ValueError("'prediction' must be a string and 'screen' [width, height] integers")
     except (ValueError, KeyError, TypeError) as exc:

@@ -5,6 +5,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from ..config import DEFAULTS
 from .keys import KeyError_, normalize_key, split_keys
 from .parser import Call, ParseError, parse_calls, strip_leaked_tokens
 
@@ -22,15 +23,16 @@ TYPABLE = set(map(chr, range(32, 127))) - {"<"}
 ACTION_NAMES = {"click", "left_single", "left_double", "right_single", "hover", "drag", "hotkey", "press",
                 "keydown", "keyup", "type", "scroll", "wait", "finished", "call_user", "error_env"}
 CLICKS = {"click": ("left", 1), "left_single": ("left", 1), "left_double": ("left", 2), "right_single": ("right", 1)}
+_EPISODE = DEFAULTS["episode"]
 KEY_FUNCTIONS = {"press": "press", "keydown": "keyDown", "keyup": "keyUp"}
 TERMINALS = {"finished": "DONE", "call_user": "FAIL", "error_env": "FAIL", "wait": "WAIT"}
 
 
 @dataclass(frozen=True)
 class ActionOptions:
-    screen: tuple[int, int] = (1920, 1080)
-    model_type: str = "qwen25vl"          # qwen25vl: smart-resized pixels; qwen2vl: relative to 1000
-    typing_interval: float = 0.01         # seconds per typed character
+    screen: tuple[int, int] = (_EPISODE["screen_width"], _EPISODE["screen_height"])
+    model_type: str = _EPISODE["model_type"]    # qwen25vl: smart-resized pixels; qwen2vl: relative to 1000
+    typing_interval: float = _EPISODE["typing_interval"]    # seconds per typed character
     clipboard_tool: str | None = "xclip"  # how non-ASCII text is pasted; None: dropped with a warning
     max_code_seconds: float = 100.0       # each code string finishes well within the guest's 120 s execute limit
 

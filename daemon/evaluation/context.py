@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..atomic import write_atomic
+from ..config import DEFAULTS
 from . import downloads
 from .errors import SetupError
 from .host_policy import HostPolicy, PolicyError, check_unpacked_size, default_policy, task_file, task_id_problem
@@ -19,12 +20,12 @@ __all__ = ["SetupError", "TaskContext"]
 class TaskContext:
     task_id: str
     cache_dir: Path                    # shared by all workers; downloads/ is keyed by URL
-    screen: tuple[int, int] = (1920, 1080)
-    client_password: str = "password"
-    download_timeout: float = 300.0
-    step_timeout: float = 120.0
+    screen: tuple[int, int] = (DEFAULTS["episode"]["screen_width"], DEFAULTS["episode"]["screen_height"])
+    client_password: str = DEFAULTS["evaluation"]["client_password"]
+    download_timeout: float = DEFAULTS["evaluation"]["download_timeout"]
+    step_timeout: float = DEFAULTS["evaluation"]["step_timeout"]
     external_metric: Callable[[str, list, dict], float] | None = None    # desktop-env's metrics, when configured
-    on_setup_failure: str = "fail"     # fail | continue (log the failed step and carry on, as OSWorld does)
+    on_setup_failure: str = DEFAULTS["evaluation"]["on_setup_failure"]  # fail | continue (log it, carry on)
     log: logging.Logger | logging.LoggerAdapter = logging.getLogger("daemon.evaluation")
     policy: HostPolicy = field(default_factory=default_policy)            # what the task may touch on the host
 

@@ -20,8 +20,10 @@ import urllib.request
 import uuid
 
 from ..budget import Budget, BudgetSpent
+from ..config import DEFAULTS
 from .devtools import DevToolsClient
 
+_VMWARE = DEFAULTS["vmware"]
 RETRY_PAUSE = 1.0
 VLC_PASSWORD = "password"           # the HTTP interface password of VLC in OSWorld's VM image
 RETRIABLE = (ConnectionRefusedError, ConnectionResetError)     # the guest did not take the request
@@ -43,9 +45,11 @@ class GuestError(Exception):
 
 
 class GuestClient:
-    def __init__(self, ip: str, port: int = 5000, request_timeout: float = 90.0, retries: int = 3,
-                 devtools_port: int = 9222, vlc_port: int = 8080, *, screenshot_timeout: float = 10.0,
-                 liveness_timeout: float = 10.0, budget: Budget | None = None):
+    def __init__(self, ip: str, port: int = _VMWARE["guest_port"],
+                 request_timeout: float = _VMWARE["guest_request_timeout"], retries: int = _VMWARE["guest_retries"],
+                 devtools_port: int = _VMWARE["devtools_port"], vlc_port: int = _VMWARE["vlc_port"], *,
+                 screenshot_timeout: float = _VMWARE["screenshot_timeout"],
+                 liveness_timeout: float = _VMWARE["liveness_timeout"], budget: Budget | None = None):
         self.base = f"http://{ip}:{port}"
         self.ip, self.port, self.devtools_port, self.vlc_port = ip, port, devtools_port, vlc_port
         self.request_timeout = request_timeout

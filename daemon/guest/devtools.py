@@ -33,7 +33,7 @@ def extra_missing() -> str | None:
 
 
 class DevToolsClient:
-    def __init__(self, ip: str, port: int = 9222, timeout: float = 30.0):
+    def __init__(self, ip: str, port: int, timeout: float = 30.0):
         self.base = f"http://{ip}:{port}"
         self.timeout = timeout
         self._ids = itertools.count(1)

@@ -97,7 +97,7 @@ class AcceptLoop:
 class CappedHTTPServer(tornado.httpserver.HTTPServer):
     """Tornado's HTTPServer with a connection cap and the bounded accept loop above."""
 
-    def initialize(self, *args, max_connections: int = 4096, **kwargs) -> None:
+    def initialize(self, *args, max_connections: int, **kwargs) -> None:
         super().initialize(*args, **kwargs)
         self.max_connections = max_connections
         self.refused = BoundedLog(f"connection refused: over server.max_connections ({max_connections})")

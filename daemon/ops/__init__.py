@@ -1,1 +1,1 @@
-"""Supervised operation: the program launcher supervisord runs, its XML-RPC view for /health, the launchd agent."""
+"""Supervised operation: the launcher supervisord runs, its XML-RPC view for /health, the launchd agent."""

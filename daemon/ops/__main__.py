@@ -1,7 +1,8 @@
-"""python -m daemon.ops token --config FILE [--url http://127.0.0.1:15001]: the line to paste into the cluster's
-config so that its client sends the daemon's token (created here when the daemon never ran yet).
+"""python -m daemon.ops token --config FILE [--url http://127.0.0.1:15001]: the line to paste into the
+cluster's config so that its client sends the daemon's token (created here when the daemon never ran yet).
 
-The token is a secret: the line goes to stdout only, for the operator to copy; never into a shared file or a log.
+The token is a secret: the line goes to stdout only, for the operator to copy; never into a shared file or a
+log.
 """
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import argparse
 import sys
 
 from daemon import config
+from daemon.config_schema import CONFIG_ERROR
 from daemon.http import auth
+from tunnel.config import DEFAULTS as TUNNEL_DEFAULTS
 
-CONFIG_ERROR = 78
-TUNNEL_URL = "http://127.0.0.1:15001"    # the tunnel's port on the login node (docs/tunnel.md)
+TUNNEL_URL = f"http://127.0.0.1:{TUNNEL_DEFAULTS['forward']['remote_port']}"   # the tunnel on the login node
 
 
 def remote_server_url(settings: config.Settings, base_url: str) -> str:
@@ -25,7 +27,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     token = commands.add_parser("token", help="print the remote_server_url line with the daemon's token")
-    token.add_argument("--config", required=True, help="the daemon's YAML config (its server.auth_token_file)")
+    token.add_argument("--config", required=True,
+                       help="the daemon's YAML config (its server.auth_token_file)")
     token.add_argument("--url", default=TUNNEL_URL, help=f"how the cluster reaches the daemon ({TUNNEL_URL})")
     args = parser.parse_args(argv)
     try:

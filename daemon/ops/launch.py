@@ -1,12 +1,14 @@
-"""python -m daemon.ops.launch daemon|tunnel --checkout DIR [--show]: the one place that picks each program's config.
+"""python -m daemon.ops.launch daemon|tunnel --checkout DIR [--show]: the one place that picks each program's
+config.
 
-supervisord.conf runs both programs through this module, which replaces itself (exec) with the real program, so
-supervisord signals the program directly. The choice:
+supervisord.conf runs both programs through this module, which replaces itself (exec) with the real program,
+so supervisord signals the program directly. The choice:
   daemon: $OSWORLD_DAEMON_CONFIG, else configs/vmware.yaml when vmrun is found and that file lists VMs,
           else configs/sim.yaml (simulated VMware); $OSWORLD_PORT overrides server.port.
   tunnel: $OSWORLD_TUNNEL_CONFIG, else configs/tunnel.yaml; without that file the tunnel waits for it, "not
           configured" (tunnel/unconfigured.py).
---show prints the choice and its reason, --port the daemon's port; neither starts anything (scripts/start.sh uses them).
+--show prints the choice and its reason, --port the daemon's port; neither starts anything (scripts/start.sh
+uses them).
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from daemon import config
+
 
 def daemon_config(checkout: Path) -> tuple[Path, str]:
     """The daemon's config file and why it was chosen."""
@@ -74,7 +77,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m daemon.ops.launch", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("program", choices=sorted(PROGRAMS))
-    parser.add_argument("--checkout", type=Path, default=Path.cwd(), help="the checkout root (supervisord's %%(here)s)")
+    parser.add_argument("--checkout", type=Path, default=Path.cwd(),
+                        help="the checkout root (supervisord's %%(here)s)")
     parser.add_argument("--show", action="store_true", help="print the chosen config and why; start nothing")
     parser.add_argument("--port", action="store_true", help="print the daemon's port; start nothing")
     args = parser.parse_args(argv)

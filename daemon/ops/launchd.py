@@ -1,7 +1,8 @@
 """python -m daemon.ops.launchd install|uninstall|print: a macOS LaunchAgent that runs supervisord at login.
 
-The agent runs `<checkout>/.venv/bin/supervisord -n -c <checkout>/supervisord.conf` (foreground, as launchd wants)
-with absolute paths, restarts it if it dies abnormally, and logs launchd-level output to run/logs/launchd.log.
+The agent runs `<checkout>/.venv/bin/supervisord -n -c <checkout>/supervisord.conf` (foreground, as launchd
+wants) with absolute paths, restarts it if it dies abnormally, and logs launchd-level output to
+run/logs/launchd.log.
 After `install`:   launchctl bootstrap gui/$(id -u) ~/Library/LaunchAgents/<label>.plist
 Before `uninstall`: launchctl bootout gui/$(id -u)/<label>
 """
@@ -34,9 +35,11 @@ def agent(checkout: Path, label: str) -> dict:
     supervisord = checkout / ".venv" / "bin" / "supervisord"
     conf = checkout / "supervisord.conf"
     if not conf.is_file():
-        raise SetupError(f"{conf} not found: pass --checkout with the root of the osworld-env-daemon checkout")
+        raise SetupError(f"{conf} not found: "
+                         "pass --checkout with the root of the osworld-env-daemon checkout")
     if not os.access(supervisord, os.X_OK):
-        raise SetupError(f"{supervisord} not found: run `bash scripts/start.sh` once in {checkout} to install")
+        raise SetupError(f"{supervisord} not found: "
+                         f"run `bash scripts/start.sh` once in {checkout} to install")
     log = str(checkout / "run" / "logs" / "launchd.log")
     return {
         "Label": label,
@@ -44,7 +47,7 @@ def agent(checkout: Path, label: str) -> dict:
         "WorkingDirectory": str(checkout),
         "EnvironmentVariables": {"PATH": AGENT_PATH},
         "RunAtLoad": True,
-        "KeepAlive": {"SuccessfulExit": False},   # restart a crashed supervisord, not one shut down on purpose
+        "KeepAlive": {"SuccessfulExit": False},   # restart a crashed supervisord, not one stopped on purpose
         "ThrottleInterval": 30,
         "ExitTimeOut": EXIT_TIMEOUT,
         "StandardOutPath": log,
@@ -54,7 +57,8 @@ def agent(checkout: Path, label: str) -> dict:
 
 def install(checkout: Path, label: str, agents_dir: Path) -> Path:
     plist = agent(checkout, label)
-    (checkout / "run" / "logs").mkdir(parents=True, exist_ok=True)   # launchd opens the log before supervisord runs
+    # launchd opens the log before supervisord runs, and creates no folder for it
+    (checkout / "run" / "logs").mkdir(parents=True, exist_ok=True)
     path = agents_dir / f"{label}.plist"
     write_atomic(path, plistlib.dumps(plist), mode=0o644)
     return path
@@ -72,7 +76,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m daemon.ops.launchd", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["install", "uninstall", "print"])
-    parser.add_argument("--checkout", type=Path, default=Path.cwd(), help="checkout root (default: current directory)")
+    parser.add_argument("--checkout", type=Path, default=Path.cwd(),
+                        help="checkout root (default: current directory)")
     parser.add_argument("--label", default=DEFAULT_LABEL)
     parser.add_argument("--agents-dir", type=Path, default=AGENTS_DIR, help="default: ~/Library/LaunchAgents")
     args = parser.parse_args(argv)

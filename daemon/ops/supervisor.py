@@ -1,4 +1,5 @@
-"""supervisord's view of our programs, for /health: XML-RPC over supervisord's unix socket, off the event loop.
+"""supervisord's view of our programs, for /health: XML-RPC over supervisord's unix socket, off the event
+loop.
 
 A background thread asks supervisord (supervisor.getAllProcessInfo) every few seconds with a short timeout and
 keeps the answer; /health reads the kept answer, so a stuck or absent supervisord never delays /health.
@@ -62,7 +63,7 @@ class SupervisorView:
         self._thread: threading.Thread | None = None
 
     def snapshot(self) -> dict | None:
-        """The last answer: None before the first refresh and when no supervisord socket exists (not supervised)."""
+        """The last answer: None before the first refresh and when there is no supervisord socket."""
         return self._snapshot
 
     def refresh(self) -> None:

@@ -12,14 +12,16 @@ import signal
 from pathlib import Path
 
 from ..atomic import write_atomic
+from ..config import DEFAULTS, SIMULATOR_DEFAULTS
 from . import scenario
 from .machine import Machine
 
-SNAPSHOT = "init_state"
+SNAPSHOT = DEFAULTS["vmware"]["snapshot"]     # what the daemon reverts to, unless configured otherwise
 
 
-def provision(home: Path, count: int, preset: str = "fast", ip_base: str = "127.0.0.2",
-              guest_port: int = 5000) -> list[Path]:
+def provision(home: Path, count: int, preset: str = SIMULATOR_DEFAULTS["preset"],
+              ip_base: str = SIMULATOR_DEFAULTS["ip_base"], guest_port: int = DEFAULTS["vmware"]["guest_port"]
+              ) -> list[Path]:
     """Create (idempotently) `count` simulated VMs with an init_state snapshot; set the preset. Returns vmx paths."""
     home = Path(home).resolve()
     home.mkdir(parents=True, exist_ok=True)

@@ -17,8 +17,8 @@ class VmrunError(Exception):
 
 
 class VmDriver:
-    def __init__(self, vmrun: str, vmx: str, host_type: str = "fusion", command_timeout: float = 120.0,
-                 env: dict | None = None, budget: Budget | None = None):
+    def __init__(self, vmrun: str, vmx: str, host_type: str, command_timeout: float, env: dict | None = None,
+                 budget: Budget | None = None):
         self.vmrun, self.vmx, self.host_type = vmrun, vmx, host_type
         self.command_timeout = command_timeout
         self.env = env
