@@ -51,6 +51,7 @@ DEFAULTS: dict[str, Any] = {
         "screenshot_timeout": 10.0,     # GET /screenshot (34-44 ms on a real guest)
         "execute_timeout": 130.0,       # an action's /execute: above the guest's own 120 s limit, so its answer wins
         "liveness_timeout": 10.0,       # a long request gives up when /platform stops answering for this long
+        "prepare_timeout": 30.0,        # each guest command after bring-up (screen lock off, clipboard tool)
         "guest_retries": 3,             # attempts of a request the guest refused or reset (never of a timeout)
         "reset_attempts": 3,            # whole revert/start/ready cycles, the last ones with a hard stop first
     },
@@ -287,7 +288,7 @@ def _validate(path: str, c: dict) -> None:
     _check(path, isinstance(server["auth"], bool), "server.auth", "must be true or false")
     _check(path, isinstance(server["auth_token_file"], str), "server.auth_token_file", "must be a path")
     for key in ("command_timeout", "ip_timeout", "guest_ready_timeout", "guest_request_timeout",
-                "screenshot_timeout", "execute_timeout", "liveness_timeout"):
+                "screenshot_timeout", "execute_timeout", "liveness_timeout", "prepare_timeout"):
         _number(path, c, "vmware", key, 0.1)
     for key in ("guest_retries", "reset_attempts"):
         _check(path, isinstance(vmware[key], int) and vmware[key] >= 1, f"vmware.{key}", "must be an integer >= 1")
