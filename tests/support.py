@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from daemon.simulator.machine import process_alive as pid_alive  # noqa: F401  (re-exported for tests)
+from daemon.worker.states import ILLEGAL
 
 ROOT = Path(__file__).resolve().parent.parent
 # A random start over the whole 127.100-254.x range: concurrent test runs on one machine rarely share a subnet.
@@ -136,6 +137,8 @@ class DaemonProcess:
                 self.proc.wait(timeout=10)
         from daemon.simulator import stop_all
         stop_all(self.home)
+        log = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        assert ILLEGAL not in log, f"the daemon logged an {ILLEGAL}: {log[max(0, log.index(ILLEGAL) - 200):][:600]}"
         return self.proc.returncode if self.proc else None
 
 

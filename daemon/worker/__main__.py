@@ -31,7 +31,6 @@ class Worker:
         self.write_lock = threading.Lock()
         self.requests: queue.Queue = queue.Queue()
         self.daemon_gone = threading.Event()          # stdin ended: the daemon is gone
-        self.env_idx = env_idx
         self.environment = Environment(env_idx, settings, self.publish_state)
         self.log = logs.env_logger("daemon.worker", env_idx)
 

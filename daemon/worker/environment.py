@@ -99,8 +99,7 @@ class Environment:
             if not (lifecycle.warm and lifecycle.warm_guest_answers()):
                 with self._vm_failed():
                     lifecycle.bring_up()
-            lifecycle.warm = False
-            lifecycle.records.mark(lifecycle.vmx, clean=False)
+            lifecycle.hand_out()
             self._setup_task(task)
             first = self._screenshot_b64(episode)
         except EnvError:

@@ -88,6 +88,11 @@ class VmLifecycle:
         self.warm = False
         return False
 
+    def hand_out(self) -> None:
+        """The VM goes to an episode: no longer warm, and its record says it may hold one (adoption reverts it)."""
+        self.warm = False
+        self.records.mark(self.vmx, clean=False)
+
     # --- bring-up ----------------------------------------------------------------------------------------------
     def bring_up(self, hard_stop_first: bool = False) -> None:
         """VmrunError when every attempt failed: its message names the VM, the attempts and the last error."""
