@@ -59,7 +59,7 @@ class WorkerHandle:
         self.stdout: PipeIOStream | None = None
         self.pending: dict[int, asyncio.Future] = {}
         self.ids = itertools.count(1)
-        self.state: dict = {"episode_id": None, "steps": 0, "warm": False, "last_error": None}   # the worker's
+        self.state: dict = {"episode_id": None, "steps": 0, "warm": False, "last_error": None}  # worker's
         self.phase = Phase.STARTING             # the worker's phase, or the pool's own (POOL_PHASES)
         self.busy: str | None = None            # the operation in flight
         self.in_flight: asyncio.Future | None = None    # its reply, for requests that attach or wait
@@ -176,9 +176,10 @@ class WorkerHandle:
         return self.process is not None and self.process.poll() is None
 
     def health(self) -> dict:
-        return {"env_idx": self.env_idx, "phase": self.phase.value, "episode_id": self.state.get("episode_id"),
-                "steps": self.state.get("steps", 0), "warm": self.state.get("warm", False), "busy": self.busy,
-                "last_error": self.state.get("last_error"), "pid": self.process.pid if self.process else None,
+        state = self.state
+        return {"env_idx": self.env_idx, "phase": self.phase.value, "episode_id": state.get("episode_id"),
+                "steps": state.get("steps", 0), "warm": state.get("warm", False), "busy": self.busy,
+                "last_error": state.get("last_error"), "pid": self.process.pid if self.process else None,
                 "recovery_reason": self.recovery_reason if self.phase in POOL_PHASES else None}
 
 
@@ -227,7 +228,8 @@ class Pool:
             if op == "evaluate" and evaluated is not None:
                 return evaluated
         if handle.phase in POOL_PHASES:
-            what = "broken: its VM could not be recovered yet" if handle.phase is Phase.BROKEN else "being recovered"
+            broken = handle.phase is Phase.BROKEN
+            what = "broken: its VM could not be recovered yet" if broken else "being recovered"
             return error_reply(503, "env_recovering", f"env {env_idx} is {what} ({handle.state.get('last_error')}); "
                                "retry after Retry-After seconds", RETRY_AFTER)
         if handle.busy:

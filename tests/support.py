@@ -138,7 +138,8 @@ class DaemonProcess:
         from daemon.simulator import stop_all
         stop_all(self.home)
         log = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-        assert ILLEGAL not in log, f"the daemon logged an {ILLEGAL}: {log[max(0, log.index(ILLEGAL) - 200):][:600]}"
+        illegal = [line for line in log.splitlines() if ILLEGAL in line]
+        assert not illegal, f"the daemon logged: {illegal}"
         return self.proc.returncode if self.proc else None
 
 

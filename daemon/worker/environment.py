@@ -1,7 +1,7 @@
 """Environment: one VM's episode. The worker process calls it one operation at a time.
 
-The VM itself (bring-up, adoption, pause, reset-ahead) is its VmLifecycle (vm_lifecycle.py); its phase moves only
-through states.transition.
+The VM itself (bring-up, adoption, pause, reset-ahead) is its VmLifecycle (vm_lifecycle.py); the env's phase
+moves only through states.transition.
 adopt (once, when the daemon starts): a VM already running is taken over (used warm or reverted).
 reset: (wait for reset-ahead) → bring the VM up unless it is warm and its guest answers → task setup → first
 screenshot.
@@ -94,7 +94,8 @@ class Environment:
         self.episode = None
         self.set_phase(Phase.RESETTING)
         lifecycle = self.lifecycle
-        self.report.note(episode_id=episode.episode_id, warm=lifecycle.warm, image_format=episode.image_format)
+        self.report.note(episode_id=episode.episode_id, warm=lifecycle.warm,
+                         image_format=episode.image_format)
         try:
             if not (lifecycle.warm and lifecycle.warm_guest_answers()):
                 with self._vm_failed():

@@ -1,12 +1,12 @@
 """The phases of an env and the transitions allowed between them: one table for the worker and the pool.
 
 The worker moves its own phase (adoption, reset, step, evaluate, a lost guest, recovery of its VM); the pool
-mirrors every phase the worker reports and adds its own (starting, recovering, broken), and `/health` shows the
+mirrors every phase the worker reports and adds its own (starting, recovering, broken); `/health` shows the
 pool's. Both move only through `transition`, so the table below is the whole lifecycle. Staying in a phase is
 always allowed (a step that does not end the episode is running → running).
 
-A transition outside the table is a bug: it is logged once (env, from, to), recorded in `violations()` and made
-anyway, so the env goes on serving and `/health` tells the truth; tests fail on any recorded or logged one.
+A transition outside the table is a bug: it is logged once (env, from, to), recorded in `violations()` and
+made anyway, so the env goes on serving and `/health` tells the truth; tests fail on any recorded or logged.
 Leaf module: it imports nothing of the daemon.
 """
 from __future__ import annotations
@@ -25,8 +25,8 @@ class Phase(str, enum.Enum):
     RUNNING = "running"                 # an episode is being stepped
     DONE = "done"                       # the episode ended (terminal action, max steps, or evaluated)
     GUEST_LOST = "guest_lost"           # the guest stopped answering mid-episode: the pool recovers the VM
-    RECOVERING = "recovering"           # bringing the VM (and, in the pool, the worker) back to a known-good state
-    BROKEN = "broken"                   # a recovery attempt failed; the pool retries with backoff, then the watchdog
+    RECOVERING = "recovering"           # the VM (in the pool: the worker too) goes back to a known-good state
+    BROKEN = "broken"                   # a recovery attempt failed: retried with backoff, then the watchdog
 
 
 TRANSITIONS: dict[Phase, frozenset[Phase]] = {

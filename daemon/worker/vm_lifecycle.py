@@ -1,10 +1,10 @@
 """VmLifecycle: one VM's life between episodes, driven by vmrun and checked through its guest.
 
-bring-up: (hard stop) → revert to the snapshot → start → guest IP → guest answers → screen lock off, clipboard tool
-found; up to vmware.reset_attempts times. Adoption (once, when the daemon starts): a VM already running is used
-warm when its record says clean and its guest answers, else reverted. Pause/unpause between steps (opt-in), and
-reset-ahead: after an evaluate, the VM is reverted and started in the background so the next reset finds it warm.
-Every vmrun and guest call shares the operation's budget.
+bring-up: (hard stop) → revert to the snapshot → start → guest IP → guest answers → screen lock off,
+clipboard tool found; up to vmware.reset_attempts times. Adoption (once, when the daemon starts): a VM already
+running is used warm when its record says clean and its guest answers, else reverted. Pause/unpause between
+steps (opt-in), and reset-ahead: after an evaluate, the VM is reverted and started in the background so the
+next reset finds it warm. Every vmrun and guest call shares the operation's budget.
 """
 from __future__ import annotations
 
@@ -23,11 +23,12 @@ from ..vm.vmrun import VmDriver, VmrunError
 LOCK_DISABLE = ("gsettings set org.gnome.desktop.screensaver lock-enabled false; "
                 "gsettings set org.gnome.desktop.session idle-delay 0")
 READY_POLL = 0.5
-BUDGET_SHARE = 0.95             # of the pool's deadline: the rest is time to answer before the pool kills us
+BUDGET_SHARE = 0.95             # of the pool's deadline: the rest is time to answer before it kills us
 
 
 class VmLifecycle:
-    def __init__(self, env_idx: int, settings: Settings, budget: Budget, reset_ahead_done: Callable[[], None]):
+    def __init__(self, env_idx: int, settings: Settings, budget: Budget,
+                 reset_ahead_done: Callable[[], None]):
         self.env_idx = env_idx
         self.settings = settings
         self.budget = budget
@@ -35,7 +36,8 @@ class VmLifecycle:
         self.vmx = settings.envs[env_idx]["vmx"]
         # The daemon does not start without a vmrun; one removed since makes each call a VmrunError.
         vmrun = find_vmrun(settings.vmware["vmrun"]) or "vmrun"
-        self.vm = VmDriver(vmrun, self.vmx, settings.vmware["host_type"], settings.vmware["command_timeout"],
+        vmware = settings.vmware
+        self.vm = VmDriver(vmrun, self.vmx, vmware["host_type"], vmware["command_timeout"],
                            env=dict(os.environ), budget=budget)
         self.records = VmRecords(settings.raw["run_dir"])
         self.guest: GuestClient | None = None
@@ -46,17 +48,18 @@ class VmLifecycle:
         self.closing = threading.Event()
         self.log = env_logger("daemon.worker", env_idx)     # the environment sets it per episode
 
-    # --- adoption ----------------------------------------------------------------------------------------------
+    # --- adoption ------------------------------------------------------------------------------------------
     def running(self) -> bool:
-        """Whether the VM runs (a VM vmrun cannot tell about is treated as off: the first reset brings it up)."""
+        """Whether the VM runs (one vmrun cannot tell about is taken as off: the first reset brings it up)."""
         try:
             return self.vm.is_running()
         except VmrunError as exc:
-            self.log.warning("could not tell whether VM %s runs (%s); the first reset brings it up", self.vmx, exc)
+            self.log.warning("could not tell whether VM %s runs (%s); the first reset brings it up",
+                             self.vmx, exc)
             return False
 
     def take_over(self) -> None:
-        """A running VM is used warm when clean and its guest answers, else reverted (VmrunError: it failed)."""
+        """A running VM is used warm when clean and its guest answers, else reverted (VmrunError: failed)."""
         clean = self.records.is_clean(self.vmx)
         if clean and self._guest_of_running_vm_answers():
             self.warm = True
@@ -75,7 +78,7 @@ class VmLifecycle:
             return False
         return self.guest_answers()
 
-    # --- liveness ----------------------------------------------------------------------------------------------
+    # --- liveness ------------------------------------------------------------------------------------------
     def guest_answers(self) -> bool:
         return self.guest is not None and self.guest.answers(self.settings.pool["warm_probe_timeout"])
 
@@ -83,17 +86,17 @@ class VmLifecycle:
         """A warm VM is probed before a reset hands it out: its guest may have died since reset-ahead."""
         if self.guest_answers():
             return True
-        self.log.warning("the warm VM's guest did not answer /platform within %.0f s: bringing the VM up again",
-                         self.settings.pool["warm_probe_timeout"])
+        self.log.warning("the warm VM's guest did not answer /platform within %.0f s: bringing the VM up "
+                         "again", self.settings.pool["warm_probe_timeout"])
         self.warm = False
         return False
 
     def hand_out(self) -> None:
-        """The VM goes to an episode: no longer warm, and its record says it may hold one (adoption reverts it)."""
+        """The VM goes to an episode: no longer warm; its record says it may hold one (adoption reverts)."""
         self.warm = False
         self.records.mark(self.vmx, clean=False)
 
-    # --- bring-up ----------------------------------------------------------------------------------------------
+    # --- bring-up ------------------------------------------------------------------------------------------
     def bring_up(self, hard_stop_first: bool = False) -> None:
         """VmrunError when every attempt failed: its message names the VM, the attempts and the last error."""
         vmware = self.settings.vmware
@@ -114,7 +117,8 @@ class VmLifecycle:
                 return
             except (VmrunError, GuestError) as exc:
                 last = exc
-                self.log.warning("bring-up attempt %d/%d failed: %s", attempt + 1, vmware["reset_attempts"], exc)
+                self.log.warning("bring-up attempt %d/%d failed: %s", attempt + 1, vmware["reset_attempts"],
+                                 exc)
         hint = " (on macOS, vmrun start must run inside the user's GUI login session)" if \
             "canceled" in str(last) else ""
         raise VmrunError(f"VM {self.vmx} could not be brought up after {vmware['reset_attempts']} attempts: "
@@ -122,8 +126,8 @@ class VmLifecycle:
 
     def _connect_guest(self, ip: str) -> None:
         vmware = self.settings.vmware
-        self.guest = GuestClient(ip, vmware["guest_port"], vmware["guest_request_timeout"], vmware["guest_retries"],
-                                 vmware["devtools_port"], vmware["vlc_port"],
+        self.guest = GuestClient(ip, vmware["guest_port"], vmware["guest_request_timeout"],
+                                 vmware["guest_retries"], vmware["devtools_port"], vmware["vlc_port"],
                                  screenshot_timeout=vmware["screenshot_timeout"],
                                  liveness_timeout=vmware["liveness_timeout"], budget=self.budget)
 
@@ -153,7 +157,7 @@ class VmLifecycle:
         found = self.guest.execute("which xclip xsel", shell=True, timeout=timeout).get("output") or ""
         self.clipboard_tool = "xclip" if "xclip" in found else "xsel" if "xsel" in found else None
 
-    # --- pause between steps -----------------------------------------------------------------------------------
+    # --- pause between steps -------------------------------------------------------------------------------
     def pause(self) -> None:
         if self.settings.vmware["pause_between_steps"] and not self.paused:
             try:
@@ -170,11 +174,12 @@ class VmLifecycle:
                 self.log.warning("unpause failed: %s", exc)
             self.paused = False
 
-    # --- reset-ahead -------------------------------------------------------------------------------------------
+    # --- reset-ahead ---------------------------------------------------------------------------------------
     def start_reset_ahead(self) -> None:
         if not self.settings.episode["reset_ahead"]:
             return
-        self._ahead = threading.Thread(target=self._reset_ahead, name=f"reset-ahead-{self.env_idx}", daemon=True)
+        self._ahead = threading.Thread(target=self._reset_ahead, name=f"reset-ahead-{self.env_idx}",
+                                       daemon=True)
         self._ahead.start()
 
     def _reset_ahead(self) -> None:

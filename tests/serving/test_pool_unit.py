@@ -1,6 +1,6 @@
-"""The pool (daemon/pool.py) against a fake worker: no subprocess, no VM, no simulator. The fake plays the worker's
-side of the frames (WorkerHandle.receive / went_away) from a script; everything else is the real pool: routing,
-busy answers, evaluate attach, deadlines, recovery, the watchdog and the env's phase moves."""
+"""The pool (daemon/pool.py) against a fake worker: no subprocess, no VM, no simulator. The fake plays the
+worker's side of the frames (WorkerHandle.receive / went_away) from a script; all else is the real pool:
+routing, busy answers, evaluate attach, deadlines, recovery, the watchdog and the env's phase moves."""
 from __future__ import annotations
 
 import asyncio
@@ -75,11 +75,12 @@ class FakeWorker(WorkerHandle):
         if op in self.held:
             await self.held[op].wait()
         if self.up:
-            self.receive({"id": header["id"], "status": status, "state": self.worker_state(), "report": {"op": op}},
-                         body)
+            state = self.worker_state()
+            self.receive({"id": header["id"], "status": status, "state": state, "report": {"op": op}}, body)
 
     def worker_state(self) -> dict:
-        return {"phase": self.worker_phase.value, "episode_id": None, "steps": 0, "warm": False, "last_error": None}
+        return {"phase": self.worker_phase.value, "episode_id": None, "steps": 0, "warm": False,
+                "last_error": None}
 
     def die(self) -> None:
         self.up = False
@@ -118,7 +119,7 @@ async def until(predicate, what: str, within: float = 10.0) -> None:
 
 
 async def start_held(pool, env_idx: int, op: str) -> asyncio.Future:
-    """Starts `op` on an env whose worker holds its answer (until held[op] is set), once it reached the worker."""
+    """Starts `op` on an env whose worker holds its answer until held[op] is set; returns once it is there."""
     handle = pool.handles[env_idx]
     handle.held[op] = asyncio.Event()
     call = asyncio.ensure_future(pool.call(env_idx, op, {}))
@@ -134,7 +135,8 @@ def test_each_call_reaches_its_own_env_and_health_shows_the_phase_the_worker_rep
     async def scenario(pool):
         assert [env["phase"] for env in pool.health()] == ["idle", "idle"]
         reply = await pool.call(1, "reset", {})
-        assert reply.status == 200 and reply.body == b'{"episode_id": "e1"}' and reply.report == {"op": "reset"}
+        assert reply.status == 200 and reply.body == b'{"episode_id": "e1"}'
+        assert reply.report == {"op": "reset"}
         assert (await pool.call(1, "evaluate", {})).body == b"1.0"
         assert pool.handles[0].ops == [] and pool.handles[1].ops == ["reset", "evaluate"]
         assert [env["phase"] for env in pool.health()] == ["idle", "done"]

@@ -1,5 +1,5 @@
-"""The env phase table (daemon/worker/states.py): every allowed transition is accepted silently, an illegal one is
-logged once with its env and recorded, and the phases keep the wire values /health has always shown."""
+"""The env phase table (daemon/worker/states.py): every allowed transition is accepted silently, an illegal
+one is logged once with its env and recorded, and the phases keep the wire values /health has always shown."""
 from __future__ import annotations
 
 import logging
@@ -33,8 +33,8 @@ def recorded(monkeypatch):
 
 
 def test_the_wire_values_are_the_ones_health_has_always_shown():
-    assert [phase.value for phase in Phase] == ["starting", "adopting", "idle", "resetting", "running", "done",
-                                                "guest_lost", "recovering", "broken"]
+    assert [phase.value for phase in Phase] == ["starting", "adopting", "idle", "resetting", "running",
+                                                "done", "guest_lost", "recovering", "broken"]
 
 
 def test_every_phase_has_a_way_out_and_recovery_is_reachable_from_every_working_phase():
