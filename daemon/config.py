@@ -90,6 +90,8 @@ VMWARE = {
                           "an action's /execute: above the guest's own 120 s limit, so its answer wins"),
     "liveness_timeout": _S(10.0, _TIMEOUT,
                            "a long request gives up when /platform stops answering for this long"),
+    "prepare_timeout": _S(30.0, _TIMEOUT,
+                          "each guest command after bring-up (screen lock off, clipboard tool)"),
     "guest_retries": _S(3, _COUNT, "attempts of a request the guest refused or reset (never of a timeout)"),
     "reset_attempts": _S(3, _COUNT, "whole revert/start/ready cycles, the last ones with a hard stop first"),
 }

@@ -27,8 +27,10 @@ from .config import find_vmrun
 from .logs import env_logger
 from .vm.records import VmRecords, stop_unconfigured
 from .worker import protocol
+from .worker.states import Phase, transition
 
 RETRY_AFTER = 10
+POOL_PHASES = (Phase.RECOVERING, Phase.BROKEN)      # the pool's own: /health shows them, not the worker's
 PIPE_BUFFER = 1 << 30                    # a full-history answer with PNGs can be tens of MB
 STOP_GRACE = 5.0
 
@@ -57,14 +59,13 @@ class WorkerHandle:
         self.stdout: PipeIOStream | None = None
         self.pending: dict[int, asyncio.Future] = {}
         self.ids = itertools.count(1)
-        self.state: dict = {"phase": "starting", "episode_id": None, "steps": 0, "warm": False, "last_error": None}
+        self.state: dict = {"episode_id": None, "steps": 0, "warm": False, "last_error": None}  # worker's
+        self.phase = Phase.STARTING             # the worker's phase, or the pool's own (POOL_PHASES)
         self.busy: str | None = None            # the operation in flight
         self.in_flight: asyncio.Future | None = None    # its reply, for requests that attach or wait
         self.stopping = False
-        self.recovering = False
         self.recovery: asyncio.Task | None = None
         self.recovery_reason: str | None = None
-        self.broken = False
         self.broken_since = 0.0
         self.log = env_logger("daemon.pool", env_idx)
         self.on_lost = lambda handle: None       # set by the pool: a worker that died while idle is replaced
@@ -80,7 +81,8 @@ class WorkerHandle:
         self.stdout = PipeIOStream(os.dup(self.process.stdout.fileno()), max_buffer_size=PIPE_BUFFER)
         self.process.stdin.close()
         self.process.stdout.close()
-        self.state["phase"] = "idle"
+        if self.phase is Phase.STARTING:
+            self.set_phase(Phase.IDLE)
         asyncio.ensure_future(self._read_frames(self.process, self.stdout))
         self.log.info("worker started, pid %d", self.process.pid)
 
@@ -90,20 +92,36 @@ class WorkerHandle:
                 header_len, body_len = protocol.decode_prefix(await stream.read_bytes(protocol.PREFIX.size))
                 header = json.loads(await stream.read_bytes(header_len))
                 body = await stream.read_bytes(body_len) if body_len else b""
-                if "frame_of" in header:
-                    self.on_frame(self.env_idx, header, body)
-                if header.get("state"):
-                    self.state = header["state"]
-                future = self.pending.pop(header.get("id"), None)
-                if future is not None and not future.done():
-                    future.set_result(Reply(header.get("status", 500), body, report=header.get("report")))
+                self.receive(header, body)
         except (StreamClosedError, protocol.ProtocolError, ValueError) as exc:
             if process is self.process and not self.stopping:
                 self.log.warning("worker pid %d went away (%s)", process.pid, type(exc).__name__)
-                if self.pending:
-                    self._fail_pending("worker_died", "the env's worker process died during the operation")
-                else:
-                    self.on_lost(self)
+                self.went_away()
+
+    def receive(self, header: dict, body: bytes) -> None:
+        """One frame from the worker: a screenshot, a state change, an answer (or all three)."""
+        if "frame_of" in header:
+            self.on_frame(self.env_idx, header, body)
+        if header.get("state"):
+            self.state = header["state"]
+            if self.phase not in POOL_PHASES:
+                self.set_phase(Phase(self.state["phase"]))
+        future = self.pending.pop(header.get("id"), None)
+        if future is not None and not future.done():
+            future.set_result(Reply(header.get("status", 500), body, report=header.get("report")))
+
+    def went_away(self) -> None:
+        """The worker process is gone: the operation waiting for it fails, or, idle, the pool replaces it."""
+        if self.pending:
+            self._fail_pending("worker_died", "the env's worker process died during the operation")
+        else:
+            self.on_lost(self)
+
+    def set_phase(self, phase: Phase) -> None:
+        self.phase = transition(self.log, self.phase, phase)
+
+    def recovery_running(self) -> bool:
+        return self.recovery is not None and not self.recovery.done()
 
     def _fail_pending(self, code: str, message: str) -> None:
         for future in self.pending.values():
@@ -116,7 +134,7 @@ class WorkerHandle:
         future = asyncio.get_running_loop().create_future()
         self.pending[request_id] = future
         try:
-            await self.stdin.write(protocol.encode({"id": request_id, "op": op, "args": args}))
+            await self.send({"id": request_id, "op": op, "args": args})
         except StreamClosedError:
             self.pending.pop(request_id, None)
             raise WorkerLost("worker_died", "the env's worker process is gone") from None
@@ -126,6 +144,9 @@ class WorkerHandle:
             self.pending.pop(request_id, None)
             raise WorkerLost("worker_timeout", f"the env's worker overran the {op} deadline of {deadline:.0f} s "
                              "(see vmware.* timeouts and deadlines.* in the config)") from None
+
+    async def send(self, header: dict) -> None:
+        await self.stdin.write(protocol.encode(header))
 
     def kill(self) -> None:
         process = self.process
@@ -155,11 +176,11 @@ class WorkerHandle:
         return self.process is not None and self.process.poll() is None
 
     def health(self) -> dict:
-        phase = "broken" if self.broken else "recovering" if self.recovering else self.state.get("phase", "idle")
-        return {"env_idx": self.env_idx, "phase": phase, "episode_id": self.state.get("episode_id"),
-                "steps": self.state.get("steps", 0), "warm": self.state.get("warm", False), "busy": self.busy,
-                "last_error": self.state.get("last_error"), "pid": self.process.pid if self.process else None,
-                "recovery_reason": self.recovery_reason if self.recovering or self.broken else None}
+        state = self.state
+        return {"env_idx": self.env_idx, "phase": self.phase.value, "episode_id": state.get("episode_id"),
+                "steps": state.get("steps", 0), "warm": state.get("warm", False), "busy": self.busy,
+                "last_error": state.get("last_error"), "pid": self.process.pid if self.process else None,
+                "recovery_reason": self.recovery_reason if self.phase in POOL_PHASES else None}
 
 
 class WorkerLost(Exception):
@@ -169,9 +190,10 @@ class WorkerLost(Exception):
 
 
 class Pool:
-    def __init__(self, settings):
+    def __init__(self, settings, worker_handle=WorkerHandle):
+        """worker_handle: the class of each env's handle (a test's fake worker subclasses WorkerHandle)."""
         self.settings = settings
-        self.handles = [WorkerHandle(i, settings.path) for i in range(len(settings.envs))]
+        self.handles = [worker_handle(i, settings.path) for i in range(len(settings.envs))]
         for handle in self.handles:
             handle.on_lost = self._lost_while_idle
             handle.on_frame = lambda *frame: self.on_frame(*frame)
@@ -205,8 +227,9 @@ class Pool:
             evaluated = await self._wait_for_evaluate(handle, op)
             if op == "evaluate" and evaluated is not None:
                 return evaluated
-        if handle.broken or handle.recovering:
-            what = "broken: its VM could not be recovered yet" if handle.broken else "being recovered"
+        if handle.phase in POOL_PHASES:
+            broken = handle.phase is Phase.BROKEN
+            what = "broken: its VM could not be recovered yet" if broken else "being recovered"
             return error_reply(503, "env_recovering", f"env {env_idx} is {what} ({handle.state.get('last_error')}); "
                                "retry after Retry-After seconds", RETRY_AFTER)
         if handle.busy:
@@ -235,7 +258,7 @@ class Pool:
                                "after Retry-After seconds", RETRY_AFTER)
         if reply.status == 500:
             self._replace(handle, "worker_error")
-        elif handle.state.get("phase") == "guest_lost":
+        elif handle.phase is Phase.GUEST_LOST:
             handle.log.error("%s: the guest stopped answering; recovering the VM", op)
             self._start_recovery(handle, "guest_lost")
         return reply
@@ -250,7 +273,7 @@ class Pool:
             return None
 
     def _lost_while_idle(self, handle: WorkerHandle) -> None:
-        if not self.draining and not handle.recovering:
+        if not self.draining and not handle.recovery_running():
             self._replace(handle, "worker_died")
 
     def _replace(self, handle: WorkerHandle, reason: str) -> None:
@@ -258,10 +281,11 @@ class Pool:
         self._start_recovery(handle, reason)
 
     def _start_recovery(self, handle: WorkerHandle, reason: str) -> None:
-        if handle.recovery is not None and not handle.recovery.done():
+        if handle.recovery_running():
             return
         self.on_recovery(handle.env_idx, reason)
-        handle.recovering = True
+        if handle.phase is not Phase.BROKEN:         # a broken env stays broken until a recovery works
+            handle.set_phase(Phase.RECOVERING)
         handle.recovery_reason = reason
         handle.recovery = asyncio.ensure_future(self._recover(handle))
 
@@ -279,13 +303,12 @@ class Pool:
                 reply = error_reply(503, "recovery_failed", f"{type(exc).__name__}: {exc}")
                 handle.kill()
             if reply.status == 200:
-                handle.recovering = handle.broken = False
+                handle.set_phase(Phase(handle.state["phase"]))
                 handle.log.info("recovered (%s) after %d attempt(s)", handle.recovery_reason, attempt + 1)
                 return
-            handle.broken = True
+            handle.set_phase(Phase.BROKEN)
             handle.log.error("recovery attempt %d/%d failed: %s", attempt + 1, len(backoff) + 1,
                              reply.body[:300].decode("utf-8", "replace"))
-        handle.recovering = False
         handle.broken_since = time.monotonic()
         handle.log.error("env stays broken after %d recovery attempts; the watchdog tries again in %.0f s, or "
                          "restart the daemon once the VM is fixed", len(backoff) + 1,
@@ -313,17 +336,16 @@ class Pool:
 
     def _stuck(self, handle: WorkerHandle) -> str | None:
         """Why an env is neither serving nor recovering, or None when it is fine."""
-        recovery_running = handle.recovery is not None and not handle.recovery.done()
-        if handle.busy or recovery_running:
+        if handle.busy or handle.recovery_running():
             return None
-        if handle.recovering:
+        if handle.phase is Phase.RECOVERING:
             return "the env is marked recovering but no recovery runs"
-        if handle.broken:
+        if handle.phase is Phase.BROKEN:
             waited = time.monotonic() - handle.broken_since
             return f"broken for {waited:.0f} s" if waited >= self.settings.pool["broken_retry_seconds"] else None
         if not handle.alive():
             return "the env has no worker process"
-        if handle.state.get("phase") == "guest_lost":
+        if handle.phase is Phase.GUEST_LOST:
             return "its guest was lost and no recovery runs"
         return None
 

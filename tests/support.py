@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from daemon.simulator.machine import process_alive as pid_alive  # noqa: F401  (re-exported for tests)
+from daemon.worker.states import ILLEGAL
 
 ROOT = Path(__file__).resolve().parent.parent
 # A random start over the whole 127.100-254.x range: concurrent test runs on one machine rarely share a subnet.
@@ -136,6 +137,9 @@ class DaemonProcess:
                 self.proc.wait(timeout=10)
         from daemon.simulator import stop_all
         stop_all(self.home)
+        log = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        illegal = [line for line in log.splitlines() if ILLEGAL in line]
+        assert not illegal, f"the daemon logged: {illegal}"
         return self.proc.returncode if self.proc else None
 
 

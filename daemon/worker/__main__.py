@@ -20,6 +20,7 @@ from .. import config, logs
 from . import protocol
 from .environment import Answer, EnvError, Environment
 from .report import OperationReport
+from .states import Phase
 
 PARENT_POLL = 1.0
 
@@ -30,7 +31,6 @@ class Worker:
         self.write_lock = threading.Lock()
         self.requests: queue.Queue = queue.Queue()
         self.daemon_gone = threading.Event()          # stdin ended: the daemon is gone
-        self.env_idx = env_idx
         self.environment = Environment(env_idx, settings, self.publish_state)
         self.log = logs.env_logger("daemon.worker", env_idx)
 
@@ -76,8 +76,7 @@ class Worker:
             self.log.error("adopting the running VM crashed: %s", traceback.format_exc())
         finally:
             self.environment.budget.clear()
-            self.environment.phase = "idle"
-            self.publish_state(self.environment.state())
+            self.environment.set_phase(Phase.IDLE)
 
     def run(self, request: dict) -> Answer:
         op = request.get("op")
@@ -126,7 +125,6 @@ OPERATIONS = {
     "evaluate": Environment.evaluate,
     "history": Environment.history,
     "recover": lambda environment, args: environment.recover(),
-    "state": lambda environment, args: Answer(200, json.dumps(environment.state()).encode()),
 }
 
 

@@ -13,7 +13,8 @@ import time
 import pytest
 
 from daemon import config, simulator
-from daemon.pool import Pool, WorkerHandle
+from daemon.pool import POOL_PHASES, Pool, WorkerHandle
+from daemon.worker.states import Phase
 from tests.support import fresh_ip_base
 
 from .helpers import FAST_FAULTS
@@ -43,7 +44,7 @@ async def until(predicate, within: float, what: str) -> None:
 
 def serving(handle: WorkerHandle) -> bool:
     alive = handle.process is not None and handle.process.poll() is None
-    return alive and not handle.recovering and not handle.broken and handle.state["phase"] == "idle"
+    return alive and handle.phase is Phase.IDLE
 
 
 def test_recovery_survives_failed_spawns(settings, monkeypatch, caplog):
@@ -64,7 +65,7 @@ def test_recovery_survives_failed_spawns(settings, monkeypatch, caplog):
         handle = pool.handles[0]
         await until(lambda: serving(handle), 20, "worker up")
         os.kill(handle.process.pid, signal.SIGKILL)
-        await until(lambda: handle.recovering, 10, "recovery started")
+        await until(lambda: handle.phase in POOL_PHASES, 10, "recovery started")
         await until(lambda: serving(handle), 30, "recovered despite two failed spawns")
         await pool.drain_and_stop(5)
 
@@ -80,7 +81,7 @@ def test_the_watchdog_recovers_an_env_stuck_recovering_without_a_recovery(settin
         handle = pool.handles[0]
         await until(lambda: serving(handle), 20, "worker up")
         pid = handle.process.pid
-        handle.recovering = True                       # what a recovery task that died left behind
+        handle.set_phase(Phase.RECOVERING)             # what a recovery task that died left behind
         await until(lambda: serving(handle) and handle.process.pid != pid, 20, "watchdog recovery")
         await pool.drain_and_stop(5)
 
