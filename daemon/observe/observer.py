@@ -15,7 +15,7 @@ import json
 import time
 
 from ..logs import env_logger
-from ..pool import Reply
+from ..errors import Reply
 from ..trajectories.store import action_line, frame_name
 from .metrics import Metrics
 
