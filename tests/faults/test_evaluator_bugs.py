@@ -1,7 +1,9 @@
 """A bug in one of our metrics is ours: never a 422 "task malformed", never a replaced worker or a reverted VM.
+A bug in the worker's own code is a 500 worker_error, and the env is recovered with a new worker.
 
-The bug is injected into the worker processes only: a sitecustomize on PYTHONPATH wraps the exact_match metric
-so that it raises the exception the task's rule names (the daemon's reset-time checks see the real metric).
+The bugs are injected into the worker processes only: a sitecustomize on PYTHONPATH wraps the exact_match metric
+so that it raises the exception the task's rule names (the daemon's reset-time checks see the real metric), and
+the history operation so that it raises in an episode of the task "crash-the-worker".
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from daemon.simulator import machines
 from daemon.simulator.tasks import load_task
 from tests.support import DaemonProcess
 
-from .helpers import FAST_FAULTS
+from .helpers import FAST_FAULTS, serving
 
 BUGGY_METRIC = '''
 import sys
@@ -32,6 +34,16 @@ if "daemon.worker" in getattr(sys, "orig_argv", ()):
         return real_exact_match(result, rules, **options)
 
     METRICS["exact_match"] = exact_match
+
+    from daemon.worker.environment import Environment
+    real_history = Environment.history
+
+    def history(self, args):
+        if self.episode is not None and self.episode.task_config.get("id") == "crash-the-worker":
+            raise IndexError("injected into the worker's own code")
+        return real_history(self, args)
+
+    Environment.history = history
 '''
 
 
@@ -94,3 +106,15 @@ def test_a_task_error_raised_on_purpose_stays_a_422(daemon):
     status, answer = daemon.post("/env/evaluate", {}, timeout=60)
     assert (status, answer["error"]["code"]) == (422, "task_not_runnable"), answer
     assert daemon.env_health(0)["pid"] == worker
+
+
+def test_a_bug_in_the_worker_itself_is_a_500_worker_error_and_the_env_is_recovered(daemon):
+    task = task_raising("nothing")
+    task["id"] = "crash-the-worker"
+    assert daemon.post("/env/reset", {"task_config": task}, timeout=60)[0] == 200
+    worker = daemon.env_health(0)["pid"]
+    status, answer = daemon.post("/env/history_messages", {})
+    assert (status, answer["error"]["code"]) == (500, "worker_error"), answer
+    health = daemon.wait_for(lambda: serving(daemon, 0)["pid"] != worker and daemon.env_health(0), 60,
+                             "a new worker")
+    assert health["phase"] == "idle" and health["warm"] is True         # its VM was recovered
