@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import time
+
 from tornado.iostream import PipeIOStream, StreamClosedError
 
 from .config import find_vmrun

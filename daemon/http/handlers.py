@@ -10,12 +10,11 @@ import time
 import tornado.web
 
 from .. import __version__
-from ..evaluation import missing_capabilities, shape_problems
 from ..errors import DaemonError, Reply, error_reply
+from ..evaluation import missing_capabilities, shape_problems
 from . import auth
 from .body import BodyError, parse_json_object
 from .status import read_tunnel_status
-
 
 UNAUTHORIZED = ("this daemon needs its token: send 'Authorization: Bearer <token>' or put it in the URL "
                 "(remote_server_url: http://HOST:PORT/t/<token>); on the daemon's machine "

@@ -1,9 +1,9 @@
-"""A bug in one of our metrics is ours: never a 422 "task malformed", never a replaced worker or a reverted VM.
-A bug in the worker's own code is a 500 worker_error, and the env is recovered with a new worker.
+"""A bug in one of our metrics is ours: never a 422 "task malformed", never a replaced worker or a reverted
+VM. A bug in the worker's own code is a 500 worker_error, and the env is recovered with a new worker.
 
-The bugs are injected into the worker processes only: a sitecustomize on PYTHONPATH wraps the exact_match metric
-so that it raises the exception the task's rule names (the daemon's reset-time checks see the real metric), and
-the history operation so that it raises in an episode of the task "crash-the-worker".
+The bugs are injected into the worker processes only: a sitecustomize on PYTHONPATH wraps the exact_match
+metric so that it raises the exception the task's rule names (the daemon's reset-time checks see the real
+metric), and the history operation so that it raises in an episode of the task "crash-the-worker".
 """
 from __future__ import annotations
 

@@ -29,10 +29,11 @@ def test_a_guest_lost_mid_episode_shows_in_health_and_is_recovered(daemon):
     _, first = reset(daemon, 1)
     crash_vm(daemon.home, 1)
     request = json.dumps({"env_idx": 1, "prediction": TYPE}).encode()
-    status, headers, body = daemon.request("POST", "/env/step", request, {"Content-Type": "application/json"}, 60)
+    status, headers, body = daemon.request("POST", "/env/step", request, {"Content-Type": "application/json"},
+                                           timeout=60)
     answer = json.loads(body)
     assert (status, answer["error"]["code"]) == (502, "guest_lost"), answer
-    assert "Retry-After" in answer["error"]["message"] and headers["Retry-After"] == "10"    # the one it names
+    assert "Retry-After" in answer["error"]["message"] and headers["Retry-After"] == "10"   # as it says
     health = daemon.env_health(1)
     assert health["phase"] in ("guest_lost", "recovering") and health["recovery_reason"] == "guest_lost"
     assert serving(daemon, 1)["warm"] is True        # recovered without any request asking for it
