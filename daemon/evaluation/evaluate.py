@@ -44,7 +44,6 @@ class EvaluatorFault(Exception):
 
     def __init__(self, where: str, exc: Exception):
         super().__init__(f"{where} raised {type(exc).__name__}")
-        self.where = where
         self.kind = "malformed" if isinstance(exc, MalformedTask) else \
             "io" if isinstance(exc, OSError) else "bug"
         self.detail = f"{where}: {type(exc).__name__}: {exc}"[:1000].replace("\n", " ") + "\n" + \
