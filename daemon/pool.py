@@ -19,11 +19,11 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 
 from tornado.iostream import PipeIOStream, StreamClosedError
 
 from .config import find_vmrun
+from .errors import WORKER_CRASHED, DaemonError, Reply, error_reply
 from .logs import env_logger
 from .vm.records import VmRecords, stop_unconfigured
 from .worker import protocol
@@ -33,19 +33,6 @@ RETRY_AFTER = 10
 POOL_PHASES = (Phase.RECOVERING, Phase.BROKEN)      # the pool's own: /health shows them, not the worker's
 PIPE_BUFFER = 1 << 30                    # a full-history answer with PNGs can be tens of MB
 STOP_GRACE = 5.0
-
-
-@dataclass
-class Reply:
-    status: int
-    body: bytes
-    headers: dict = field(default_factory=dict)
-    report: dict | None = None          # the worker's report on the operation (daemon/worker/report.py)
-
-
-def error_reply(status: int, code: str, message: str, retry_after: int | None = None) -> Reply:
-    headers = {"Retry-After": str(retry_after)} if retry_after else {}
-    return Reply(status, json.dumps({"error": {"code": code, "message": message}}).encode(), headers)
 
 
 class WorkerHandle:
@@ -108,7 +95,8 @@ class WorkerHandle:
                 self.set_phase(Phase(self.state["phase"]))
         future = self.pending.pop(header.get("id"), None)
         if future is not None and not future.done():
-            future.set_result(Reply(header.get("status", 500), body, report=header.get("report")))
+            future.set_result(Reply(header.get("status", 500), body, header.get("headers") or {},
+                                    header.get("report"), header.get("code")))
 
     def went_away(self) -> None:
         """The worker process is gone: the operation waiting for it fails, or, idle, the pool replaces it."""
@@ -126,7 +114,7 @@ class WorkerHandle:
     def _fail_pending(self, code: str, message: str) -> None:
         for future in self.pending.values():
             if not future.done():
-                future.set_exception(WorkerLost(code, message))
+                future.set_exception(DaemonError(503, code, message))
         self.pending.clear()
 
     async def request(self, op: str, args: dict, deadline: float) -> Reply:
@@ -137,13 +125,14 @@ class WorkerHandle:
             await self.send({"id": request_id, "op": op, "args": args})
         except StreamClosedError:
             self.pending.pop(request_id, None)
-            raise WorkerLost("worker_died", "the env's worker process is gone") from None
+            raise DaemonError(503, "worker_died", "the env's worker process is gone") from None
         try:
             return await asyncio.wait_for(future, deadline)
         except asyncio.TimeoutError:
             self.pending.pop(request_id, None)
-            raise WorkerLost("worker_timeout", f"the env's worker overran the {op} deadline of {deadline:.0f} s "
-                             "(see vmware.* timeouts and deadlines.* in the config)") from None
+            raise DaemonError(503, "worker_timeout", f"the env's worker overran the {op} deadline of "
+                              f"{deadline:.0f} s (see vmware.* timeouts and deadlines.* in the config)") \
+                from None
 
     async def send(self, header: dict) -> None:
         await self.stdin.write(protocol.encode(header))
@@ -181,12 +170,6 @@ class WorkerHandle:
                 "steps": state.get("steps", 0), "warm": state.get("warm", False), "busy": self.busy,
                 "last_error": state.get("last_error"), "pid": self.process.pid if self.process else None,
                 "recovery_reason": self.recovery_reason if self.phase in POOL_PHASES else None}
-
-
-class WorkerLost(Exception):
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code, self.message = code, message
 
 
 class Pool:
@@ -251,13 +234,13 @@ class Pool:
     async def _request(self, handle: WorkerHandle, op: str, args: dict) -> Reply:
         try:
             reply = await handle.request(op, args, self.settings.deadlines[op])
-        except WorkerLost as exc:
+        except DaemonError as exc:                    # the worker died or overran: the pool's own answer
             handle.log.error("%s: %s; replacing the worker", op, exc.message)
             self._replace(handle, exc.code)
             return error_reply(503, exc.code, f"{exc.message}; env {handle.env_idx} is being recovered, reset it "
                                "after Retry-After seconds", RETRY_AFTER)
-        if reply.status == 500:
-            self._replace(handle, "worker_error")
+        if reply.code == WORKER_CRASHED:              # the worker's state is unknown after a bug in it
+            self._replace(handle, WORKER_CRASHED)
         elif handle.phase is Phase.GUEST_LOST:
             handle.log.error("%s: the guest stopped answering; recovering the VM", op)
             self._start_recovery(handle, "guest_lost")
@@ -320,9 +303,9 @@ class Pool:
             handle.spawn()
         try:
             return await handle.request("recover", {}, self.settings.deadlines["recover"])
-        except WorkerLost as exc:
+        except DaemonError as exc:
             handle.kill()
-            return error_reply(503, exc.code, exc.message)
+            return exc.reply()
 
     async def _watch(self) -> None:
         """Every pool.watchdog_seconds: recover any env that is neither serving nor recovering."""

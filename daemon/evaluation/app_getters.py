@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from . import tables
 from ..guest.client import GuestError
 from .context import TaskContext
+from .errors import MalformedTask
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 WEEKDAYS_JA = ("月", "火", "水", "木", "金", "土", "日")
@@ -86,7 +87,7 @@ def relative_day(name: str, now: datetime, start: tuple[str, datetime] | None = 
     if name in FIRST_MONDAY_LATER:
         first = _month_start(now, FIRST_MONDAY_LATER[name])
         return first + timedelta(days=(MONDAY - first.weekday()) % 7)
-    raise ValueError(f"rule_relativeTime: unknown relative time {name!r}")
+    raise MalformedTask(f"rule_relativeTime: unknown relative time {name!r}")
 
 
 def format_day(template: str, day: datetime) -> str:

@@ -22,6 +22,7 @@ import sqlite3
 from pathlib import Path
 
 from .cell_values import value_matches
+from .errors import MalformedTask
 from .text_files import readable_text
 
 PREF_LINE = re.compile(r'^user_pref\("(?P<key>(?:[^"]|\\")+)", (?P<val>.+)\);$')
@@ -162,7 +163,7 @@ def check_qt_slider_colours(result: str | None, rules: dict, **options) -> float
     if rules["type"] == "match":
         return float(colours == rules["expected_qt_slider_colours"])
     if rules["type"] != "blackish":
-        raise ValueError(f"check_qt_slider_colours: rule type {rules['type']!r} is not implemented")
+        raise MalformedTask(f"check_qt_slider_colours: rule type {rules['type']!r} is not implemented")
     try:
         channels = [int(part) for part in colours.split(";")]
     except ValueError:

@@ -17,6 +17,8 @@ import re
 import zipfile
 from xml.etree import ElementTree
 
+from .errors import MalformedTask
+
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 COMPARISONS = {"eq", "ne", "lt", "le", "gt", "ge"}
 FUZZY_TYPES = {"exact_match", "includes", "included_by", "fuzzy_match"}
@@ -115,7 +117,7 @@ def value_matches(value, rule: dict) -> bool:
     if method in ("str_list_eq", "str_set_eq"):      # a list formula such as '"Pass,Fail"'
         container = getattr(builtins, method[4:-3])
         return container(value.strip("\"'").split(",")) == container(ref)
-    raise ValueError(f"unknown value rule method {method!r}")
+    raise MalformedTask(f"unknown value rule method {method!r}")
 
 
 def _within(inner, outer) -> bool:

@@ -10,6 +10,7 @@ import itertools
 import re
 from urllib.parse import urlparse, urlunparse
 
+from .errors import MalformedTask
 from .urls import compare_urls
 
 
@@ -70,7 +71,7 @@ def is_expected_bookmarks(bookmarks, rules: dict, **options) -> float:
         saved = {item["url"] for item in folder["children"] if item["type"] == "url"}
         choices = [[urls] if isinstance(urls, str) else urls for urls in rules["urls"]]
         return float(any(set(pick) == saved for pick in itertools.product(*choices)))
-    raise ValueError(f"is_expected_bookmarks: unknown rule type {kind!r}")
+    raise MalformedTask(f"is_expected_bookmarks: unknown rule type {kind!r}")
 
 
 def check_history_deleted(history, rules: dict, **options) -> float:

@@ -3,16 +3,22 @@
 A getter that finds nothing to score (ResultMissing) or whose guest request the guest answered with an error (its
 controller gives None there) scores its metric 0.0, as OSWorld does. A guest that does not answer at all is not a
 getter's failure: that still fails the evaluation.
+
+What escapes evaluate_task: the daemon's own errors (OWN_ERRORS, PolicyError), MalformedTask (the task's
+evaluator is written wrongly) or EvaluatorFault (anything else a getter, metric or postconfig step raised).
+The worker's Environment.evaluate turns each into its answer (docs/architecture.md, "Faults").
 """
 from __future__ import annotations
 
 import logging
 import os
+import traceback
 
 from ..guest.client import GuestError
 from ..guest.devtools import DevToolsError
 from .capabilities import native_metric_gaps, rule_key_gaps
 from .context import SetupError, TaskContext
+from .errors import MalformedTask
 from .external import ExternalMetricError
 from .getters import GETTERS, ResultMissing
 from .host_policy import PolicyError, names_host_file_outside
@@ -26,18 +32,22 @@ class GetterFailed(ResultMissing):
 
 # The daemon's own errors: their messages say what happened without quoting files or host paths.
 OWN_ERRORS = (SetupError, GuestError, DevToolsError, ExternalMetricError, ResultMissing)
-MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError)
+# What the skeleton raises reading an evaluator the task-shape check let through (e.g. an unknown getter).
+SKELETON_MALFORMED = (KeyError, TypeError, ValueError)
 
 
 class EvaluatorFault(Exception):
     """A getter, metric or postconfig step raised. Its text may quote file contents or host paths, so the answer
-    names only which one and the exception type; `detail` (for the worker log) has the text. `malformed`: the
-    kind of error a malformed evaluator causes (a 422), else the evaluation failed (a 502)."""
+    names only which one and the exception type; `detail` (for the worker log) has the text and the traceback.
+    `kind`: "malformed" (MalformedTask, raised on purpose: the task's fault), "io" (OSError: the host could
+    not read or write a file) or "bug" (anything else, ValueError and IndexError included: our bug)."""
 
     def __init__(self, where: str, exc: Exception):
         super().__init__(f"{where} raised {type(exc).__name__}")
-        self.malformed = isinstance(exc, MALFORMED)
-        self.detail = f"{where}: {type(exc).__name__}: {exc}"[:1000].replace("\n", " ")
+        self.kind = "malformed" if isinstance(exc, MalformedTask) else \
+            "io" if isinstance(exc, OSError) else "bug"
+        self.detail = f"{where}: {type(exc).__name__}: {exc}"[:1000].replace("\n", " ") + "\n" + \
+            "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
 
 
 def _guarded(where: str, call, *args, **kwargs):
@@ -54,6 +64,18 @@ def _as_list(value) -> list:
 
 
 def evaluate_task(task_config: dict, guest, ctx: TaskContext, last_action: str | None) -> float:
+    try:
+        return _evaluate(task_config, guest, ctx, last_action)
+    except (*OWN_ERRORS, MalformedTask, EvaluatorFault):
+        raise
+    except SKELETON_MALFORMED as exc:
+        raise MalformedTask(f"the task's evaluator is malformed ({type(exc).__name__}: {exc}); check its "
+                            "getters and options") from exc
+    except Exception as exc:                      # noqa: BLE001  (a bug in the skeleton: an evaluator's bug)
+        raise EvaluatorFault("the evaluator", exc) from exc
+
+
+def _evaluate(task_config: dict, guest, ctx: TaskContext, last_action: str | None) -> float:
     evaluator = task_config.get("evaluator") or {}
     _guarded("postconfig", run_setup, evaluator.get("postconfig", []), guest, ctx, "postconfig")
     funcs = evaluator.get("func")

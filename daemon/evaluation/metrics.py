@@ -15,6 +15,7 @@ from pathlib import Path
 from .apps import APP_METRICS
 from .chrome_metrics import METRICS as CHROME_METRICS
 from .desktop_checks import DESKTOP_METRICS
+from .errors import MalformedTask
 from .images import IMAGE_METRICS
 from .text_files import TEXT_FILE_METRICS, read_text
 
@@ -131,7 +132,7 @@ def is_extension_installed(actual: str | None, rules: dict, **options) -> float:
         return float(wanted in actual)
     if rules.get("type") == "not_contain":
         return float(wanted not in actual)
-    raise ValueError(f"is_extension_installed: unknown rule type {rules.get('type')!r}")
+    raise MalformedTask(f"is_extension_installed: unknown rule type {rules.get('type')!r}")
 
 
 def check_list(result: str | None, rules: dict, **options) -> float:

@@ -21,6 +21,7 @@ import importlib.util
 import io
 
 from .cell_values import COMPARISONS, value_matches
+from .errors import MalformedTask
 from .host_policy import pillow
 
 LIBRARIES = {"pymupdf": "PyMuPDF, OSWorld's PDF reader, AGPL-licensed: pip install '.[pdf]'",
@@ -133,7 +134,7 @@ def hash_distance(first, second) -> int:
 def check_pdf_pages(result: str | None, rules: dict, **options) -> float:
     relation = rules["relation"]
     if relation not in COMPARISONS:
-        raise ValueError(f"check_pdf_pages: relation {relation!r} is not implemented")
+        raise MalformedTask(f"check_pdf_pages: relation {relation!r} is not implemented")
     if result is None:
         return 0.0
     import pypdf

@@ -20,6 +20,7 @@ import importlib.util
 import os
 
 from . import cell_values, workbook_features as features
+from .errors import MalformedTask
 
 EXTRA_HINT = "needs the docs extra: pip install '.[docs]'"
 ONE_SHEET_RULES = {"check_cell", "zoom", "data_validation"}
@@ -82,7 +83,7 @@ class Books:
             return where, self._by_position(where, int(index[2:]))
         if kind in ("RN", "EN"):
             return where, index[2:]
-        raise ValueError(f"unrecognized sheet index {index!r} (0, RI0, RNname, EI0 or ENname)")
+        raise MalformedTask(f"unrecognized sheet index {index!r} (0, RI0, RNname, EI0 or ENname)")
 
     def _by_position(self, where: str, position: int) -> str | None:
         """Positions count worksheets only, as pandas lists them for OSWorld (chart sheets are skipped)."""

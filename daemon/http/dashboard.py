@@ -13,7 +13,7 @@ from pathlib import Path
 import tornado.web
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from ..pool import error_reply
+from ..errors import error_reply
 from ..trajectories import find_episode, list_episodes, read_steps
 from ..trajectories.store import EPISODE_FILE, first_frame, frame_path, read_json
 from . import auth

@@ -10,18 +10,11 @@ import time
 import tornado.web
 
 from .. import __version__
+from ..errors import DaemonError, Reply, error_reply
 from ..evaluation import missing_capabilities, shape_problems
-from ..pool import Reply, error_reply
 from . import auth
 from .body import BodyError, parse_json_object
 from .status import read_tunnel_status
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
 
 UNAUTHORIZED = ("this daemon needs its token: send 'Authorization: Bearer <token>' or put it in the URL "
                 "(remote_server_url: http://HOST:PORT/t/<token>); on the daemon's machine "
@@ -84,7 +77,7 @@ class ApiHandler(tornado.web.RequestHandler):
         """Tornado's own refusals (405 …) and anything unexpected answer JSON too, never an HTML page."""
         code = "internal_error" if status_code >= 500 else "http_error"
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"error": {"code": code, "message": f"{status_code} {self._reason}"}}))
+        self.finish(error_reply(status_code, code, f"{status_code} {self._reason}").body)
 
 
 class EnvHandler(ApiHandler):
@@ -99,27 +92,28 @@ class EnvHandler(ApiHandler):
             args = self.arguments(body)
             timings = body.get("timings", False)          # true: the answer carries its time by part
             if not isinstance(timings, bool):
-                raise ApiError(400, "bad_request", f"'timings' must be true or false, got {timings!r}")
-        except ApiError as exc:
-            self.send(error_reply(exc.status, exc.code, exc.message))
+                raise DaemonError(400, "bad_request", f"'timings' must be true or false, got {timings!r}")
+        except DaemonError as exc:
+            self.send(exc.reply())
             return
         self.send(await self.observer.call(env_idx, self.operation, args, timings))
 
     def parse_body(self) -> dict:
         if self.too_large:
-            raise ApiError(413, "body_too_large", f"request body over {self.limit} bytes (server.max_body_bytes)")
+            raise DaemonError(413, "body_too_large",
+                              f"request body over {self.limit} bytes (server.max_body_bytes)")
         try:
             return parse_json_object(b"".join(self.chunks), self.config.server["max_json_depth"])
         except BodyError as exc:
-            raise ApiError(400, "bad_request", str(exc)) from None
+            raise DaemonError(400, "bad_request", str(exc)) from None
 
     def env_idx(self, body: dict) -> int:
         value = body.get("env_idx", 0)
         if not isinstance(value, int) or isinstance(value, bool):
-            raise ApiError(400, "bad_request", f"env_idx must be an integer, got {_brief(value)}")
+            raise DaemonError(400, "bad_request", f"env_idx must be an integer, got {_brief(value)}")
         if not 0 <= value < len(self.pool):
-            raise ApiError(404, "unknown_env", f"env_idx {value} does not exist; this daemon has envs 0.."
-                           f"{len(self.pool) - 1}")
+            raise DaemonError(404, "unknown_env", f"env_idx {value} does not exist; this daemon has envs 0.."
+                              f"{len(self.pool) - 1}")
         return value
 
     def arguments(self, body: dict) -> dict:
@@ -131,7 +125,7 @@ def _optional(body: dict, key: str, kind, check=None, what: str = "") -> object:
     if value is None:
         return None
     if not isinstance(value, kind) or isinstance(value, bool) or (check and not check(value)):
-        raise ApiError(400, "bad_request", f"'{key}' must be {what}, got {_brief(value)}")
+        raise DaemonError(400, "bad_request", f"'{key}' must be {what}, got {_brief(value)}")
     return value
 
 
@@ -143,7 +137,7 @@ def _brief(value: object, limit: int = 60) -> str:
 
 def _check_size(what: str, size: int, limit: int, key: str) -> None:
     if size > limit:
-        raise ApiError(413, "too_large", f"'{what}' is {size} long, over the limit of {limit} ({key})")
+        raise DaemonError(413, "too_large", f"'{what}' is {size} long, over the limit of {limit} ({key})")
 
 
 class ResetHandler(EnvHandler):
@@ -152,12 +146,13 @@ class ResetHandler(EnvHandler):
     def arguments(self, body: dict) -> dict:
         task = body.get("task_config")
         if not isinstance(task, dict):
-            raise ApiError(400, "bad_request", "'task_config' (a JSON object: an OSWorld task) is required")
+            raise DaemonError(400, "bad_request",
+                              "'task_config' (a JSON object: an OSWorld task) is required")
         _check_size("task_config", len(json.dumps(task)), self.config.server["max_task_config_bytes"],
                     "server.max_task_config_bytes")
         problems = shape_problems(task, self.config)
         if problems:
-            raise ApiError(400, "bad_request", "malformed task_config: " + "; ".join(problems))
+            raise DaemonError(400, "bad_request", "malformed task_config: " + "; ".join(problems))
         cap = self.config.episode["max_steps_cap"]
         args = {
             "task_config": task,
@@ -169,7 +164,8 @@ class ResetHandler(EnvHandler):
         }
         missing = missing_capabilities(task, self.config)
         if missing:
-            raise ApiError(422, "task_not_runnable", "this install cannot run the task: " + "; ".join(missing))
+            raise DaemonError(422, "task_not_runnable",
+                              "this install cannot run the task: " + "; ".join(missing))
         return args
 
 
@@ -178,7 +174,8 @@ class StepHandler(EnvHandler):
 
     def arguments(self, body: dict) -> dict:
         if not isinstance(body.get("prediction"), str):
-            raise ApiError(400, "bad_request", "'prediction' (the model's raw text) is required and must be a string")
+            raise DaemonError(400, "bad_request",
+                              "'prediction' (the model's raw text) is required and must be a string")
         _check_size("prediction", len(body["prediction"]), self.config.server["max_prediction_chars"],
                     "server.max_prediction_chars")
         return {"prediction": body["prediction"],

@@ -7,7 +7,6 @@ once (a log flood and a busy loop at EMFILE); ours logs at a bounded rate and pa
 """
 from __future__ import annotations
 
-import json
 import logging
 import resource
 import socket
@@ -15,6 +14,8 @@ import time
 
 import tornado.httpserver
 from tornado.ioloop import IOLoop
+
+from ..errors import error_reply
 
 ACCEPT_BATCH = 128                 # connections accepted per readiness event (Tornado's own heuristic)
 ACCEPT_PAUSE = 0.1                 # seconds without accepting after an accept error (EMFILE: descriptors run out)
@@ -44,11 +45,12 @@ class BoundedLog:
 
 
 def busy_answer() -> bytes:
-    body = json.dumps({"error": {"code": "too_many_connections", "message": "the daemon holds its maximum of open "
-                                 "connections (server.max_connections); retry after Retry-After seconds"}}).encode()
-    head = (f"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-            f"Retry-After: {RETRY_AFTER}\r\nConnection: close\r\n\r\n")
-    return head.encode() + body
+    reply = error_reply(503, "too_many_connections", "the daemon holds its maximum of open connections "
+                        "(server.max_connections); retry after Retry-After seconds", RETRY_AFTER)
+    headers = "".join(f"{name}: {value}\r\n" for name, value in reply.headers.items())
+    head = (f"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(reply.body)}\r\n{headers}Connection: close\r\n\r\n")
+    return head.encode() + reply.body
 
 
 class AcceptLoop:

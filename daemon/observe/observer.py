@@ -14,8 +14,8 @@ import itertools
 import json
 import time
 
+from ..errors import Reply
 from ..logs import env_logger
-from ..pool import Reply
 from ..trajectories.store import action_line, frame_name
 from .metrics import Metrics
 

@@ -17,8 +17,9 @@ import time
 import traceback
 
 from .. import config, logs
+from ..errors import WORKER_CRASHED, DaemonError, Reply
 from . import protocol
-from .environment import Answer, EnvError, Environment
+from .environment import Environment
 from .report import OperationReport
 from .states import Phase
 
@@ -60,7 +61,7 @@ class Worker:
             answer = self.run(request)
             report = self.environment.report
             self.send({"id": request["id"], "status": answer.status, "state": self.environment.state(),
-                       "report": report.header()}, answer.body)
+                       "report": report.header(), **_error_fields(answer)}, answer.body)
             if answer.status == 200 and report.frame:               # after the answer: off its path
                 self.send(report.frame_header(request["id"]), report.frame)
 
@@ -69,7 +70,7 @@ class Worker:
         self.environment.start_budget("recover", time.monotonic())
         try:
             self.environment.adopt()
-        except EnvError as exc:
+        except DaemonError as exc:
             self.environment.last_error = exc.message
             self.log.error("adopting the running VM failed, the first reset brings it up: %s", exc.message)
         except Exception:                               # a bug must not keep the worker from serving
@@ -78,44 +79,44 @@ class Worker:
             self.environment.budget.clear()
             self.environment.set_phase(Phase.IDLE)
 
-    def run(self, request: dict) -> Answer:
+    def run(self, request: dict) -> Reply:
         op = request.get("op")
         operation = OPERATIONS.get(op)
         if operation is None:
-            return self.refuse(op, EnvError(400, "bad_request", f"unknown operation {op!r}"))
+            return self.refuse(op, DaemonError(400, "bad_request", f"unknown operation {op!r}"))
         if op in self.environment.settings.deadlines:
             self.environment.start_budget(op, time.monotonic())
         try:
             answer = operation(self.environment, request.get("args") or {})
-        except EnvError as exc:
+        except DaemonError as exc:
             if exc.status >= 500:
                 self.environment.last_error = exc.message
             return self.refuse(op, exc)
         except Exception as exc:                       # a bug: answer clearly, log the traceback, pool recovers
-            return self.refuse(op, EnvError(500, "worker_error", f"the worker failed ({type(exc).__name__}: {exc}); "
-                                            "the env is being recovered"), traceback.format_exc())
+            crash = DaemonError(500, WORKER_CRASHED, f"the worker failed ({type(exc).__name__}: {exc}); "
+                                "the env is being recovered", detail=traceback.format_exc())
+            return self.refuse(op, crash)
         finally:
             self.environment.budget.clear()
         if op in CLEARS_LAST_ERROR:
             self.environment.last_error = None
         return answer
 
-    def refuse(self, op, exc: EnvError, trace: str = "") -> Answer:
+    def refuse(self, op, exc: DaemonError) -> Reply:
         """Every error answer of the worker is built here, and logged here once: env, episode, step, reason (and
-        the traceback of a crash)."""
+        the detail the answer leaves out: the traceback of a crash or of a bug in an evaluator)."""
         episode = self.environment.episode
         step = len(episode.records) if episode else "-"            # the step index the request was about
         self.environment.log.log(logging.ERROR if exc.status >= 500 else logging.WARNING,
                                  "%s answered %d %s at step %s: %s%s", op, exc.status, exc.code, step, exc.message,
-                                 trace and f"\n{trace}")
-        return error_answer(exc.status, exc.code, exc.message, exc.retry_after)
+                                 exc.detail and f"\n{exc.detail}")
+        return exc.reply()
 
 
-def error_answer(status: int, code: str, message: str, retry_after: int | None = None) -> Answer:
-    error = {"code": code, "message": message}
-    if retry_after is not None:
-        error["retry_after"] = retry_after
-    return Answer(status, json.dumps({"error": error}).encode())
+def _error_fields(answer: Reply) -> dict:
+    """What the pool learns of an error answer besides its status: its code and headers (Retry-After)."""
+    fields = {"code": answer.code} if answer.code else {}
+    return {**fields, "headers": answer.headers} if answer.headers else fields
 
 
 CLEARS_LAST_ERROR = {"reset", "step", "evaluate", "recover"}     # a success of these: the env works again

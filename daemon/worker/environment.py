@@ -17,7 +17,6 @@ import base64
 import contextlib
 import json
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -25,11 +24,14 @@ from ..actions import GUEST_CODE_PREFIX, ActionOptions, compile_prediction
 from ..budget import Budget
 from ..config import Settings
 from ..episode import Episode, encode_image, image_message
+from ..errors import DaemonError, Reply
 from ..evaluation import SetupError, TaskContext, evaluate_task, run_setup
+from ..evaluation.errors import MalformedTask
 from ..evaluation.evaluate import EvaluatorFault
 from ..evaluation.external import DesktopEnvMetrics, ExternalMetricError
 from ..evaluation.host_policy import HostPolicy
 from ..guest.client import GuestError
+from ..guest.devtools import DevToolsError
 from ..logs import env_logger
 from ..vm.vmrun import VmrunError
 from .report import OperationReport
@@ -37,18 +39,6 @@ from .states import Phase, transition
 from .vm_lifecycle import BUDGET_SHARE, VmLifecycle
 
 RECOVERY_RETRY_AFTER = 10       # seconds: a lost guest's VM is being recovered
-
-
-class EnvError(Exception):
-    def __init__(self, status: int, code: str, message: str, retry_after: int | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.retry_after = status, code, message, retry_after
-
-
-@dataclass
-class Answer:
-    status: int
-    body: bytes
 
 
 class Environment:
@@ -82,7 +72,7 @@ class Environment:
         self.budget.start(BUDGET_SHARE * self.settings.deadlines[operation], since)
 
     # --- operations --------------------------------------------------------------------------------------------
-    def reset(self, args: dict) -> Answer:
+    def reset(self, args: dict) -> Reply:
         self.lifecycle.wait_for_reset_ahead()
         self.lifecycle.resume()
         task = args["task_config"]
@@ -103,7 +93,7 @@ class Environment:
             lifecycle.hand_out()
             self._setup_task(task)
             first = self._screenshot_b64(episode)
-        except EnvError:
+        except DaemonError:
             self.set_phase(Phase.IDLE)
             raise
         prompt = self.settings.prompt_template.replace("{instruction}", str(task.get("instruction", "")))
@@ -111,20 +101,20 @@ class Environment:
         self.episode = episode
         self.set_phase(Phase.RUNNING)
         self.log.info("reset done: task %s", task.get("id", "?"))
-        return self._finish(Answer(200, episode.reset_answer()))
+        return self._finish(Reply(200, episode.reset_answer()))
 
-    def step(self, args: dict) -> Answer:
+    def step(self, args: dict) -> Reply:
         episode = self._current_episode(args)
         step_idx = args.get("step_idx")
         if step_idx is not None and step_idx < len(episode.records):
             self.log.info("step %d retried: answering the stored result, acting nothing", step_idx)
             self.report.note(retried=True)
-            return Answer(200, episode.step_answer(step_idx))
+            return Reply(200, episode.step_answer(step_idx))
         if step_idx is not None and step_idx > len(episode.records):
-            raise EnvError(409, "wrong_step", f"step_idx {step_idx} is ahead of this episode "
+            raise DaemonError(409, "wrong_step", f"step_idx {step_idx} is ahead of this episode "
                            f"({len(episode.records)} steps applied); send the step_idx of the last answer")
         if episode.done:
-            raise EnvError(409, "episode_done", "the episode is done; reset before stepping again")
+            raise DaemonError(409, "episode_done", "the episode is done; reset before stepping again")
         self.lifecycle.resume()
         compiled = compile_prediction(args["prediction"], self._action_options())
         actions = max(1, len(compiled.actions)) if compiled.ok else 1
@@ -139,9 +129,9 @@ class Environment:
                             compiled.format_reward, warnings)
         self.report.note(**compiled.to_json(), step_idx=len(episode.records), done=episode.done)
         self.set_phase(Phase.DONE if episode.done else Phase.RUNNING)
-        return self._finish(Answer(200, episode.step_answer(len(episode.records) - 1)))
+        return self._finish(Reply(200, episode.step_answer(len(episode.records) - 1)))
 
-    def evaluate(self, args: dict) -> Answer:
+    def evaluate(self, args: dict) -> Reply:
         episode = self._current_episode(args, scored_ok=True)
         if episode.score is None:
             self.lifecycle.resume()
@@ -150,40 +140,36 @@ class Environment:
                     episode.score = evaluate_task(episode.task_config, self.lifecycle.guest,
                                                   self._task_context(episode.task_config), episode.last_terminal)
             except EvaluatorFault as exc:
-                self.log.warning("evaluation failed: %s", exc.detail)
-                status, code = (422, "task_not_runnable") if exc.malformed else (502, "evaluation_failed")
-                raise EnvError(status, code, f"evaluation could not run: {exc}; the worker log has the detail") \
-                    from exc
-            except (SetupError, GuestError, OSError, ExternalMetricError) as exc:
-                raise EnvError(502, "evaluation_failed", f"evaluation could not run: {exc}") from exc
-            except (KeyError, TypeError, ValueError) as exc:
-                raise EnvError(422, "task_not_runnable", f"the task's evaluator is malformed "
-                               f"({type(exc).__name__}: {exc}); check its getters and options") from exc
+                raise _evaluator_fault_error(exc) from exc
+            except MalformedTask as exc:
+                raise DaemonError(422, "task_not_runnable", str(exc)) from exc
+            except (SetupError, GuestError, DevToolsError, OSError, ExternalMetricError) as exc:
+                raise DaemonError(502, "evaluation_failed", f"evaluation could not run: {exc}") from exc
             episode.done = True
             self.log.info("evaluated: score %s", episode.score)
             self.set_phase(Phase.DONE)
             self.lifecycle.start_reset_ahead()
-        return self._finish(Answer(200, json.dumps(episode.score).encode()))
+        return self._finish(Reply(200, json.dumps(episode.score).encode()))
 
-    def history(self, args: dict) -> Answer:
+    def history(self, args: dict) -> Reply:
         if self.episode is None:
-            return Answer(200, b'{"history_messages": []}')
-        return Answer(200, self.episode.history_answer())
+            return Reply(200, b'{"history_messages": []}')
+        return Reply(200, self.episode.history_answer())
 
-    def recover(self) -> Answer:
+    def recover(self) -> Reply:
         self._lose_episode("its env was recovered")
         self.set_phase(Phase.RECOVERING)
         try:
             with self._vm_failed():
                 self.lifecycle.bring_up(hard_stop_first=True)
-        except EnvError as exc:
+        except DaemonError as exc:
             self.last_error = exc.message
             self.set_phase(Phase.BROKEN)
             raise
         self.lifecycle.warm = True
         self.last_error = None
         self.set_phase(Phase.IDLE)
-        return Answer(200, b'{"recovered": true}')
+        return Reply(200, b'{"recovered": true}')
 
     def adopt(self) -> None:
         """At daemon start: a VM left running (the daemon restarted) is used warm when it is clean and its guest
@@ -204,13 +190,13 @@ class Environment:
     def _current_episode(self, args: dict, scored_ok: bool = False) -> Episode:
         episode = self.episode
         if episode is None:
-            raise EnvError(409, "no_episode", "no episode on this env: POST /env/reset first")
+            raise DaemonError(409, "no_episode", "no episode on this env: POST /env/reset first")
         wanted = args.get("episode_id")
         if wanted is not None and wanted != episode.episode_id:
-            raise EnvError(409, "wrong_episode", f"episode {wanted} is not this env's current episode "
+            raise DaemonError(409, "wrong_episode", f"episode {wanted} is not this env's current episode "
                            f"({episode.episode_id}); reset to start a new one")
         if episode.lost and not (scored_ok and episode.score is not None):
-            raise EnvError(502, "episode_lost", f"episode {episode.episode_id} was lost ({episode.lost}); reset "
+            raise DaemonError(502, "episode_lost", f"episode {episode.episode_id} was lost ({episode.lost}); reset "
                            "to start a new one")
         return episode
 
@@ -224,14 +210,14 @@ class Environment:
         phase guest_lost tells the pool to recover the VM. Otherwise the error stands, the episode unchanged."""
         try:
             yield
-        except (EnvError, SetupError, GuestError) as exc:
+        except (DaemonError, SetupError, GuestError) as exc:
             if not _no_answer(exc) or self.lifecycle.guest_answers():
                 raise
             self._lose_episode(f"its guest stopped answering: {exc}")
             self.lifecycle.warm = False
             self.last_error = f"guest lost: {exc}"
             self.set_phase(Phase.GUEST_LOST)
-            raise EnvError(502, "guest_lost", f"episode {episode.episode_id} is lost: the guest stopped answering "
+            raise DaemonError(502, "guest_lost", f"episode {episode.episode_id} is lost: the guest stopped answering "
                            f"({exc}); the env is being recovered, reset it after Retry-After seconds",
                            RECOVERY_RETRY_AFTER) from exc
 
@@ -250,7 +236,7 @@ class Environment:
             except GuestError as exc:
                 acted = f"after {index} of {len(compiled.code)} guest commands ran" if index else \
                     "before any action ran"
-                raise EnvError(502, "guest_failed", f"the guest could not run an action ({acted}; the step is not "
+                raise DaemonError(502, "guest_failed", f"the guest could not run an action ({acted}; the step is not "
                                f"applied, so a retry runs it whole): {exc}") from exc
             if answer.get("returncode") not in (0, None):
                 self.log.warning("action failed in the guest: %s", (answer.get("error") or "")[:200])
@@ -265,7 +251,7 @@ class Environment:
             with self.report.part("screenshot"):
                 png = self.lifecycle.guest.screenshot()
         except GuestError as exc:
-            raise EnvError(502, "guest_failed", f"screenshot failed: {exc}") from exc
+            raise DaemonError(502, "guest_failed", f"screenshot failed: {exc}") from exc
         with self.report.part("encode"):
             image = encode_image(png, episode.image_format, episode.jpeg_quality,
                                  self.settings.episode["jpeg_max_pixels"])
@@ -286,12 +272,12 @@ class Environment:
         try:
             run_setup(task.get("config", []), self.lifecycle.guest, self._task_context(task))
         except SetupError as exc:
-            raise EnvError(502, "setup_failed", f"task setup failed: {exc}") from exc
+            raise DaemonError(502, "setup_failed", f"task setup failed: {exc}") from exc
         except Exception as exc:              # task input this daemon did not foresee: the task's failure, not ours
-            raise EnvError(502, "setup_failed", f"task setup failed ({type(exc).__name__}: {exc}); check the "
+            raise DaemonError(502, "setup_failed", f"task setup failed ({type(exc).__name__}: {exc}); check the "
                            "task's config steps") from exc
 
-    def _finish(self, answer: Answer) -> Answer:
+    def _finish(self, answer: Reply) -> Reply:
         """Between steps the VM may be paused (vmware.pause_between_steps): the next operation resumes it."""
         if self.phase is Phase.RUNNING:
             self.lifecycle.pause()
@@ -303,7 +289,7 @@ class Environment:
         try:
             yield
         except VmrunError as exc:
-            raise EnvError(502, "vm_failed", str(exc)) from exc
+            raise DaemonError(502, "vm_failed", str(exc)) from exc
 
 
 def _no_answer(exc: BaseException | None) -> bool:
@@ -313,3 +299,17 @@ def _no_answer(exc: BaseException | None) -> bool:
             return True
         exc = exc.__cause__
     return False
+
+
+def _evaluator_fault_error(fault: EvaluatorFault) -> DaemonError:
+    """A bug in one of our getters or metrics is ours, not the task's nor the VM's: 500 evaluator_error, the
+    episode kept as it is, no recovery of the VM. The worker logs the traceback once."""
+    if fault.kind == "bug":
+        return DaemonError(500, "evaluator_error", f"evaluation could not run: {fault} (a bug in the "
+                           "daemon's evaluator; the episode is kept as it is, the worker log has the "
+                           "traceback)",
+                           detail=fault.detail)
+    status, code = (422, "task_not_runnable") if fault.kind == "malformed" else (502, "evaluation_failed")
+    return DaemonError(status, code, f"evaluation could not run: {fault}; the worker log has the detail",
+                       detail=fault.detail)
+

@@ -3,10 +3,11 @@ recovered; an evaluate is attachable and a reset waits for it instead of 409."""
 from __future__ import annotations
 
 import concurrent.futures
+import json
 
 from daemon.simulator import crash_vm, set_latency
 
-from .helpers import reset, serving, step
+from .helpers import TYPE, reset, serving, step
 
 
 def warm_after_an_episode(daemon, env: int) -> None:
@@ -27,9 +28,12 @@ def test_a_warm_vm_whose_guest_died_is_brought_up_again_by_the_next_reset(daemon
 def test_a_guest_lost_mid_episode_shows_in_health_and_is_recovered(daemon):
     _, first = reset(daemon, 1)
     crash_vm(daemon.home, 1)
-    status, answer = step(daemon, 1)
+    request = json.dumps({"env_idx": 1, "prediction": TYPE}).encode()
+    status, headers, body = daemon.request("POST", "/env/step", request, {"Content-Type": "application/json"},
+                                           timeout=60)
+    answer = json.loads(body)
     assert (status, answer["error"]["code"]) == (502, "guest_lost"), answer
-    assert "Retry-After" in answer["error"]["message"]
+    assert "Retry-After" in answer["error"]["message"] and headers["Retry-After"] == "10"   # as it says
     health = daemon.env_health(1)
     assert health["phase"] in ("guest_lost", "recovering") and health["recovery_reason"] == "guest_lost"
     assert serving(daemon, 1)["warm"] is True        # recovered without any request asking for it
