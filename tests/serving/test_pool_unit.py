@@ -76,7 +76,10 @@ class FakeWorker(WorkerHandle):
             await self.held[op].wait()
         if self.up:
             state = self.worker_state()
-            self.receive({"id": header["id"], "status": status, "state": state, "report": {"op": op}}, body)
+            answer = {"id": header["id"], "status": status, "state": state, "report": {"op": op}}
+            if status >= 400:                   # as the real worker: an error answer's code rides in the header
+                answer["code"] = json.loads(body)["error"]["code"]
+            self.receive(answer, body)
 
     def worker_state(self) -> dict:
         return {"phase": self.worker_phase.value, "episode_id": None, "steps": 0, "warm": False,
