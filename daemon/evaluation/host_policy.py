@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ..config import DEFAULTS
 from .errors import SetupError
 
 TASK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -78,7 +79,6 @@ def _embedded_ipv4(ip):
 
 
 def default_policy() -> HostPolicy:
-    from ..config import DEFAULTS
     return HostPolicy.from_settings(DEFAULTS["evaluation"])
 
 

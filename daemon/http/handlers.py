@@ -10,7 +10,7 @@ import time
 import tornado.web
 
 from .. import __version__
-from ..evaluation import missing_capabilities, shape_problems
+from ..evaluation.admission import missing_capabilities, shape_problems
 from ..pool import Reply, error_reply
 from . import auth
 from .body import BodyError, parse_json_object

@@ -26,9 +26,10 @@ from ..actions import GUEST_CODE_PREFIX, ActionOptions, compile_prediction
 from ..budget import Budget
 from ..config import Settings, find_vmrun
 from ..episode import Episode, encode_image, image_message
-from ..evaluation import SetupError, TaskContext, evaluate_task, run_setup
-from ..evaluation.evaluate import EvaluatorFault
-from ..evaluation.external import DesktopEnvMetrics, ExternalMetricError
+from ..evaluation.context import SetupError, TaskContext
+from ..evaluation.evaluate import EvaluatorFault, evaluate_task
+from ..evaluation.external.adapter import DesktopEnvMetrics, ExternalMetricError
+from ..evaluation.steps import run_setup
 from ..evaluation.host_policy import HostPolicy
 from ..guest.client import GuestClient, GuestError
 from ..logs import env_logger

@@ -10,17 +10,21 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from daemon.evaluation import TaskContext, missing_capabilities
+from daemon.evaluation.context import TaskContext
+from daemon.evaluation.admission import missing_capabilities
 from daemon.guest.client import GuestError
-from daemon.evaluation.app_getters import relative_day, relative_rules, rule_relative_time, vlc_config, vscode_config
-from daemon.evaluation.apps import (APP_METRICS, check_global_key_play_pause, check_json_keybindings,
+from daemon.evaluation.getters.apps import relative_day, relative_rules, rule_relative_time, vlc_config, vscode_config
+from daemon.evaluation.metrics import apps
+from daemon.evaluation.metrics.apps import (check_global_key_play_pause, check_json_keybindings,
                                     check_qt_slider_colours, check_thunderbird_filter, check_thunderbird_folder,
                                     check_thunderbird_prefs, compare_config, is_in_vm_clickboard, is_utc_0,
                                     is_vlc_recordings_folder, run_sqlite3)
 from daemon.evaluation.getters import GETTERS, ResultMissing
 
-from .builders import FILTERS, VLCRC, write
+from .builders import FILTERS, VLCRC, metrics_of, write
 from .osworld_tasks import all_tasks, tasks_scored_by
+
+APP_METRICS = metrics_of(apps)
 
 MONDAY = datetime(2024, 1, 15, 9, 30, tzinfo=ZoneInfo("UTC"))        # a Monday
 
@@ -214,7 +218,7 @@ def test_vlc_and_vscode_getters(tmp_path, monkeypatch):
     assert open(vlc_config(guest, ctx, {"dest": "vlcrc"})).read() == "qt-bgcone=0\n"
     with pytest.raises(ResultMissing):
         vlc_config(FakeGuest({}), ctx, {"dest": "vlcrc"})
-    monkeypatch.setattr("daemon.evaluation.app_getters.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("daemon.evaluation.getters.apps.time.sleep", lambda seconds: None)
     path = vscode_config(guest, ctx, {"vscode_extension_command": "OpenProject", "path": "/home/user/OpenProject.txt",
                                       "dest": "OpenProject.txt"})
     assert open(path).read() == "project"

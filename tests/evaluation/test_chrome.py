@@ -8,14 +8,17 @@ import sys
 
 import pytest
 
-from daemon.evaluation import TaskContext, missing_capabilities, run_setup
-from daemon.evaluation.chrome_getters import GETTERS, active_url
-from daemon.evaluation.chrome_metrics import (check_font_size, check_history_deleted, is_cookie_deleted,
+from daemon.evaluation.context import TaskContext
+from daemon.evaluation.admission import missing_capabilities
+from daemon.evaluation.steps import run_setup
+from daemon.evaluation.getters import GETTERS
+from daemon.evaluation.getters.chrome import active_url
+from daemon.evaluation.metrics.chrome import (check_font_size, check_history_deleted, is_cookie_deleted,
                                               is_expected_active_tab, is_expected_active_tab_approximate,
                                               is_expected_bookmarks, is_expected_search_query, is_expected_tabs,
                                               is_expected_url_pattern_match, is_shortcut_on_desktop)
-from daemon.evaluation.chrome_steps import PROFILE
-from daemon.evaluation.urls import compare_urls
+from daemon.evaluation.steps.chrome import PROFILE
+from daemon.evaluation.formats.urls import compare_urls
 from daemon.guest.devtools import DevToolsClient, DevToolsError
 from daemon.simulator import chrome
 from tests.support import free_port, fresh_ip_base, running_chromium

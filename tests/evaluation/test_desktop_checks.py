@@ -12,16 +12,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from daemon.evaluation import TaskContext, missing_capabilities
-from daemon.evaluation.app_getters import most_common_player
-from daemon.evaluation.desktop_checks import (DESKTOP_METRICS, check_accessibility_tree, check_gnome_favorite_apps,
+from daemon.evaluation.context import TaskContext
+from daemon.evaluation.admission import missing_capabilities
+from daemon.evaluation.getters.apps import most_common_player
+from daemon.evaluation.metrics import desktop
+from daemon.evaluation.metrics.desktop import (check_accessibility_tree, check_gnome_favorite_apps,
                                               is_vlc_fullscreen, is_vlc_playing)
 from daemon.evaluation.getters import GETTERS, ResultMissing
-from daemon.evaluation.metrics import check_include_exclude, literal_match
+from daemon.evaluation.metrics.general import check_include_exclude, literal_match
 from daemon.guest.client import GuestClient
 
-from .builders import HLS, RICK, a11y_tree, pills, status_xml, write
+from .builders import HLS, RICK, a11y_tree, metrics_of, pills, status_xml, write
 from .osworld_tasks import all_tasks, tasks_scored_by
+
+DESKTOP_METRICS = metrics_of(desktop)
 
 MY_GETTERS = ("vlc_playing_info", "vm_wallpaper", "default_video_player", "content_from_vm_file")
 

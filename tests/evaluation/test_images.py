@@ -6,14 +6,17 @@ from PIL import Image, ImageEnhance
 
 np = pytest.importorskip("numpy", reason="the docs extra is not installed")
 
-from daemon.evaluation import missing_capabilities                      # noqa: E402
-from daemon.evaluation import images                                   # noqa: E402
+from daemon.evaluation.admission import missing_capabilities  # noqa: E402
+from daemon.evaluation.metrics import images                                   # noqa: E402
+from daemon.evaluation import registry                                        # noqa: E402
 from daemon.evaluation.context import TaskContext                      # noqa: E402
 from daemon.evaluation.getters import GETTERS, ResultMissing           # noqa: E402
 
-from .builders import (ENHANCEMENTS, GIMPRC, enhanced, on_background, one_pixel_changed, save,  # noqa: E402
+from .builders import (ENHANCEMENTS, GIMPRC, enhanced, metrics_of, on_background, one_pixel_changed, save,  # noqa: E402
                        scene, text_at, transparent_margins, triangle_at)
 from .osworld_tasks import tasks_scored_by, tasks_using                # noqa: E402
+
+IMAGE_METRICS = metrics_of(images)
 
 
 def test_ssim_matches_skimage():
@@ -103,7 +106,7 @@ def test_palette_and_brightness_threshold(tmp_path):
 
 @pytest.mark.parametrize("metric, kind, passing, failing", ENHANCEMENTS)
 def test_property_changed_and_structure_kept(tmp_path, metric, kind, passing, failing):
-    metric = images.IMAGE_METRICS[metric]
+    metric = IMAGE_METRICS[metric]
     gold = save(scene(), tmp_path, "gold.png")
     assert metric(save(enhanced(passing, kind), tmp_path, "passing.png"), gold) == 1.0
     assert metric(save(enhanced(failing, kind), tmp_path, "failing.png"), gold) == 0.0
@@ -145,7 +148,7 @@ def test_unreadable_images_score_zero(tmp_path):
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not an image")
     gold = save(scene(), tmp_path, "gold.png")
-    for name, metric in images.IMAGE_METRICS.items():
+    for name, metric in IMAGE_METRICS.items():
         if name in {"check_image_size", "check_config_status", "check_image_file_size"}:
             continue
         arguments = (str(broken),) if name in {"check_triangle_position", "check_textbox_on_leftside"} else (
@@ -189,17 +192,17 @@ def test_gimp_config_file_getter(tmp_path):
 
 def test_real_tasks_using_image_metrics_are_runnable():
     checked = 0
-    for name, task, evaluator in tasks_scored_by(*images.IMAGE_METRICS):
+    for name, task, evaluator in tasks_scored_by(*IMAGE_METRICS):
         gaps = [m for m in missing_capabilities(task) if evaluator["func"] in m or "gimp_config_file" in m]
         assert gaps == [], name
         checked += 1
     assert checked >= 20
-    assert images.missing_for({"reference_base_result": 0.5, "fuzzy": True}, "compare_images") == [
+    assert registry.gaps("metric", "compare_images", {"reference_base_result": 0.5, "fuzzy": True}) == [
         "compare_images option 'fuzzy' (not implemented)"]
 
 
 def test_real_task_with_an_ssim_threshold_is_runnable():
     tasks = list(tasks_using("check_structure_sim_with_threshold"))
     assert tasks and all(missing_capabilities(task) == [] for name, task in tasks)
-    assert images.missing_for({"ssim_threshold": 0.85, "win": 3}, "check_structure_sim_with_threshold") == [
+    assert registry.gaps("metric", "check_structure_sim_with_threshold", {"ssim_threshold": 0.85, "win": 3}) == [
         "check_structure_sim_with_threshold option 'win' (not implemented)"]

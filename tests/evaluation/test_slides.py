@@ -12,13 +12,14 @@ from lxml import etree                                                   # noqa:
 from pptx.dml.color import RGBColor                                      # noqa: E402
 from pptx.oxml.ns import qn                                              # noqa: E402
 
-from daemon.evaluation import missing_capabilities                      # noqa: E402
+from daemon.evaluation.admission import missing_capabilities  # noqa: E402
 from daemon.evaluation.context import TaskContext                      # noqa: E402
 from daemon.evaluation.getters import GETTERS, ResultMissing           # noqa: E402
-from daemon.evaluation.slides import (                                   # noqa: E402
+from daemon.evaluation.metrics.slides import (                                   # noqa: E402
     check_auto_saving_time, check_image_stretch_and_center, check_left_panel, check_page_number_colors,
     check_presenter_console_disable, check_slide_orientation_Portrait, check_transition, compare_pptx_files,
-    evaluate_presentation_fill_to_rgb_distance, missing_for)
+    evaluate_presentation_fill_to_rgb_distance)
+from daemon.evaluation.registry import gaps                                    # noqa: E402
 
 from .builders import (AUTOSAVE, BLANK, EXAMINED_EDITS, PRESENTER, Deck, backgrounds, bullet, dissolve,  # noqa: E402
                        empty_box, empty_gold_run, empty_text_element, explicit_defaults, first_runs, font_colour,
@@ -137,11 +138,11 @@ def test_placement_variants(tmp_path, picture):
 
 
 def test_missing_for_refuses_unknown_options_only():
-    assert missing_for({"examine_shape": False, "examine_run_count": False, "approximately_tolerance": 0.01,
+    assert gaps("metric", "compare_pptx_files", {"examine_shape": False, "examine_run_count": False, "approximately_tolerance": 0.01,
                         "_note": "x", "enable_debug": False, "examine_shape_lenient_height": True}) == []
-    assert missing_for({"examine_everything": True}) == [
+    assert gaps("metric", "compare_pptx_files", {"examine_everything": True}) == [
         "compare_pptx_files option 'examine_everything' (not implemented)"]
-    assert missing_for({"examine_shape_lenient_height": True}) == [
+    assert gaps("metric", "compare_pptx_files", {"examine_shape_lenient_height": True}) == [
         "compare_pptx_files option 'examine_shape_lenient_height' with examine_shape (not implemented)"]
 
 

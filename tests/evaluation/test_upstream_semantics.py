@@ -6,7 +6,9 @@ import logging
 
 import pytest
 
-from daemon.evaluation import SetupError, TaskContext, evaluate_task, run_setup
+from daemon.evaluation.context import SetupError, TaskContext
+from daemon.evaluation.evaluate import evaluate_task
+from daemon.evaluation.steps import run_setup
 from daemon.guest.client import GuestError
 
 COMMAND_LINE = {"func": "exact_match", "result": {"type": "vm_command_line", "command": ["cat", "f"]},

@@ -5,17 +5,12 @@ number-format attribute aside). An unreadable file scores 0.0.
 """
 from __future__ import annotations
 
-import importlib.util
+from ..registry import Need, metric
 
-OPTIONS = {"ignore_sdnum"}
-
-
-def missing_for(options: dict | None) -> list[str]:
-    if importlib.util.find_spec("bs4") is None or importlib.util.find_spec("lxml") is None:
-        return ["metric 'compare_htmls' (needs beautifulsoup4 and lxml: pip install '.[docs]')"]
-    return [f"compare_htmls option '{name}' (not implemented)" for name in sorted(set(options or {}) - OPTIONS)]
+SOUP = Need("docs", ("bs4", "lxml"), "needs beautifulsoup4 and lxml: pip install '.[docs]'")
 
 
+@metric(needs=(SOUP,), options={"ignore_sdnum"})
 def compare_htmls(result: str | None, expected: str | None, ignore_sdnum: bool = False, **options) -> float:
     from bs4 import BeautifulSoup
     try:

@@ -19,9 +19,10 @@ import math
 import re
 from xml.etree import ElementTree
 
-from .documents import ODF, blanks_folded, compare_docx_files, odf_parts, open_docx
-from .host_policy import pillow
-from .slides import registry_values
+from ..host_policy import pillow
+from ..formats.office import registry_values
+from ..registry import metric
+from .writer import DOCX, ODF, blanks_folded, compare_docx_files, odf_parts, open_docx
 
 WORD = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
@@ -38,6 +39,7 @@ def _unchanged_text(result: str | None, gold: str | None) -> tuple:
     return documents if first == second else (None, None)
 
 
+@metric(needs=(DOCX,))
 def compare_line_spacing(result: str | None, gold: str | None, **options) -> float:
     first, second = _unchanged_text(result, gold)
     if first is None or len(first.paragraphs) != len(second.paragraphs):
@@ -46,6 +48,7 @@ def compare_line_spacing(result: str | None, gold: str | None, **options) -> flo
                      for a, b in zip(first.paragraphs, second.paragraphs)))
 
 
+@metric(needs=(DOCX,))
 def compare_docx_images(result: str | None, gold: str | None, **options) -> float:
     Image = pillow()
     documents = [open_docx(result), open_docx(gold)]
@@ -60,6 +63,7 @@ def compare_docx_images(result: str | None, gold: str | None, **options) -> floa
         return 0.0
 
 
+@metric(needs=(DOCX,))
 def is_first_line_centered(result: str | None, **options) -> float:
     from docx.enum.text import WD_PARAGRAPH_ALIGNMENT
     document = open_docx(result)
@@ -67,6 +71,7 @@ def is_first_line_centered(result: str | None, **options) -> float:
                  document.paragraphs[0].paragraph_format.alignment == WD_PARAGRAPH_ALIGNMENT.CENTER)
 
 
+@metric(needs=(DOCX,))
 def has_page_numbers_in_footers(result: str | None, **options) -> float:
     document = open_docx(result)
     if document is None:
@@ -75,12 +80,14 @@ def has_page_numbers_in_footers(result: str | None, **options) -> float:
     return float(all(any(ch.isdigit() for ch in (paragraphs[0].text if paragraphs else "")) for paragraphs in footers))
 
 
+@metric(needs=(DOCX,), rule_keys={"font_name"})
 def compare_font_names(result: str | None, rules: dict, **options) -> float:
     document = open_docx(result)
     return float(document is not None and all(run.font.name == rules["font_name"]
                                                for paragraph in document.paragraphs for run in paragraph.runs))
 
 
+@metric(needs=(DOCX,))
 def compare_subscript_contains(result: str | None, gold: str | None, **options) -> float:
     first, second = open_docx(result), open_docx(gold)
     if first is None or second is None:
@@ -89,6 +96,7 @@ def compare_subscript_contains(result: str | None, gold: str | None, **options) 
                      for a, b in zip(p.runs, q.runs)))
 
 
+@metric(needs=(DOCX,), options={"word_number_split_by_tabstop", "index"})
 def check_tabstops(result: str | None, gold: str | None, word_number_split_by_tabstop: int | None = None,
                    index: int = 0, **options) -> float:
     from docx.enum.text import WD_TAB_ALIGNMENT
@@ -120,18 +128,21 @@ def check_tabstops(result: str | None, gold: str | None, word_number_split_by_ta
     return 1 - penalty / len(ours)
 
 
+@metric(needs=(DOCX,))
 def evaluate_strike_through_last_paragraph(result: str | None, gold: str | None, **options) -> float:
     document, _ = _unchanged_text(result, gold)
     return float(document is not None and bool(document.paragraphs) and
                  all(run.font.strike for run in document.paragraphs[-1].runs))
 
 
+@metric(needs=(DOCX,))
 def check_italic_font_size_14(result: str | None, gold: str | None, **options) -> float:
     document, _ = _unchanged_text(result, gold)
     return float(document is not None and all(run.font.size is not None and run.font.size.pt == 14
                                               for p in document.paragraphs for run in p.runs if run.italic))
 
 
+@metric(needs=(DOCX,), rule_keys={"page_break_count"})
 def contains_page_break(result: str | None, rules: dict, **options) -> float:
     document = open_docx(result)
     if document is None:
@@ -142,6 +153,7 @@ def contains_page_break(result: str | None, rules: dict, **options) -> float:
     return float(breaks > 0 and (wanted is None or breaks == wanted))
 
 
+@metric(needs=(DOCX,), options={"threshold"})
 def evaluate_colored_words_in_tables(result: str | None, gold: str | None, threshold: float = 3.5,
                                      **options) -> float:
     document, _ = _unchanged_text(result, gold)
@@ -195,6 +207,7 @@ def delta_e_ciede2000(lab1, lab2) -> float:
     return math.sqrt(dl ** 2 + dc ** 2 + dh_term ** 2 - math.sin(2 * rotation) * r_c * dc * dh_term)
 
 
+@metric()
 def check_highlighted_words(result: str | None, gold: str | None, **options) -> float:
     """.odt: the text matches the gold's and no span uses an automatic style with a yellow (#ffff00) background."""
     if not (result and gold) or compare_docx_files(result, gold) != 1.0:
@@ -209,6 +222,7 @@ def check_highlighted_words(result: str | None, gold: str | None, **options) -> 
     return float(not any(name in yellow for name in spans if name))
 
 
+@metric(rule_keys={"font_name"})
 def find_default_font(config: str | None, rules: dict, **options) -> float:
     """The Standard font of /org.openoffice.Office.Writer/DefaultFont in registrymodifications.xcu (the last set)."""
     if not config:

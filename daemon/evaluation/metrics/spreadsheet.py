@@ -6,36 +6,32 @@ or "EI<n>" / "EN<name>" (expected). Rules:
 - `sheet_name`: the sheet name lists are equal; `sheet_data`: two sheets' values as pandas reads them, rounded to
   `precision` decimals (default 4); `sheet_print`: the CSV exports "<workbook without extension>-<sheet>.csv" that
   the task's postconfig made, their stripped lines from the last non-empty one backwards (optionally ignoring case);
-- `sheet_fuzzy`: cell by cell over ranges (see cell_values); `check_cell`: one cell's value and styles against
+- `sheet_fuzzy`: cell by cell over ranges (see matching); `check_cell`: one cell's value and styles against
   {"method", "ref"} rules; `zoom`: a sheet's zoom (100 when unset) against a rule; `freeze`: equal frozen panes;
   `data_validation`: every validation of a sheet matches one of `dv_props`, and there are at least as many;
 - `chart`, `pivot_table`, `style`, `row_props`: the two sheets' charts, pivot tables, cell styles or row properties
-  are equal (see workbook_features).
-Other rule types, properties and methods are refused by `missing_for`, so a task is never scored wrongly.
+  are equal (see spreadsheet_features).
+Other rule types, properties and methods are refused by `rule_gaps`, so a task is never scored wrongly.
 `compare_conference_city_in_order` (OSWorld's other workbook metric) checks C2:C22 of the active sheet in order.
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 
-from . import cell_values, workbook_features as features
+from ..formats.text import read_lines
+from ..formats.xlsx import read_cell_value
+from ..registry import Need, metric
+from . import matching, spreadsheet_features as features
 
-EXTRA_HINT = "needs the docs extra: pip install '.[docs]'"
+WORKBOOKS = Need("docs", ("pandas", "openpyxl"))
 ONE_SHEET_RULES = {"check_cell", "zoom", "data_validation"}
 VALIDATION_PROPS = {"ranges", "type", "formula1", "formula2", "operator", "allowBlank", "showDropDown",
                     "showInputMessage", "showErrorMessage", "error", "errorTitle", "errorStyle", "prompt",
                     "promptTitle", "imeMode"}
 
 
-def available() -> bool:
-    return all(importlib.util.find_spec(name) is not None for name in ("pandas", "openpyxl"))
-
-
-def missing_for(options: dict | None) -> list[str]:
-    """What compare_table lacks for these options (empty: runnable)."""
-    if not available():
-        return [f"metric 'compare_table' ({EXTRA_HINT})"]
+def rule_gaps(options: dict) -> list[str]:
+    """What compare_table lacks for these options' rules (empty: runnable)."""
     gaps = []
     for rule in (options or {}).get("rules", []):
         kind = rule.get("type") if isinstance(rule, dict) else None
@@ -44,7 +40,7 @@ def missing_for(options: dict | None) -> list[str]:
         elif kind in ("chart", "pivot_table", "style", "row_props"):
             gaps += features.prop_gaps(rule)
         elif kind == "sheet_fuzzy":
-            gaps += cell_values.fuzzy_gaps(rule)
+            gaps += matching.fuzzy_gaps(rule)
         elif kind in ONE_SHEET_RULES:
             gaps += _value_rule_gaps(rule)
     return list(dict.fromkeys(gaps))
@@ -52,15 +48,15 @@ def missing_for(options: dict | None) -> list[str]:
 
 def _value_rule_gaps(rule: dict) -> list[str]:
     if rule["type"] == "zoom":
-        return cell_values.method_gaps(rule.get("method"))
+        return matching.method_gaps(rule.get("method"))
     if rule["type"] == "check_cell":
         value_rules = list(rule.get("props", {}).values())
         return features.prop_gaps(rule) + [gap for value_rule in value_rules
-                                           for gap in cell_values.method_gaps(value_rule.get("method"))]
+                                           for gap in matching.method_gaps(value_rule.get("method"))]
     props = [(name, value_rule) for alternative in rule.get("dv_props", []) for name, value_rule in alternative.items()]
     return [f"compare_table data_validation property '{name}' (not implemented)"
             for name, _ in props if name not in VALIDATION_PROPS] + \
-        [gap for _, value_rule in props for gap in cell_values.method_gaps(value_rule.get("method"))]
+        [gap for _, value_rule in props for gap in matching.method_gaps(value_rule.get("method"))]
 
 
 class Books:
@@ -108,7 +104,6 @@ class Books:
             return None
 
     def printed(self, index, ignore_case: bool) -> list[str] | None:
-        from .metrics import read_lines
         where, name = self.locate(index)
         export = f"{os.path.splitext(self.paths[where])[0]}-{name}.csv" if name and self.paths[where] else None
         if export is None or not os.path.exists(export):
@@ -124,6 +119,7 @@ class Books:
         return self.paths[where], name or ""
 
 
+@metric(needs=(WORKBOOKS,), options={"rules"}, check=rule_gaps)
 def compare_table(result: str | None, expected: str | None = None, rules: list | None = None, **options) -> float:
     if result is None or not os.path.exists(result):
         return 0.0
@@ -169,7 +165,7 @@ def _check_cell(rule: dict, books: Books) -> bool:
         return False
     cell = sheet[rule["coordinate"]]
     for name, value_rule in rule["props"].items():
-        value = cell_values.read_cell_value(*books.cell_source(rule["sheet_idx"]), rule["coordinate"]) \
+        value = read_cell_value(*books.cell_source(rule["sheet_idx"]), rule["coordinate"]) \
             if name == "value" else features.cell_style(name, cell)
         if not _matches(value, value_rule):
             return False
@@ -189,7 +185,7 @@ def _data_validation(rule: dict, books: Books) -> bool:
 def _matches(value, value_rule: dict) -> bool:
     """A value rule; one that cannot apply to the value (e.g. comparing None with a number) fails, as in OSWorld."""
     try:
-        return cell_values.value_matches(value, value_rule)
+        return matching.value_matches(value, value_rule)
     except (TypeError, AttributeError):
         return False
 
@@ -199,7 +195,7 @@ RULES = {
     books.frames["R"].sheet_names == books.frames["E"].sheet_names,
     "sheet_data": _sheet_data,
     "sheet_print": _sheet_print,
-    "sheet_fuzzy": lambda rule, books: cell_values.fuzzy_cells_match(
+    "sheet_fuzzy": lambda rule, books: matching.fuzzy_cells_match(
         books.cell_source(rule["sheet_idx0"]), books.cell_source(rule["sheet_idx1"]), rule["rules"]),
     "chart": _compared(features.charts, "chart_props"),
     "pivot_table": _compared(features.pivots, "pivot_props"),
@@ -213,6 +209,7 @@ RULES = {
 SUPPORTED_RULES = set(RULES)
 
 
+@metric(needs=(WORKBOOKS,), rule_keys={"expected"})
 def compare_conference_city_in_order(result: str | None, rules: dict, **options) -> float:
     """Cells C2:C22 of the active sheet, in order, contain the expected city (or one of a list of spellings)."""
     import openpyxl

@@ -2,24 +2,19 @@
 
 OSWorld reads the tags with mutagen's EasyID3 (ID3v2 frames under their easy names: title, artist, album...; a
 name EasyID3 does not know reads as ""), joins a multi-valued tag with ",", and applies each rule with its
-`_match_value_to_rule` (cell_values.value_matches here); every rule must hold. mutagen is needed (imported only when a
+`_match_value_to_rule` (matching.value_matches here); every rule must hold. mutagen is needed (imported only when a
 task is scored) because its tag reading is what is scored; without it the capability check refuses the metric.
 A file without ID3 tags, or that cannot be read, scores 0.0.
 """
 from __future__ import annotations
 
-import importlib.util
+from ..registry import Need, metric
+from .matching import value_matches
 
-from .cell_values import value_matches
-
-EXTRA_HINT = "needs mutagen, OSWorld's tag reader: pip install '.[docs]'"
-
-
-def missing_for(options: dict | None) -> list[str]:
-    gaps = [] if importlib.util.find_spec("mutagen") else [f"metric 'check_mp3_meta' ({EXTRA_HINT})"]
-    return gaps + [f"check_mp3_meta option '{name}' (not implemented)" for name in sorted(options or {})]
+MUTAGEN = Need("docs", ("mutagen",), "needs mutagen, OSWorld's tag reader: pip install '.[docs]'")
 
 
+@metric(needs=(MUTAGEN,))
 def check_mp3_meta(result: str | None, rules: dict, **options) -> float:
     if result is None:
         return 0.0

@@ -9,26 +9,26 @@ from __future__ import annotations
 import sqlite3
 import time
 
-from ..atomic import write_atomic
-from ..guest.client import GuestError
-from ..guest.devtools import DevToolsError
-from .chrome_steps import STEPS as CHROME_STEPS
-from .context import SetupError, TaskContext
-from .host_policy import read_upload
-from .task_shape import sleep_seconds
+from ...atomic import write_atomic
+from ...guest.client import GuestError
+from ...guest.devtools import DevToolsError
+from ..context import SetupError, TaskContext
+from ..host_policy import read_upload
+from ..registry import find, refuse, step
+from ..task_shape import sleep_seconds
 
 UNTIL_ATTEMPTS = 10
 
 
 def run_setup(steps: list[dict], guest, ctx: TaskContext, stage: str = "setup") -> None:
     """`stage` names the list in messages: setup (the task's config) or postconfig (before scoring)."""
-    for index, step in enumerate(steps or []):
-        kind, params = step.get("type"), step.get("parameters", {}) or {}
-        handler = STEPS.get(kind)
-        if handler is None:
+    for index, given in enumerate(steps or []):
+        kind, params = given.get("type"), given.get("parameters", {}) or {}
+        declared = find("step", kind)
+        if declared is None:
             raise SetupError(f"{stage} step {index} has unsupported type {kind!r}")
         try:
-            handler(guest, ctx, params)
+            declared.run(guest, ctx, params)
         except (GuestError, DevToolsError, sqlite3.Error, SetupError) as exc:
             failure = f"{stage} step {index} ({kind}) failed: {exc}"
             if ctx.on_setup_failure != "continue":
@@ -44,16 +44,20 @@ def _substitute(command, ctx: TaskContext):
     return [ctx.placeholders(str(part)) for part in command]
 
 
+@step()
 def download(guest, ctx: TaskContext, params: dict) -> None:
     for item in params["files"]:
         guest.upload(item["path"], ctx.fetch(item["url"]).read_bytes())
 
 
+@step()
 def upload_file(guest, ctx: TaskContext, params: dict) -> None:
     for item in params["files"]:
         guest.upload(item["remote_path"], read_upload(item["local_path"], ctx.policy, "upload_file local_path"))
 
 
+@step("command")
+@step()
 def execute(guest, ctx: TaskContext, params: dict) -> None:
     command = _substitute(params["command"], ctx)
     until = params.get("until") or {}
@@ -77,6 +81,7 @@ def _until_met(until: dict, answer: dict) -> bool:
     return any(checks[key](value) for key, value in until.items() if key in checks)
 
 
+@step()
 def sleep(guest, ctx: TaskContext, params: dict) -> None:
     try:
         seconds = sleep_seconds(params.get("seconds"))
@@ -85,17 +90,14 @@ def sleep(guest, ctx: TaskContext, params: dict) -> None:
     time.sleep(min(seconds, ctx.step_timeout))
 
 
-STEPS = {
-    "download": download,
-    "upload_file": upload_file,
-    "launch": lambda g, c, p: g.launch(_substitute(p["command"], c), bool(p.get("shell", False))),
-    "open": lambda g, c, p: g.open_file(p["path"], timeout=c.step_timeout),
-    "execute": execute,
-    "command": execute,
-    "sleep": sleep,
-    "activate_window": lambda g, c, p: g.activate_window(p["window_name"], p.get("strict", False),
-                                                         p.get("by_class", False)),
-    "close_window": lambda g, c, p: g.close_window(p["window_name"], p.get("strict", False), p.get("by_class", False)),
-    "change_wallpaper": lambda g, c, p: g.change_wallpaper(p["path"]),
-    **CHROME_STEPS,
-}
+# Steps that are one guest call.
+step("launch")(lambda g, c, p: g.launch(_substitute(p["command"], c), bool(p.get("shell", False))))
+step("open")(lambda g, c, p: g.open_file(p["path"], timeout=c.step_timeout))
+step("activate_window")(lambda g, c, p: g.activate_window(p["window_name"], p.get("strict", False),
+                                                          p.get("by_class", False)))
+step("close_window")(lambda g, c, p: g.close_window(p["window_name"], p.get("strict", False),
+                                                    p.get("by_class", False)))
+step("change_wallpaper")(lambda g, c, p: g.change_wallpaper(p["path"]))
+
+refuse("step", "login", "needs Google account credentials (not supported)")
+refuse("step", "googledrive", "needs Google Drive credentials (not supported)")

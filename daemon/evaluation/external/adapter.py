@@ -14,7 +14,7 @@ import selectors
 import subprocess
 from pathlib import Path
 
-from .capabilities import DESKTOP_ENV_METRICS
+from ..admission import DESKTOP_ENV_METRICS
 
 RUNNER = Path(__file__).resolve().parent / "desktop_env_runner.py"
 START_TIMEOUT = 300.0                  # importing desktop-env's metrics loads torch and friends
@@ -36,7 +36,7 @@ class DesktopEnvMetrics:
     def score(self, metric: str, args: list, options: dict) -> float:
         if metric not in self.allowed:
             raise ExternalMetricError(f"refused by policy: metric {metric!r} is not one desktop-env is asked for "
-                                      "(capabilities.DESKTOP_ENV_METRICS)")
+                                      "(admission.DESKTOP_ENV_METRICS)")
         answer = self._ask({"metric": metric, "args": args, "options": options}, CALL_TIMEOUT)
         if "error" in answer:                    # its text may quote files: the worker log has it, the answer not
             log.warning("desktop-env's %s failed: %s", metric, answer["error"][:1000])

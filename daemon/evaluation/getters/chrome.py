@@ -14,11 +14,12 @@ import sqlite3
 import xml.etree.ElementTree as ET
 from urllib.parse import parse_qs, unquote, urlparse
 
-from ..guest.client import GuestError
-from ..guest.devtools import DevToolsError
+from ...guest.client import GuestError
+from ...guest.devtools import DevToolsError
+from ..context import TaskContext
+from ..registry import getter
+from ..steps.chrome import DEVTOOLS, PAGE_LOAD_TIMEOUT, PROFILE, connect
 from . import chrome_html
-from .chrome_steps import PAGE_LOAD_TIMEOUT, PROFILE, connect
-from .context import TaskContext
 
 ADDRESS_BAR = ".//application[@name='Google Chrome']//entry[@name='Address and search bar']"
 STATE_FOCUSED = "{uri:deskat:state.at-spi.gnome.org}focused"
@@ -193,38 +194,37 @@ def shortcuts_on_desktop(guest, ctx: TaskContext, config: dict) -> dict:
 
 DEFAULT_FONT_SIZES = {"default_fixed_font_size": 13, "default_font_size": 16}
 
-GETTERS = {
-    "active_url_from_accessTree": active_url,
-    "active_tab_url_parse": active_tab_url_parse,
-    "url_dashPart": url_dash_part,
-    "url_path_parse": macys_filters,
-    "active_tab_info": _of_active_url(lambda guest, ctx, config, url: _page(guest, ctx, url)),
-    "active_tab_html_parse": _of_active_url(chrome_html.read_page),
-    "page_info": page_info,
-    "pdf_from_url": pdf_from_url,
-    "open_tabs_info": open_tabs_info,
-    "default_search_engine": _from_preferences(
-        lambda p: p.get("default_search_provider_data", {}).get("template_url_data", {}).get("short_name", "Google"),
-        "Google"),
-    "profile_name": _from_preferences(lambda p: p.get("profile", {}).get("name"), None),
-    "enable_do_not_track": _from_preferences(lambda p: _flag(p.get("enable_do_not_track")), "false"),
-    "enable_safe_browsing": _from_preferences(
-        lambda p: _flag(p.get("safebrowsing", {}).get("enhanced") or p.get("safebrowsing", {}).get("enabled")),
-        "false"),
-    "new_startup_page": _from_preferences(
-        lambda p: _flag("session" not in p or p["session"].get("restore_on_startup") == 5), "Google"),
-    "data_delete_automacally": _from_preferences(
-        lambda p: _flag(p["profile"].get("default_content_setting_values") is not None), "Google"),
-    "find_unpacked_extension_path": _from_preferences(
-        lambda p: [setting["path"] for setting in p["extensions"]["settings"].values()], "Google"),
-    "find_installed_extension_name": _from_preferences(
-        lambda p: [setting["manifest"]["name"] for setting in p["extensions"]["settings"].values()], "Google"),
-    "chrome_font_size": _from_preferences(
-        lambda p: p.get("webkit", {}).get("webprefs", {**DEFAULT_FONT_SIZES, "minimum_font_size": 13}),
-        DEFAULT_FONT_SIZES),
-    "bookmarks": bookmarks,
-    "history": lambda guest, ctx, config: _sqlite_rows(guest, ctx, config, "History",
-                                                       "SELECT url, title, last_visit_time FROM urls"),
-    "cookie_data": lambda guest, ctx, config: _sqlite_rows(guest, ctx, config, "Cookies", "SELECT * FROM cookies"),
-    "shortcuts_on_desktop": shortcuts_on_desktop,
-}
+getter("active_url_from_accessTree")(active_url)
+getter("active_tab_url_parse")(active_tab_url_parse)
+getter("url_dashPart")(url_dash_part)
+getter("url_path_parse")(macys_filters)
+getter("active_tab_info", needs=(DEVTOOLS,))(_of_active_url(lambda guest, ctx, config, url: _page(guest, ctx, url)))
+getter("active_tab_html_parse", needs=(DEVTOOLS,), check=chrome_html.config_gaps)(
+    _of_active_url(chrome_html.read_page))
+getter("page_info", needs=(DEVTOOLS,))(page_info)
+getter("pdf_from_url", needs=(DEVTOOLS,))(pdf_from_url)
+getter("open_tabs_info", needs=(DEVTOOLS,))(open_tabs_info)
+getter("default_search_engine")(_from_preferences(
+    lambda p: p.get("default_search_provider_data", {}).get("template_url_data", {}).get("short_name", "Google"),
+    "Google"))
+getter("profile_name")(_from_preferences(lambda p: p.get("profile", {}).get("name"), None))
+getter("enable_do_not_track")(_from_preferences(lambda p: _flag(p.get("enable_do_not_track")), "false"))
+getter("enable_safe_browsing")(_from_preferences(
+    lambda p: _flag(p.get("safebrowsing", {}).get("enhanced") or p.get("safebrowsing", {}).get("enabled")),
+    "false"))
+getter("new_startup_page")(_from_preferences(
+    lambda p: _flag("session" not in p or p["session"].get("restore_on_startup") == 5), "Google"))
+getter("data_delete_automacally")(_from_preferences(
+    lambda p: _flag(p["profile"].get("default_content_setting_values") is not None), "Google"))
+getter("find_unpacked_extension_path")(_from_preferences(
+    lambda p: [setting["path"] for setting in p["extensions"]["settings"].values()], "Google"))
+getter("find_installed_extension_name")(_from_preferences(
+    lambda p: [setting["manifest"]["name"] for setting in p["extensions"]["settings"].values()], "Google"))
+getter("chrome_font_size")(_from_preferences(
+    lambda p: p.get("webkit", {}).get("webprefs", {**DEFAULT_FONT_SIZES, "minimum_font_size": 13}),
+    DEFAULT_FONT_SIZES))
+getter("bookmarks")(bookmarks)
+getter("history")(lambda guest, ctx, config: _sqlite_rows(guest, ctx, config, "History",
+                                                          "SELECT url, title, last_visit_time FROM urls"))
+getter("cookie_data")(lambda guest, ctx, config: _sqlite_rows(guest, ctx, config, "Cookies", "SELECT * FROM cookies"))
+getter("shortcuts_on_desktop")(shortcuts_on_desktop)

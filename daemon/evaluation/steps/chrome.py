@@ -14,10 +14,12 @@ import shutil
 import sqlite3
 import time
 
-from ..guest.devtools import CONNECT_WAIT, DevToolsClient
-from .context import TaskContext
-from .urls import compare_urls
+from ...guest.devtools import CONNECT_WAIT, DevToolsClient
+from ..context import TaskContext
+from ..formats.urls import URLS, compare_urls
+from ..registry import Need, step
 
+DEVTOOLS = Need("chrome", ("websocket",))   # the DevTools client's WebSocket
 PAGE_LOAD_TIMEOUT = 60.0            # OSWorld's goto timeout
 PROFILE = "/home/user/.config/google-chrome/Default"
 HISTORY_TEMPLATE = "https://drive.usercontent.google.com/u/0/uc?id=1Lv74QkJYDWVX0RIgg0Co-DUcoYpVL0oX&export=download"
@@ -31,6 +33,7 @@ def connect(guest, ctx: TaskContext) -> DevToolsClient:
     return chrome
 
 
+@step(needs=(DEVTOOLS,))
 def chrome_open_tabs(guest, ctx: TaskContext, params: dict) -> None:
     chrome = connect(guest, ctx)
     started_with = [tab["id"] for tab in chrome.tabs()]
@@ -40,6 +43,7 @@ def chrome_open_tabs(guest, ctx: TaskContext, params: dict) -> None:
             chrome.close_tab(started_with[0] if started_with else opened)
 
 
+@step(needs=(DEVTOOLS, URLS))
 def chrome_close_tabs(guest, ctx: TaskContext, params: dict) -> None:
     time.sleep(min(5.0, ctx.step_timeout))          # OSWorld pauses first: let the previous step's tabs settle
     chrome = connect(guest, ctx)
@@ -49,6 +53,7 @@ def chrome_close_tabs(guest, ctx: TaskContext, params: dict) -> None:
             chrome.close_tab(match["id"])
 
 
+@step()
 def update_browse_history(guest, ctx: TaskContext, params: dict) -> None:
     database = ctx.task_dir / "history_new.sqlite"
     shutil.copyfile(ctx.fetch(HISTORY_TEMPLATE), database)
@@ -64,10 +69,3 @@ def update_browse_history(guest, ctx: TaskContext, params: dict) -> None:
     connection.close()
     guest.upload(f"{PROFILE}/History", database.read_bytes())
     guest.execute(f"sudo chown -R user:user {PROFILE}/History", True, timeout=ctx.step_timeout)
-
-
-STEPS = {
-    "chrome_open_tabs": chrome_open_tabs,
-    "chrome_close_tabs": chrome_close_tabs,
-    "update_browse_history": update_browse_history,
-}

@@ -21,30 +21,17 @@ non-square image in check_green_background) the score is 0.0. Options other than
 from __future__ import annotations
 
 import functools
-import importlib.util
 import os
 
 from PIL import Image, ImageChops, ImageStat
 
-from .host_policy import pillow
+from ..host_policy import pillow
+from ..registry import Need, metric
 
 pillow()                                                # the decompression-bomb bound, before any image opens
 
-EXTRA_HINT = "needs the docs extra (numpy): pip install '.[docs]'"
-OPTIONS = {"compare_images": {"reference_base_result"}, "check_brightness_decrease_and_structure_sim": {"threshold"},
-           "check_structure_sim_with_threshold": {"ssim_threshold"}}
-WITHOUT_NUMPY = {"check_image_size", "check_image_file_size", "check_textbox_on_leftside", "compare_image_list",
-                 "check_config_status"}
+NUMPY = Need("docs", ("numpy",), "needs the docs extra (numpy): pip install '.[docs]'")
 WINDOW = 7                                              # skimage's default SSIM window side
-
-
-def missing_for(options: dict | None, metric: str) -> list[str]:
-    """What this install lacks to score `metric` with these options (empty: runnable)."""
-    gaps = []
-    if metric not in WITHOUT_NUMPY and importlib.util.find_spec("numpy") is None:
-        gaps.append(f"metric '{metric}' ({EXTRA_HINT})")
-    unsupported = sorted(set(options or {}) - OPTIONS.get(metric, set()))
-    return gaps + [f"{metric} option '{name}' (not implemented)" for name in unsupported]
 
 
 def _scored(metric):
@@ -101,6 +88,7 @@ def _similar(first: Image.Image, second: Image.Image, threshold: float = 0.9) ->
 
 
 # --- whole-image comparisons -------------------------------------------------------------------------------------
+@metric(needs=(NUMPY,), options={"reference_base_result"})
 @_scored
 def compare_images(result: str, expected: str, reference_base_result: float | None = None, **options) -> float:
     import numpy as np
@@ -115,6 +103,7 @@ def compare_images(result: str, expected: str, reference_base_result: float | No
     return 0.0
 
 
+@metric()
 @_scored
 def compare_image_list(results, expecteds, **options) -> float:
     """Every result equals its expected image pixel for pixel, after resizing and converting it to match."""
@@ -133,12 +122,14 @@ def compare_image_list(results, expecteds, **options) -> float:
     return 1.0
 
 
+@metric(needs=(NUMPY,))
 @_scored
 def check_structure_sim(result: str, expected: str, **options) -> float:
     first, second = Image.open(result), Image.open(expected)
     return _similar(first, second)
 
 
+@metric(needs=(NUMPY,))
 @_scored
 def check_structure_sim_resized(result: str, expected: str, **options) -> float:
     """The result (cropped to its opaque content when it has transparency) resized to the expected image."""
@@ -152,6 +143,7 @@ def check_structure_sim_resized(result: str, expected: str, **options) -> float:
     return _similar(source.resize(target.size), target.convert("RGB"))
 
 
+@metric(needs=(NUMPY,), options={"ssim_threshold"})
 @_scored
 def check_structure_sim_with_threshold(result: str, expected: str, ssim_threshold: float = 0.85, **options) -> float:
     """The result resized (Lanczos) to the expected image's size, both as RGB, with SSIM at least the threshold;
@@ -166,17 +158,20 @@ def check_structure_sim_with_threshold(result: str, expected: str, ssim_threshol
     return similarity >= ssim_threshold
 
 
+@metric(needs=(NUMPY,))
 @_scored
 def check_file_exists_and_structure_sim(result: str, expected: str, **options) -> float:
     return os.path.isfile(result) and _similar(Image.open(result), Image.open(expected))
 
 
+@metric(needs=(NUMPY,))
 @_scored
 def check_image_mirror(result: str, expected: str, **options) -> float:
     flipped = Image.open(result).transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     return _similar(flipped, Image.open(expected), 0.99)
 
 
+@metric(needs=(NUMPY,))
 @_scored
 def check_palette_and_structure_sim(result: str, expected: str, **options) -> float:
     source = Image.open(result)
@@ -203,6 +198,7 @@ def _mse(first: Image.Image, second: Image.Image) -> float:
     return float(np.mean((a - b) ** 2))
 
 
+@metric(needs=(NUMPY,), options={"threshold"})
 @_scored
 def check_brightness_decrease_and_structure_sim(result: str, expected: str, threshold: float = 0.03,
                                                 **options) -> float:
@@ -211,6 +207,7 @@ def check_brightness_decrease_and_structure_sim(result: str, expected: str, thre
     return darker and _mse(_brightness_normalized(source), _brightness_normalized(target)) < threshold
 
 
+@metric(needs=(NUMPY,))
 @_scored
 def check_saturation_increase_and_structure_sim(result: str, expected: str, **options) -> float:
     import numpy as np
@@ -220,6 +217,7 @@ def check_saturation_increase_and_structure_sim(result: str, expected: str, **op
     return more_saturated and _similar(h1, h2) and _similar(v1, v2)
 
 
+@metric(needs=(NUMPY,))
 @_scored
 def check_contrast_increase_and_structure_sim(result: str, expected: str, **options) -> float:
     import numpy as np
@@ -230,6 +228,7 @@ def check_contrast_increase_and_structure_sim(result: str, expected: str, **opti
 
 
 # --- single-image checks -----------------------------------------------------------------------------------------
+@metric(needs=(NUMPY,))
 @_scored
 def check_green_background(result: str, expected: str, **options) -> float:
     """Every pixel that is not black in the expected image is green (G above R and B) in the result.
@@ -248,6 +247,7 @@ def check_green_background(result: str, expected: str, **options) -> float:
     return bool(np.all(((green > red) & (green > blue))[background]))
 
 
+@metric(needs=(NUMPY,))
 @_scored
 def check_triangle_position(result: str, **options) -> float:
     """The triangle's centroid is within 5% of the image centre on both axes."""
@@ -264,6 +264,7 @@ def check_triangle_position(result: str, **options) -> float:
     return bool(np.all(np.abs(centroid - shape / 2) < 0.05 * shape))
 
 
+@metric(rule_keys={"height", "width", "ignore_transparent"})
 @_scored
 def check_image_size(result: str, rules: dict, **options) -> float:
     """Width and height (each only when the rule gives it) of the image, or of its opaque content."""
@@ -278,11 +279,13 @@ def check_image_size(result: str, rules: dict, **options) -> float:
             and (rules.get("width") is None or width == rules["width"]))
 
 
+@metric(rule_keys={"max_size"})
 @_scored
 def check_image_file_size(result: str, rules: dict, **options) -> float:
     return os.path.getsize(result) < rules["max_size"]
 
 
+@metric()
 @_scored
 def check_textbox_on_leftside(result: str, **options) -> float:
     """The leftmost dark pixel (gray below 128) lies in the left 5% of the image."""
@@ -291,6 +294,7 @@ def check_textbox_on_leftside(result: str, **options) -> float:
     return (dark[0] if dark else image.width) < image.width * 0.05
 
 
+@metric(rule_keys={"type:", "key", "value"})          # "type:" (sic, in real tasks) is not read
 @_scored
 def check_config_status(result: str, rules: dict, **options) -> float:
     """A line of GIMP's config whose first word is the key (or first two words, for a two-word key) and whose last
@@ -307,12 +311,3 @@ def check_config_status(result: str, rules: dict, **options) -> float:
                                                               and words[:2] == key):
                 return 1.0
     return 0.0
-
-
-IMAGE_METRICS = {metric.__name__: metric for metric in (
-    compare_images, compare_image_list, check_structure_sim, check_structure_sim_resized,
-    check_structure_sim_with_threshold, check_file_exists_and_structure_sim, check_image_mirror,
-    check_palette_and_structure_sim,
-    check_brightness_decrease_and_structure_sim, check_saturation_increase_and_structure_sim,
-    check_contrast_increase_and_structure_sim, check_green_background, check_triangle_position, check_image_size,
-    check_image_file_size, check_textbox_on_leftside, check_config_status)}

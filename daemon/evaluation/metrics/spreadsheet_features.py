@@ -10,7 +10,7 @@ which OSWorld evaluates with a formula engine: a compared sheet that has any rai
 """
 from __future__ import annotations
 
-from .context import SetupError
+from ..context import SetupError
 
 CHART_PROPS = {"title", "legend", "width", "height", "type", "direction", "xtitle", "ytitle", "ztitle"}
 PIVOT_PROPS = {"name", "show_total", "show_empty_row", "show_empty_col", "show_headers", "location", "selection",

@@ -18,12 +18,13 @@ Unreadable results score 0.0.
 from __future__ import annotations
 
 import ast
-import importlib.util
 import os
 import urllib.parse
 from xml.etree import ElementTree
 
-A11Y_HINT = "needs lxml and cssselect, in the docs extra: pip install '.[docs]'"
+from ..registry import Need, metric
+
+A11Y = Need("docs", ("lxml", "cssselect"), "needs lxml and cssselect, in the docs extra: pip install '.[docs]'")
 META = 'information/category[@name="meta"]/info[@name="{}"]'
 STREAM = 'information/category[@name="Stream 0"]/info[@name="{}"]'
 FILE_NAME_INFOS = [META.format(name) for name in ("filename", "title", "uri", "location", "name")]
@@ -52,6 +53,7 @@ def _is_url_of(shown: str, url: str) -> bool:
     return "://" in shown and wanted.netloc == actual.netloc and wanted.path in actual.path
 
 
+@metric(rule_keys={"type", "file_name", "url"})
 def is_vlc_playing(result: str | None, rules: dict, **options) -> float:
     try:
         status = ElementTree.parse(result).getroot() if result else None
@@ -68,6 +70,7 @@ def is_vlc_playing(result: str | None, rules: dict, **options) -> float:
     return 0.0
 
 
+@metric()
 def is_vlc_fullscreen(window: dict | None, screen: dict | None, **options) -> float:
     """The arguments come as the task orders them (OSWorld's tasks give the screen first); equality is symmetric."""
     if not isinstance(window, dict) or not isinstance(screen, dict):
@@ -76,12 +79,6 @@ def is_vlc_fullscreen(window: dict | None, screen: dict | None, **options) -> fl
 
 
 # --- Accessibility tree ---------------------------------------------------------------------------------------------
-def a11y_missing() -> str | None:
-    """Why check_accessibility_tree cannot run here, or None."""
-    found = all(importlib.util.find_spec(name) is not None for name in ("lxml", "cssselect"))
-    return None if found else A11Y_HINT
-
-
 def _elements(tree, rule: dict, namespaces: dict) -> list:
     from cssselect import SelectorError
     from lxml import etree
@@ -96,6 +93,7 @@ def _elements(tree, rule: dict, namespaces: dict) -> list:
     return found if isinstance(found, list) else []
 
 
+@metric(needs=(A11Y,), rule_keys={"xpath", "selectors", "text"})
 def check_accessibility_tree(result: str | None, rules: list, **options) -> float:
     from lxml import etree
     if not result:
@@ -116,6 +114,7 @@ def check_accessibility_tree(result: str | None, rules: list, **options) -> floa
 
 
 # --- GNOME ----------------------------------------------------------------------------------------------------------
+@metric(rule_keys={"expected"})
 def check_gnome_favorite_apps(result: str | None, rules: dict, **options) -> float:
     """gsettings prints a Python-style list ("['a.desktop', 'b.desktop']"); "@as []" (empty) is not one: 0.0."""
     try:
@@ -124,17 +123,3 @@ def check_gnome_favorite_apps(result: str | None, rules: dict, **options) -> flo
         return 0.0
     expected = rules["expected"]
     return float(isinstance(apps, list) and len(apps) == len(expected) and set(apps) == set(expected))
-
-
-DESKTOP_METRICS = {
-    "is_vlc_playing": is_vlc_playing,
-    "is_vlc_fullscreen": is_vlc_fullscreen,
-    "check_accessibility_tree": check_accessibility_tree,
-    "check_gnome_favorite_apps": check_gnome_favorite_apps,
-}
-
-DESKTOP_RULE_KEYS = {
-    "is_vlc_playing": {"type", "file_name", "url"},
-    "check_accessibility_tree": {"xpath", "selectors", "text"},
-    "check_gnome_favorite_apps": {"expected"},
-}

@@ -21,8 +21,9 @@ import re
 import sqlite3
 from pathlib import Path
 
-from .cell_values import value_matches
-from .text_files import readable_text
+from ..formats.text import readable_text
+from ..registry import metric
+from .matching import value_matches
 
 PREF_LINE = re.compile(r'^user_pref\("(?P<key>(?:[^"]|\\")+)", (?P<val>.+)\);$')
 # One condition of a Thunderbird filter: "AND (subject,contains,discount)", or ALL.
@@ -45,6 +46,7 @@ def thunderbird_prefs(text: str) -> dict:
     return prefs
 
 
+@metric(rule_keys={"expect", "unexpect"})
 def check_thunderbird_prefs(result: str | None, rules: dict, **options) -> float:
     """Every `expect` pref exists and matches its rule; no `unexpect` pref (that is not also expected) matches."""
     text = readable_text(result)
@@ -85,6 +87,7 @@ def _filter_matches(pattern: dict, record: dict) -> bool:
     return all(key in record and record[key] == value for key, value in pattern.items())
 
 
+@metric(rule_keys={"expect", "unexpect"})
 def check_thunderbird_filter(result: str | None, rules: dict, **options) -> float:
     """Each `expect` pattern matches some filter; no `unexpect` pattern matches any."""
     text = readable_text(result)
@@ -110,6 +113,7 @@ def _folder_messages(text: str, ignore_status=False, ignore_keys=False, remove_d
     return "\n".join(sorted(set(messages) if remove_duplicate else messages))
 
 
+@metric(options={"ignore_status", "ignore_keys", "remove_deleted", "remove_duplicate"})
 def check_thunderbird_folder(result, expected, **options) -> float:
     """Each folder file holds the same messages as its reference (lists are compared pairwise)."""
     pairs = zip(result, expected) if isinstance(expected, list) else [(result, expected)]
@@ -144,6 +148,7 @@ def vlc_setting(marker: str, rule_key: str, default: str):
     return metric
 
 
+@metric(rule_keys={"expected_global_key_play_pause"})
 def check_global_key_play_pause(result: str | None, rules: dict, **options) -> float:
     """The global play/pause hotkey is set ("1") or empty ("0")."""
     text = readable_text(result)
@@ -153,6 +158,7 @@ def check_global_key_play_pause(result: str | None, rules: dict, **options) -> f
     return float(state == _as_text(rules["expected_global_key_play_pause"]))
 
 
+@metric(rule_keys={"type", "expected_qt_slider_colours"})
 def check_qt_slider_colours(result: str | None, rules: dict, **options) -> float:
     """`match`: the colour string equals the expected one; `blackish`: every RGB channel is below 100."""
     text = readable_text(result)
@@ -171,6 +177,7 @@ def check_qt_slider_colours(result: str | None, rules: dict, **options) -> float
     return float(all(all(channel < BLACKISH_BELOW for channel in rgb) for rgb in triples))
 
 
+@metric(rule_keys={"recording_file_path"})
 def is_vlc_recordings_folder(result: str | None, rules: dict, **options) -> float:
     """The first uncommented line naming input-record-path holds the expected folder."""
     text = readable_text(result)
@@ -197,6 +204,7 @@ def _json_list(text: str):
     return None
 
 
+@metric(rule_keys={"expected"})
 def check_json_keybindings(result: str | None, rules: dict, **options) -> float:
     text = readable_text(result)
     bindings = None if text is None else _json_list(text)
@@ -210,6 +218,7 @@ def _is_subset(expected, actual) -> bool:
     return expected == actual
 
 
+@metric(options={"containment_ok"}, rule_keys={"expected"})
 def compare_config(result: str | None, rules: dict, containment_ok: bool = False, **options) -> float:
     expected = rules.get("expected")
     text = readable_text(result)
@@ -224,12 +233,14 @@ def compare_config(result: str | None, rules: dict, containment_ok: bool = False
 
 
 # --- System ---------------------------------------------------------------------------------------------------------
+@metric()
 def is_utc_0(result: str | None, *args, **options) -> float:
     """`timedatectl status`: its fourth line (Time zone) ends with "+0000)"."""
     lines = (result or "").split("\n")
     return float(len(lines) > 3 and lines[3].endswith("+0000)"))
 
 
+@metric()
 def is_in_vm_clickboard(rules: dict, clipboard: str | None, **options) -> float:
     """The clipboard (the expected side, here) holds the rule's text, or every text of its list."""
     if clipboard is None:
@@ -238,6 +249,7 @@ def is_in_vm_clickboard(rules: dict, clipboard: str | None, **options) -> float:
     return float(all(item in clipboard for item in (wanted if isinstance(wanted, list) else [wanted])))
 
 
+@metric(rule_keys={"sql"})
 def run_sqlite3(result: str | None, rules: dict, **options) -> float:
     """The first column of the query's first row, as a number (no row or NULL: 0)."""
     if result is None or not Path(result).is_file():
@@ -259,29 +271,5 @@ VLC_SETTINGS = {     # metric -> (vlcrc marker, rule key, VLC's default when the
     "check_play_and_exit": ("play-and-exit=", "expected_play_and_exit", "0"),
 }
 
-APP_METRICS = {
-    "check_thunderbird_prefs": check_thunderbird_prefs,
-    "check_thunderbird_filter": check_thunderbird_filter,
-    "check_thunderbird_folder": check_thunderbird_folder,
-    **{name: vlc_setting(*setting) for name, setting in VLC_SETTINGS.items()},
-    "check_global_key_play_pause": check_global_key_play_pause,
-    "check_qt_slider_colours": check_qt_slider_colours,
-    "is_vlc_recordings_folder": is_vlc_recordings_folder,
-    "check_json_keybindings": check_json_keybindings,
-    "compare_config": compare_config,
-    "is_utc_0": is_utc_0,
-    "is_in_vm_clickboard": is_in_vm_clickboard,
-    "run_sqlite3": run_sqlite3,
-}
-
-APP_RULE_KEYS = {
-    "check_thunderbird_prefs": {"expect", "unexpect"},
-    "check_thunderbird_filter": {"expect", "unexpect"},
-    **{name: {rule_key} for name, (_, rule_key, _) in VLC_SETTINGS.items()},
-    "check_global_key_play_pause": {"expected_global_key_play_pause"},
-    "check_qt_slider_colours": {"type", "expected_qt_slider_colours"},
-    "is_vlc_recordings_folder": {"recording_file_path"},
-    "check_json_keybindings": {"expected"},
-    "compare_config": {"expected"},
-    "run_sqlite3": {"sql"},
-}
+for _name, (_marker, _rule_key, _default) in VLC_SETTINGS.items():
+    metric(_name, rule_keys={_rule_key})(vlc_setting(_marker, _rule_key, _default))

@@ -8,7 +8,7 @@ check_csv (records of a CSV file with a header against `expect`/`unexpect` patte
 tree's entries are the expected names), compare_python_pure_text (Python sources equal once blank lines, trailing
 blanks, tabs and a leading shebang/coding header are set aside: upstream's newer version), compare_result_files
 (equal text, or a number within 1e-4, or the expected number inside the result), compare_zip_files (same member
-names, equal bytes, PDF members by text similarity: see pdfs.py) and compare_epub (OSWorld's epub flattening: the
+names, equal bytes, PDF members by text similarity: see pdf.py) and compare_epub (OSWorld's epub flattening: the
 toc.ncx lines without navPoint, the content.opf lines without dc:identifier, every top-level .html member
 re-serialised by lxml; files paired in name order and scored by diff_text_file's ratio, averaged).
 Refused: rule methods other than `re[.FLAG...]`, eq/ne/lt/le/gt/ge and `approx:T` (they raise ValueError), and
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import difflib
-import importlib.util
 import json
 import re
 import shutil
@@ -29,32 +28,21 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from .cell_values import value_matches
-from .host_policy import MAX_ZIP_BYTES, MAX_ZIP_MEMBERS, PolicyError, check_unpacked_size, check_zip
+import yaml
+
+from .. import registry
+from ..formats.text import read_text, readable_text
+from ..host_policy import MAX_ZIP_BYTES, MAX_ZIP_MEMBERS, PolicyError, check_unpacked_size, check_zip
+from ..registry import Need, metric
+from .matching import value_matches
+from .pdf import PYPDF, similar_pdf_texts
 
 TIME_OF_DAY = re.compile(r"([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)")
-# Libraries a metric here imports when it scores, and how to get them.
-LIBRARIES = {"compare_epub": ("lxml", "the docs extra: pip install '.[docs]'"),
-             "compare_zip_files": ("pypdf", "pypdf, as OSWorld's PyPDF2: pip install '.[docs]'")}
 PYTHON_HEADER = ("#!", "# -*- coding:", "# coding:", "# coding=")     # skipped among a source's first 3 lines
 # compare_archive's file_type -> the metric OSWorld compares each pair of member files with.
 ARCHIVE_MEMBER_METRICS = {"text": "compare_text_file", "pdf": "compare_pdfs", "docx": "compare_docx_files",
                           "ppt": "compare_pptx_files", "image": "compare_images", "csv": "compare_csv",
                           "table": "compare_table", "audio": "compare_audios", "video": "compare_videos"}
-
-
-def read_text(path: str) -> str:
-    return Path(path).read_text(encoding="utf-8", errors="replace")
-
-
-def readable_text(path: str | None) -> str | None:
-    """read_text, or None when there is no path or the file cannot be read."""
-    if not path:
-        return None
-    try:
-        return read_text(path)
-    except OSError:
-        return None
 
 
 def _lookup(data, keys: list):
@@ -63,12 +51,12 @@ def _lookup(data, keys: list):
     return data
 
 
+@metric(options={"is_yaml"}, rule_keys={"expect", "unexpect"})
 def check_json(result: str | None, rules: dict, is_yaml: bool = False, **options) -> float:
     """Each `expect` rule holds at its key path (a missing path scores 0); no `unexpect` rule holds (missing: None)."""
     if result is None or not Path(result).is_file():
         return 0.0
     if is_yaml:
-        import yaml                          # only YAML rules need it
         load, errors = yaml.safe_load, (ValueError, yaml.YAMLError)
     else:
         load, errors = json.loads, ValueError
@@ -98,6 +86,7 @@ def check_json(result: str | None, rules: dict, is_yaml: bool = False, **options
     return 1.0
 
 
+@metric()
 def diff_text_file(result: str | None, expected: str | None, **options) -> float:
     """How alike the two files' lines are (difflib's ratio), not just whether they are equal."""
     ours, theirs = readable_text(result), readable_text(expected)
@@ -106,11 +95,13 @@ def diff_text_file(result: str | None, expected: str | None, **options) -> float
     return difflib.SequenceMatcher(a=ours.splitlines(), b=theirs.splitlines()).ratio()
 
 
+@metric(rule_keys={"expected"})
 def file_contains(result: str | None, rules: dict, **options) -> float:
     text = readable_text(result)
     return float(text is not None and all(item in text for item in rules["expected"]))
 
 
+@metric(rule_keys={"expected"})
 def check_line_number(result: str | None, rules: dict, **options) -> float:
     """The number of lines holding a time of day (HH:MM:SS) equals `expected`."""
     if result is None or not Path(result).is_file():
@@ -122,6 +113,7 @@ def check_line_number(result: str | None, rules: dict, **options) -> float:
         return 0.0
 
 
+@metric(rule_keys={"expected"})
 def is_in_list(result, rules: dict, **options) -> float:
     """The expected item is in the result (a list, or a text)."""
     try:
@@ -130,6 +122,7 @@ def is_in_list(result, rules: dict, **options) -> float:
         return 0.0
 
 
+@metric(rule_keys={"expected"})
 def match_in_list(result, rules: dict, **options) -> float:
     """The result is one of the expected values."""
     return float(result in rules["expected"])
@@ -142,12 +135,12 @@ def archive_member(options) -> tuple[str | None, dict]:
     return ARCHIVE_MEMBER_METRICS.get(options.pop("file_type", "text")), options
 
 
-def archive_gaps(options, metric_gaps) -> list[str]:
-    """What compare_archive lacks for these options: the gaps of its member metric (metric_gaps: name, options)."""
+def archive_gaps(options: dict) -> list[str]:
+    """What compare_archive lacks for these options: the gaps of its member metric, with the options passed on."""
     name, member_options = archive_member(options)
     if name is None:
-        return [f"metric 'compare_archive' file_type {(options or {}).get('file_type')!r} (not implemented)"]
-    return metric_gaps(name, member_options)
+        return [f"metric 'compare_archive' file_type {options.get('file_type')!r} (not implemented)"]
+    return registry.gaps("metric", name, member_options)
 
 
 def _unpack(archive: str, folder: Path) -> None:
@@ -173,11 +166,12 @@ def _bounded_members(tar: tarfile.TarFile) -> list:
     return members
 
 
+# Its other options go to the member metric, whose declaration checks them (archive_gaps).
+@metric(options=registry.ANY_OPTIONS, check=archive_gaps)
 def compare_archive(result: str | None, expected: str | None, file_path: str = "", **options) -> float:
     """Both archives hold the same file names under `file_path`; the score is the member metric's average."""
     if not result or not expected:
         return 0.0
-    from .metrics import METRICS                  # metrics registers this module's metrics, so import it late
     name, member_options = archive_member(options)
     with tempfile.TemporaryDirectory() as ours, tempfile.TemporaryDirectory() as theirs:
         try:
@@ -192,16 +186,10 @@ def compare_archive(result: str | None, expected: str | None, file_path: str = "
         for member in names:                      # each member is sized up before its metric opens it
             check_unpacked_size(Path(ours) / file_path / member, "compare_archive's member")
             check_unpacked_size(Path(theirs) / file_path / member, "compare_archive's member")
-        scores = [METRICS[name](str(Path(ours) / file_path / n), str(Path(theirs) / file_path / n), **member_options)
+        member_metric = registry.METRICS[name]
+        scores = [member_metric(str(Path(ours) / file_path / n), str(Path(theirs) / file_path / n), **member_options)
                   for n in names]
     return sum(scores) / len(scores)
-
-
-def library_gaps(metric: str) -> list[str]:
-    """What this install lacks to score `metric` (empty: runnable)."""
-    if metric not in LIBRARIES or importlib.util.find_spec(LIBRARIES[metric][0]):
-        return []
-    return [f"metric '{metric}' (needs {LIBRARIES[metric][1]})"]
 
 
 def _strict_text(path: str) -> str | None:
@@ -212,6 +200,7 @@ def _strict_text(path: str) -> str | None:
         return None
 
 
+@metric(rule_keys={"expect", "unexpect"})
 def check_csv(result: str | None, rules: dict, **options) -> float:
     """Each `expect` pattern matches some record, no `unexpect` pattern matches any; a pattern ({column: text})
     matches a record holding every one of its pairs."""
@@ -229,6 +218,7 @@ def check_csv(result: str | None, rules: dict, **options) -> float:
                  not any(matched(p) for p in rules.get("unexpect", [])))
 
 
+@metric(rule_keys={"expected"})
 def check_moved_jpgs(result, rules: dict, **options) -> float:
     """The directory tree's entries (its children's names, not deeper) are exactly the expected names."""
     if not isinstance(result, dict) or not isinstance(result.get("children"), list):
@@ -245,6 +235,7 @@ def _python_lines(source: str) -> list[str]:
     return [line.expandtabs(4).rstrip() for line in lines[start:] if line.strip()]
 
 
+@metric()
 def compare_python_pure_text(result: str | None, expected: str | None, **options) -> float:
     if not result or not expected:
         return 0.0
@@ -252,6 +243,7 @@ def compare_python_pure_text(result: str | None, expected: str | None, **options
     return float(ours is not None and theirs is not None and _python_lines(ours) == _python_lines(theirs))
 
 
+@metric()
 def compare_result_files(result: str | None, expected: str | None, **options) -> float:
     """Equal stripped texts; when the expected text is a number, also the result holding it or equal within 1e-4."""
     if not result or not expected:
@@ -272,11 +264,11 @@ def compare_result_files(result: str | None, expected: str | None, **options) ->
         return 0.0
 
 
+@metric(needs=(PYPDF,))
 def compare_zip_files(result: str | None, expected: str | None, **options) -> float:
     """Both archives hold the same names; each PDF member's text is similar, every other member equal byte for byte."""
     if not result or not expected:
         return 0.0
-    from .pdfs import similar_pdf_texts
     try:
         with zipfile.ZipFile(result) as ours, zipfile.ZipFile(expected) as gold:
             names = set(ours.namelist())
@@ -316,6 +308,7 @@ def epub_files(path: str) -> list[list[str]] | None:
     return [files[name] for name in sorted(files)]
 
 
+@metric(needs=(Need("docs", ("lxml",)),))
 def compare_epub(result: str | None, expected: str | None, **options) -> float:
     if result is None or expected is None:
         return 0.0
@@ -324,30 +317,3 @@ def compare_epub(result: str | None, expected: str | None, **options) -> float:
         return 0.0
     ratios = [difflib.SequenceMatcher(a=mine, b=gold).ratio() for mine, gold in zip(ours, theirs)]
     return sum(ratios) / len(ours)
-
-
-TEXT_FILE_METRICS = {
-    "check_json": check_json,
-    "diff_text_file": diff_text_file,
-    "file_contains": file_contains,
-    "check_line_number": check_line_number,
-    "is_in_list": is_in_list,
-    "match_in_list": match_in_list,
-    "compare_archive": compare_archive,
-    "check_csv": check_csv,
-    "check_moved_jpgs": check_moved_jpgs,
-    "compare_python_pure_text": compare_python_pure_text,
-    "compare_result_files": compare_result_files,
-    "compare_zip_files": compare_zip_files,
-    "compare_epub": compare_epub,
-}
-
-TEXT_FILE_RULE_KEYS = {
-    "check_json": {"expect", "unexpect"},
-    "file_contains": {"expected"},
-    "check_line_number": {"expected"},
-    "is_in_list": {"expected"},
-    "match_in_list": {"expected"},
-    "check_csv": {"expect", "unexpect"},
-    "check_moved_jpgs": {"expected"},
-}

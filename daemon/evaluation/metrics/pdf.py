@@ -17,27 +17,20 @@ capability check refuses a metric whose library is missing. A PDF that cannot be
 from __future__ import annotations
 
 import difflib
-import importlib.util
 import io
 
-from .cell_values import COMPARISONS, value_matches
-from .host_policy import pillow
+from ..host_policy import pillow
+from ..registry import Need, metric
+from .matching import COMPARISONS, value_matches
 
-LIBRARIES = {"pymupdf": "PyMuPDF, OSWorld's PDF reader, AGPL-licensed: pip install '.[pdf]'",
-             "pypdf": "pypdf, as OSWorld's PyPDF2: pip install '.[docs]'",
-             "numpy": "numpy: pip install '.[docs]'"}
-NEEDS = {"compare_pdfs": ("pymupdf",), "compare_pdf_images": ("pymupdf", "numpy"), "check_pdf_pages": ("pypdf",)}
+PYMUPDF = Need("pdf", ("pymupdf",), "needs PyMuPDF, OSWorld's PDF reader, AGPL-licensed: pip install '.[pdf]'")
+PYPDF = Need("docs", ("pypdf",), "needs pypdf, as OSWorld's PyPDF2: pip install '.[docs]'")
+NUMPY = Need("docs", ("numpy",), "needs numpy: pip install '.[docs]'")
 HASH_SIZE, HASH_SOURCE_SIZE, SAME_PICTURE_BITS = 8, 32, 5    # imagehash.phash's defaults, OSWorld's threshold
 SIMILAR_TEXTS = 0.95                                         # compare_zip_files' difflib ratio for PDF members
 
 
-def missing_for(options: dict | None, metric: str = "compare_pdfs") -> list[str]:
-    """What this install lacks to score `metric`; none of these metrics reads an option."""
-    gaps = [f"metric '{metric}' (needs {LIBRARIES[name]})" for name in NEEDS[metric]
-            if importlib.util.find_spec(name) is None]
-    return gaps + [f"{metric} option '{name}' (not implemented)" for name in sorted(options or {})]
-
-
+@metric(needs=(PYMUPDF,))
 def compare_pdfs(results, expecteds, **options) -> float:
     if results is None or expecteds is None:
         return 0.0
@@ -80,6 +73,7 @@ def longest_common_subsequence(first: str, second: str) -> int:
     return len(first) - row.bit_count()
 
 
+@metric(needs=(PYMUPDF, NUMPY))
 def compare_pdf_images(result: str | None, expected: str | None, **options) -> float:
     if not result or not expected:
         return 0.0
@@ -130,6 +124,7 @@ def hash_distance(first, second) -> int:
     return int((first != second).sum())
 
 
+@metric(needs=(PYPDF,), rule_keys={"relation", "ref_value"})
 def check_pdf_pages(result: str | None, rules: dict, **options) -> float:
     relation = rules["relation"]
     if relation not in COMPARISONS:

@@ -19,22 +19,22 @@ OSWorld's checks, each switched by an `examine_*` option with OSWorld's default:
 - groups: text shapes at any depth, groups included, must be as many; with examine_alignment their text, paragraph
   count and alignment are compared too.
 Options that do not change OSWorld's score (enable_debug: logging, _note, examine_shape_lenient_height) change
-nothing; any other option is refused by `missing_for`, and so is examine_shape_lenient_height with examine_shape on,
+nothing; any other option is refused by its declaration, and so is examine_shape_lenient_height with examine_shape on,
 where a later OSWorld could give it a meaning. A file python-pptx cannot read, or a comparison OSWorld itself would fail on, scores 0.0.
 
 The other metrics follow OSWorld's one-task checks: LibreOffice settings in registrymodifications.xcu (presenter
 console, autosave interval), a slide's transition, page orientation, background colours against an RGB target, a
 picture stretched and centred, the slide-number colour in the first master, and the slide panel in the
-accessibility tree. `background_picture` reads a slide's background picture for the background_image_in_slide
-getter as OSWorld's does (the first p:bgPr picture with an r:embed id, through the slide's relationships).
+accessibility tree.
 """
 from __future__ import annotations
 
-import importlib.util
 import math
-import posixpath
 import xml.etree.ElementTree as ET
 import zipfile
+
+from ..formats.office import NS, registry_values
+from ..registry import Need, metric
 
 EXAMINED_BY_DEFAULT = {
     "examine_number_of_slides", "examine_shape", "examine_text", "examine_indent", "examine_font_name",
@@ -49,31 +49,15 @@ NOT_EXAMINED_BY_DEFAULT = {
 IGNORED_OPTIONS = {"enable_debug", "_note", "examine_shape_lenient_height"}
 SUPPORTED_OPTIONS = EXAMINED_BY_DEFAULT | NOT_EXAMINED_BY_DEFAULT | IGNORED_OPTIONS | {"approximately_tolerance"}
 
-# Metrics of this module that read .pptx files through python-pptx.
-NEEDS_PPTX = {"compare_pptx_files", "check_slide_orientation_Portrait", "evaluate_presentation_fill_to_rgb_distance",
-              "check_image_stretch_and_center"}
-
-NS = {"a": "http://schemas.openxmlformats.org/drawingml/2006/main",
-      "p": "http://schemas.openxmlformats.org/presentationml/2006/main",
-      "oor": "http://openoffice.org/2001/registry"}
+PPTX = Need("docs", ("pptx",))                          # python-pptx, for the metrics that read .pptx files
 EMU_PER_INCH = 914400
-RELATIONSHIP = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
-EMBED = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}embed"
-LINKED = "file://"
 
 
-def missing_for(options: dict | None, metric: str = "compare_pptx_files") -> list[str]:
-    if importlib.util.find_spec("pptx") is None:
-        return [f"metric '{metric}' (needs the docs extra: pip install '.[docs]')"]
-    if metric != "compare_pptx_files":
-        return []
-    options = options or {}
-    missing = [f"compare_pptx_files option '{name}' (not implemented)"
-               for name in sorted(set(options) - SUPPORTED_OPTIONS)]
-    # Its name says it relaxes examine_shape, which OSWorld does not read yet: harmless only with examine_shape off.
+def lenient_height_gaps(options: dict) -> list[str]:
+    """Its name says it relaxes examine_shape, which OSWorld does not read yet: harmless only with examine_shape off."""
     if options.get("examine_shape_lenient_height") and options.get("examine_shape", True):
-        missing.append("compare_pptx_files option 'examine_shape_lenient_height' with examine_shape (not implemented)")
-    return missing
+        return ["compare_pptx_files option 'examine_shape_lenient_height' with examine_shape (not implemented)"]
+    return []
 
 
 def _open(path):
@@ -105,6 +89,7 @@ class _Options:
                    for side in ("left", "top", "width", "height"))
 
 
+@metric(needs=(PPTX,), options=SUPPORTED_OPTIONS, check=lenient_height_gaps)
 def compare_pptx_files(file1: str | None, file2: str | None, **options) -> float:
     """1.0 when the result presentation (file1) matches the expected one (file2) on every examined property."""
     if not file1 or not file2:
@@ -384,6 +369,7 @@ def _nested_text_shapes_match(slide1, slide2, examine: _Options) -> bool:
 
 # --- one-task presentation checks ------------------------------------------------------------------------------------
 
+@metric(needs=(PPTX,))
 def check_slide_orientation_Portrait(pptx_file: str | None, **options) -> float:
     if not pptx_file:
         return 0.0
@@ -394,6 +380,7 @@ def check_slide_orientation_Portrait(pptx_file: str | None, **options) -> float:
     return float(presentation.slide_width < presentation.slide_height)
 
 
+@metric(needs=(PPTX,), rule_keys={"rgb", "original_rgb"})
 def evaluate_presentation_fill_to_rgb_distance(pptx_file: str | None, rules: dict, **options) -> float:
     """1 - the mean over slides of each background's RGB distance to `rgb` (0..1); a slide left at
     `original_rgb`, or without a solid colour, counts as the full distance 1."""
@@ -418,6 +405,7 @@ def _fill_distance(slide, rgb, original_rgb) -> float:
     return math.dist(color, rgb) / math.dist((0, 0, 0), (255, 255, 255))
 
 
+@metric(needs=(PPTX,))
 def check_image_stretch_and_center(modified_pptx: str | None, original_pptx: str | None, **options) -> float:
     """The first picture of the original's first slide fills the modified first slide, centred, within half an inch."""
     if not modified_pptx or not original_pptx:
@@ -444,6 +432,7 @@ def _stretched_and_centred(original, modified) -> bool:
             and abs(image.top - (height - image.height) / 2) <= slack)
 
 
+@metric(rule_keys={"slide_idx", "transition_type"})
 def check_transition(pptx_file: str | None, rules: dict, **options) -> float:
     """ppt/slides/slide{slide_idx + 1}.xml (the part's name, as OSWorld reads it) has a transition of that type."""
     if not pptx_file:
@@ -457,6 +446,7 @@ def check_transition(pptx_file: str | None, rules: dict, **options) -> float:
     return float(transition is not None and transition.find(f".//p:{rules['transition_type']}", NS) is not None)
 
 
+@metric(rule_keys={"color"})
 def check_page_number_colors(pptx_file: str | None, rules: dict, **options) -> float:
     """OSWorld's reading of the slide-number colour: the next-to-last sRGB solid fill of the first slide master.
 
@@ -484,15 +474,7 @@ def check_page_number_colors(pptx_file: str | None, rules: dict, **options) -> f
 
 # --- LibreOffice settings and window state ---------------------------------------------------------------------------
 
-def registry_values(xcu_file: str, path: str, name: str) -> list[str | None]:
-    """The values of a property in registrymodifications.xcu, in file order."""
-    root = ET.parse(xcu_file).getroot()
-    path_key, name_key = f"{{{NS['oor']}}}path", f"{{{NS['oor']}}}name"
-    return [prop.findtext(".//value")
-            for item in root.iter("item") if item.get(path_key) == path
-            for prop in item.iter("prop") if prop.get(name_key) == name]
-
-
+@metric()
 def check_presenter_console_disable(xcu_file: str | None, **options) -> float:
     """The first EnablePresenterScreen setting is false."""
     if not xcu_file:
@@ -504,6 +486,7 @@ def check_presenter_console_disable(xcu_file: str | None, **options) -> float:
         return 0.0
 
 
+@metric(rule_keys={"minutes"})
 def check_auto_saving_time(xcu_file: str | None, rules: dict, **options) -> float:
     """The last AutoSaveTimeIntervall under Common/Save/Document equals `minutes`."""
     if not xcu_file:
@@ -515,6 +498,7 @@ def check_auto_saving_time(xcu_file: str | None, rules: dict, **options) -> floa
         return 0.0
 
 
+@metric()
 def check_left_panel(accessibility_tree: str | None, **options) -> float:
     """Impress's slide panel is open when the accessibility tree has its 'Slides View' document frame."""
     if not accessibility_tree:
@@ -526,24 +510,3 @@ def check_left_panel(accessibility_tree: str | None, **options) -> float:
     return float(any(frame.get("name") == "Slides View" for frame in root.iter("document-frame")))
 
 
-# --- background_image_in_slide getter ----------------------------------------------------------------------------
-
-def background_picture(pptx_file: str, slide_index: int) -> bytes | str | None:
-    """The picture filling the slide's background: its bytes when the .pptx holds it, the VM path when it is a
-    linked file, None when the slide has none (or a part OSWorld's getter would fail on is missing)."""
-    number = slide_index + 1
-    try:
-        with zipfile.ZipFile(pptx_file) as pptx:
-            rels = f"ppt/slides/_rels/slide{number}.xml.rels"
-            backgrounds = ET.fromstring(pptx.read(f"ppt/slides/slide{number}.xml")).iter(f"{{{NS['p']}}}bgPr")
-            firsts = (next(background.iter(f"{{{NS['a']}}}blip"), None) for background in backgrounds)
-            picture_id = next((blip.get(EMBED) for blip in firsts if blip is not None and blip.get(EMBED)), None)
-            target = next((rel.get("Target") for rel in ET.fromstring(pptx.read(rels)).findall(RELATIONSHIP)
-                           if "image" in rel.get("Type", "") and rel.get("Id") == picture_id), None)
-            if picture_id is None or target is None:
-                return None
-            if target.startswith(".."):
-                return pptx.read(posixpath.normpath(posixpath.join("ppt/slides", target)))
-    except (OSError, zipfile.BadZipFile, ET.ParseError, KeyError):
-        return None
-    return target[len(LINKED):] if target.startswith(LINKED) else None     # OSWorld asserts one of the two

@@ -8,22 +8,18 @@ bundled snapshot: no network at scoring time.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import re
 from urllib.parse import urlparse, urlunparse
 
+from ..registry import Need
+
+URLS = Need("chrome", ("tldextract",))       # what compare_urls imports when it runs
 SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-
-
-def extra_missing() -> str | None:
-    if importlib.util.find_spec("tldextract") is None:       # found, not imported: reset checks stay cheap
-        return "needs the chrome extra: pip install '.[chrome]'"
-    return None
 
 
 @functools.lru_cache(maxsize=1)
 def _extractor():
-    import tldextract
+    import tldextract                       # optional: the chrome extra (URLS)
     return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 

@@ -1,28 +1,26 @@
-"""The registry of metrics by OSWorld name, and the general ones that need only the standard library.
+"""The general metrics, which need only the standard library.
 
 Each metric is written from OSWorld's documented behaviour; the app- and format-specific ones live in their own
-modules (those of optional extras are imported only when a task that uses them is scored). Each takes the result
+modules (their optional libraries are imported only when a task that uses them is scored). Each takes the result
 (and the expected value when the task has one) plus the task's options and returns OSWorld's score, in [0, 1] for
 all but compare_images (raw SSIM). A result of None (nothing to score) scores 0.0.
 """
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from pathlib import Path
 
-from .apps import APP_METRICS
-from .chrome_metrics import METRICS as CHROME_METRICS
-from .desktop_checks import DESKTOP_METRICS
-from .images import IMAGE_METRICS
-from .text_files import TEXT_FILE_METRICS, read_text
+from ..formats.text import read_lines, read_text
+from ..registry import metric
 
 
+@metric(rule_keys={"expected"})
 def exact_match(result, rules: dict, **options) -> float:
     return float(result == rules["expected"])
 
 
+@metric(rule_keys={"include", "exclude"})
 def check_include_exclude(result, rules: dict, **options) -> float:
     if result is None:
         return 0.0
@@ -31,6 +29,7 @@ def check_include_exclude(result, rules: dict, **options) -> float:
     return float(included and excluded)
 
 
+@metric(options={"ignore_blanks", "ignore_case"})
 def compare_text_file(actual: str | None, expected: str | None, ignore_blanks: bool = False,
                       ignore_case: bool = False, **options) -> float:
     if actual is None or expected is None:
@@ -44,6 +43,7 @@ def compare_text_file(actual: str | None, expected: str | None, ignore_blanks: b
     return float(left == right)
 
 
+@metric(options={"ignore_case", "type"})
 def literal_match(result, expected, ignore_case: bool = False, type: str = "str", **options) -> float:
     if type == "list":
         return float([str(r).lower() if ignore_case else r for r in result or []] ==
@@ -67,6 +67,8 @@ def _found_in(actual, wanted) -> bool:
 EVALUATION_FAILED = "__EVALUATION_FAILED__"
 
 
+# OSWorld does not read result_not_list either.
+@metric(rule_keys={"expected", "expect_in_result", "ignore_list_order", "result_not_list"})
 def check_direct_json_object(result, rules: dict, **options) -> float:
     if isinstance(result, str):
         try:
@@ -86,15 +88,7 @@ def check_direct_json_object(result, rules: dict, **options) -> float:
     return float(all(result.get(key) == value for key, value in expected.items()))
 
 
-def read_lines(path: str) -> list[str]:
-    """A text file's lines as OSWorld reads them: UTF-8 (a byte-order mark stays part of line 1), else Latin-1."""
-    data = Path(path).read_bytes()
-    try:
-        return data.decode("utf-8").splitlines()
-    except UnicodeDecodeError:
-        return data.decode("latin-1").splitlines()
-
-
+@metric(options={"strict", "ignore_case"})
 def compare_csv(result: str | None, expected, strict: bool = True, ignore_case: bool = False, **options) -> float:
     """Line-by-line equality with any of the expected files; strict=False strips each line."""
     if result is None or not Path(result).exists():
@@ -109,6 +103,7 @@ def compare_csv(result: str | None, expected, strict: bool = True, ignore_case: 
     return 0.0
 
 
+@metric(rule_keys={"expected"})
 def check_json_settings(actual: str | None, expected: dict, **options) -> float:
     """Every expected top-level key is in the settings file with the expected value."""
     if not actual:
@@ -121,6 +116,7 @@ def check_json_settings(actual: str | None, expected: dict, **options) -> float:
                                                 for key, value in expected["expected"].items()))
 
 
+@metric(rule_keys={"type", "expected"})
 def is_extension_installed(actual: str | None, rules: dict, **options) -> float:
     """`contain`: the expected text is in the result (e.g. `code --list-extensions`); `not_contain`: it is not.
     As OSWorld, an empty expected text is contained in any result."""
@@ -134,6 +130,7 @@ def is_extension_installed(actual: str | None, rules: dict, **options) -> float:
     raise ValueError(f"is_extension_installed: unknown rule type {rules.get('type')!r}")
 
 
+@metric(rule_keys={"expect", "unexpect"})
 def check_list(result: str | None, rules: dict, **options) -> float:
     """Each line of the result file: every `expect` pattern matches some line, no `unexpect` pattern matches any."""
     if result is None:
@@ -144,47 +141,3 @@ def check_list(result: str | None, rules: dict, **options) -> float:
     found = all(any(p.search(line) for line in lines) for p in expect)
     clean = not any(p.search(line) for p in unexpect for line in lines)
     return float(found and clean)
-
-
-def _from_extra(module: str, name: str):
-    """A metric of an optional extra, imported only when a task that uses it is scored (pandas is heavy)."""
-    def metric(*args, **options) -> float:
-        return getattr(importlib.import_module(f"{__package__}.{module}"), name)(*args, **options)
-    return metric
-
-
-METRICS = {
-    "compare_table": _from_extra("tables", "compare_table"),
-    "compare_docx_files": _from_extra("documents", "compare_docx_files"),
-    "exact_match": exact_match,
-    "check_include_exclude": check_include_exclude,
-    "compare_text_file": compare_text_file,
-    "literal_match": literal_match,
-    "check_direct_json_object": check_direct_json_object,
-    "check_list": check_list,
-    "compare_csv": compare_csv,
-    "check_json_settings": check_json_settings,
-    "is_extension_installed": is_extension_installed,
-    "compare_docx_tables": _from_extra("documents", "compare_docx_tables"),
-    **{name: _from_extra("documents", name) for name in (
-        "compare_docx_files_and_ignore_new_lines", "compare_references", "compare_unique_train_records",
-        "fuzzy_place_math")},
-    **{name: _from_extra("writer_formatting", name) for name in (
-        "compare_line_spacing", "compare_docx_images", "is_first_line_centered", "has_page_numbers_in_footers",
-        "compare_font_names", "compare_subscript_contains", "check_tabstops", "evaluate_strike_through_last_paragraph",
-        "evaluate_colored_words_in_tables", "check_italic_font_size_14", "contains_page_break",
-        "check_highlighted_words", "find_default_font")},
-    "compare_conference_city_in_order": _from_extra("tables", "compare_conference_city_in_order"),
-    **{name: _from_extra("pdfs", name) for name in ("compare_pdfs", "compare_pdf_images", "check_pdf_pages")},
-    "compare_htmls": _from_extra("html_files", "compare_htmls"),
-    "check_mp3_meta": _from_extra("audio_tags", "check_mp3_meta"),
-    **IMAGE_METRICS,
-    **CHROME_METRICS,
-    **APP_METRICS,
-    **DESKTOP_METRICS,
-    **TEXT_FILE_METRICS,
-    **{name: _from_extra("slides", name) for name in (
-        "compare_pptx_files", "check_slide_orientation_Portrait", "evaluate_presentation_fill_to_rgb_distance",
-        "check_image_stretch_and_center", "check_transition", "check_page_number_colors",
-        "check_presenter_console_disable", "check_auto_saving_time", "check_left_panel")},
-}

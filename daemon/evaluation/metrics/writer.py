@@ -11,64 +11,33 @@ Behaviour follows OSWorld's metrics/docs.py:
   after the "References" one, rescaled above reference_base_result), compare_unique_train_records.
 - fuzzy_place_math (general.py): every whitespace-separated word of the paragraphs takes its best ratio against the
   accepted answers; as in OSWorld's code, anything but exactly three words scores 0, else their mean.
-`missing_for` refuses options these metrics do not read and names the extra when a library is missing.
+Each declares the options it reads (others are refused) and the libraries it needs.
 """
 from __future__ import annotations
 
-import functools
-import importlib.util
 import re
 import zipfile
 from xml.etree import ElementTree
 
-from .cell_values import rapidfuzz_available
+from ..registry import Need, metric
+from .matching import RAPIDFUZZ
 
 EXTRA_HINT = "needs the docs extra: pip install '.[docs]'"
 ODF = {"office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
        "style": "urn:oasis:names:tc:opendocument:xmlns:style:1.0",
        "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0",
        "fo": "urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0"}
-# The options each Writer metric reads (OSWorld passes the task's options as keyword arguments).
-METRIC_OPTIONS = {
-    "compare_docx_files": {"ignore_blanks", "ignore_case", "ignore_order", "delete_empty_lines", "content_only",
-                           "fuzzy_match", "fuzzy_match_threshold"},
-    "compare_docx_tables": set(),
-    "compare_docx_files_and_ignore_new_lines": {"ignore_blanks"},
-    "compare_references": {"content_only", "reference_indicator", "reference_base_result"},  # content_only: unread
-    "compare_unique_train_records": set(),
-    "fuzzy_place_math": set(),
-    "compare_line_spacing": set(),
-    "compare_docx_images": set(),
-    "is_first_line_centered": set(),
-    "has_page_numbers_in_footers": set(),
-    "compare_font_names": set(),
-    "compare_subscript_contains": set(),
-    "check_tabstops": {"word_number_split_by_tabstop", "index"},
-    "evaluate_strike_through_last_paragraph": set(),
-    "evaluate_colored_words_in_tables": {"threshold"},
-    "check_italic_font_size_14": set(),
-    "contains_page_break": set(),
-    "check_highlighted_words": set(),
-    "find_default_font": set(),
-}
+DOCX = Need("docs", ("docx",))                          # python-docx
 PLACES_EXPECTED = 3                                     # fuzzy_place_math's word count, fixed in OSWorld's code
-WITHOUT_DOCX = {"find_default_font", "check_highlighted_words"}   # read their files' XML directly
 
 
-def missing_for(options: dict | None, metric: str = "compare_docx_files") -> list[str]:
-    options = options or {}
-    gaps = []
-    if metric not in WITHOUT_DOCX and importlib.util.find_spec("docx") is None:
-        gaps.append(f"metric '{metric}' ({EXTRA_HINT})")
-    fuzzy = metric in ("compare_references", "fuzzy_place_math") or (metric == "compare_docx_files" and
-                                                (options.get("fuzzy_match") or options.get("content_only")))
-    if fuzzy and not rapidfuzz_available():
-        gaps.append(f"metric '{metric}' fuzzy matching (needs rapidfuzz, {EXTRA_HINT})")
-    return gaps + [f"{metric} option '{name}' (not implemented)"
-                   for name in sorted(set(options) - METRIC_OPTIONS[metric])]
-
-
-CAPABILITY_CHECKS = {name: functools.partial(missing_for, metric=name) for name in METRIC_OPTIONS}
+def fuzzy_matching_gaps(metric: str, when=lambda options: True):
+    """A check: rapidfuzz is needed when the metric matches fuzzily, for some options (`when`) or always."""
+    def check(options: dict) -> list[str]:
+        if when(options) and RAPIDFUZZ.missing():
+            return [f"metric '{metric}' fuzzy matching (needs rapidfuzz, {EXTRA_HINT})"]
+        return []
+    return check
 
 
 def open_docx(path: str | None):
@@ -111,6 +80,10 @@ def _own_text(paragraph) -> str:
     return "".join(pieces)
 
 
+@metric(needs=(DOCX,), options={"ignore_blanks", "ignore_case", "ignore_order", "delete_empty_lines",
+                                "content_only", "fuzzy_match", "fuzzy_match_threshold"},
+        check=fuzzy_matching_gaps("compare_docx_files",
+                                  lambda options: options.get("fuzzy_match") or options.get("content_only")))
 def compare_docx_files(file1: str | None, file2: str | None, ignore_blanks: bool = True, ignore_case: bool = False,
                        ignore_order: bool = False, delete_empty_lines: bool = False, content_only: bool = False,
                        fuzzy_match: bool = False, **options) -> float:
@@ -147,6 +120,7 @@ def blanks_folded(paragraphs: list[str]) -> str:
     return re.sub(r"\s+", " ", "\n".join(paragraphs)).strip()
 
 
+@metric(needs=(DOCX,))
 def compare_docx_tables(file1: str | None, file2: str | None, **options) -> float:
     """Same number of tables, each of the same shape, every cell's text equal once stripped."""
     first, second = open_docx(file1), open_docx(file2)
@@ -170,6 +144,7 @@ def _docx_texts(file1: str | None, file2: str | None) -> tuple[list[str], list[s
     return None if None in texts else texts
 
 
+@metric(needs=(DOCX,), options={"ignore_blanks"})
 def compare_docx_files_and_ignore_new_lines(file1: str | None, file2: str | None, ignore_blanks: bool = True,
                                             **options) -> float:
     """Like compare_docx_files on .docx files once paragraphs with no text at all are dropped."""
@@ -180,6 +155,9 @@ def compare_docx_files_and_ignore_new_lines(file1: str | None, file2: str | None
     return float(blanks_folded(first) == blanks_folded(second) if ignore_blanks else first == second)
 
 
+# content_only is accepted and, as in OSWorld, not read.
+@metric(needs=(DOCX,), options={"content_only", "reference_indicator", "reference_base_result"},
+        check=fuzzy_matching_gaps("compare_references"))
 def compare_references(file1: str | None, file2: str | None, reference_indicator: str = "References",
                        reference_base_result: float = 0.5, **options) -> float:
     """The non-empty paragraphs after the `reference_indicator` one: mean fuzzy ratio, rescaled above the base."""
@@ -201,6 +179,7 @@ def compare_references(file1: str | None, file2: str | None, reference_indicator
         else 0.0
 
 
+@metric(needs=(DOCX,))
 def compare_unique_train_records(processed: str | None, expected: list | None, **options) -> float:
     """expected = [gold, original]: lines kept from the original, one per train id, the gold's ids and count."""
     if not processed or not isinstance(expected, list) or len(expected) < 2 or not all(expected[:2]):
@@ -213,6 +192,7 @@ def compare_unique_train_records(processed: str | None, expected: list | None, *
                  and len(lines) == len(gold_lines))
 
 
+@metric(needs=(DOCX,), rule_keys={"expected"}, check=fuzzy_matching_gaps("fuzzy_place_math"))
 def fuzzy_place_math(result: str | None, rules: dict, **options) -> float:
     document = open_docx(result)
     if document is None:

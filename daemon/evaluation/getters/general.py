@@ -4,12 +4,11 @@ from __future__ import annotations
 import posixpath
 import shutil
 
-from ..guest.client import GuestError
-from .app_getters import APP_GETTERS
-from .chrome_getters import GETTERS as CHROME_GETTERS
-from .context import TaskContext
-from .host_policy import check_unpacked_size
-from .slides import background_picture
+from ...guest.client import GuestError
+from ..context import TaskContext
+from ..host_policy import check_unpacked_size
+from ..formats.office import background_picture
+from ..registry import getter
 
 
 class ResultMissing(Exception):
@@ -33,19 +32,21 @@ def _or_none(one, path: str, dest: str):
         return None
 
 
-def _saved(ctx: TaskContext, dest: str, data: bytes | None, missing_message: str) -> str:
+def saved(ctx: TaskContext, dest: str, data: bytes | None, missing_message: str) -> str:
     """The data written to `dest` in the task folder, as its path; ResultMissing when there is none."""
     if data is None:
         raise ResultMissing(missing_message)
     return str(ctx.save(dest, data))
 
 
+@getter()
 def vm_file(guest, ctx: TaskContext, config: dict):
     def one(path: str, dest: str):
-        return _saved(ctx, dest, guest.get_file(path), f"file not found in the VM: {path}")
+        return saved(ctx, dest, guest.get_file(path), f"file not found in the VM: {path}")
     return _each(config, one)
 
 
+@getter()
 def cloud_file(guest, ctx: TaskContext, config: dict):
     def one(url: str, dest: str):
         target = ctx.task_file(dest, "dest")
@@ -55,6 +56,7 @@ def cloud_file(guest, ctx: TaskContext, config: dict):
     return _each(config, one)
 
 
+@getter()
 def cache_file(guest, ctx: TaskContext, config: dict):
     path = ctx.task_file(config["path"], "cache_file path")
     if not path.exists():
@@ -63,14 +65,17 @@ def cache_file(guest, ctx: TaskContext, config: dict):
     return str(path)
 
 
+@getter()
 def vm_command_line(guest, ctx: TaskContext, config: dict):
     return guest.execute(config["command"], bool(config.get("shell", False)), timeout=ctx.step_timeout)["output"]
 
 
+@getter()
 def vm_command_error(guest, ctx: TaskContext, config: dict):
     return guest.execute(config["command"], bool(config.get("shell", False)), timeout=ctx.step_timeout)["error"]
 
 
+@getter()
 def vm_window_size(guest, ctx: TaskContext, config: dict) -> dict | None:
     """None when the guest finds no such window (OSWorld's controller answers None, and the metric scores 0)."""
     try:
@@ -79,29 +84,20 @@ def vm_window_size(guest, ctx: TaskContext, config: dict) -> dict | None:
         return None
 
 
+@getter()
 def background_image_in_slide(guest, ctx: TaskContext, config: dict):
     """OSWorld's getter: the picture filling a slide's background, from inside the .pptx or the VM file it links."""
     pptx = vm_file(guest, ctx, {"path": config["ppt_file_path"], "dest": posixpath.basename(config["ppt_file_path"])})
     picture = background_picture(pptx, int(config["slide_index"]))
     if isinstance(picture, str):
         return vm_file(guest, ctx, {"path": picture, "dest": config["dest"]})
-    return _saved(ctx, config["dest"], picture,
+    return saved(ctx, config["dest"], picture,
                   f"slide {config['slide_index']} of {config['ppt_file_path']} has no background picture")
 
 
-GETTERS = {
-    "vm_file": vm_file,
-    "cloud_file": cloud_file,
-    "cache_file": cache_file,
-    "rule": lambda guest, ctx, config: config["rules"],
-    "vm_command_line": vm_command_line,
-    "vm_command_error": vm_command_error,
-    "vm_terminal_output": lambda guest, ctx, config: guest.terminal(),
-    "list_directory": lambda guest, ctx, config: guest.list_directory(config["path"]),
-    "vm_screen_size": lambda guest, ctx, config: dict(zip(("width", "height"), guest.screen_size())),
-    "vm_window_size": vm_window_size,
-    "accessibility_tree": lambda guest, ctx, config: guest.accessibility(),
-    "background_image_in_slide": background_image_in_slide,
-    **CHROME_GETTERS,
-    **APP_GETTERS,
-}
+# Getters that are one guest call, or the task's own rules.
+getter("rule")(lambda guest, ctx, config: config["rules"])
+getter("vm_terminal_output")(lambda guest, ctx, config: guest.terminal())
+getter("list_directory")(lambda guest, ctx, config: guest.list_directory(config["path"]))
+getter("vm_screen_size")(lambda guest, ctx, config: dict(zip(("width", "height"), guest.screen_size())))
+getter("accessibility_tree")(lambda guest, ctx, config: guest.accessibility())

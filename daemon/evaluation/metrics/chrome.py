@@ -1,6 +1,6 @@
 """OSWorld's Chrome metrics. `rules` is the task's expected rule object; an empty result scores 0.0.
 
-URLs are compared with compare_urls (urls.py) except where OSWorld compares strings: the approximate active tab
+URLs are compared with compare_urls (formats/urls.py) except where OSWorld compares strings: the approximate active tab
 (query dropped, then exact), URL patterns (re.search, every pattern must hit) and bookmark bar URLs (exact sets).
 is_expected_tabs ignores order but needs as many tabs as expected URLs.
 """
@@ -10,7 +10,8 @@ import itertools
 import re
 from urllib.parse import urlparse, urlunparse
 
-from .urls import compare_urls
+from ..formats.urls import URLS, compare_urls
+from ..registry import metric
 
 
 def _url_of(result) -> str | None:
@@ -19,11 +20,13 @@ def _url_of(result) -> str | None:
     return result if isinstance(result, str) else None
 
 
+@metric(needs=(URLS,))
 def is_expected_active_tab(active_tab, rules: dict, **options) -> float:
     url = _url_of(active_tab) if active_tab else None
     return float(bool(url) and rules.get("type") == "url" and compare_urls(rules["url"], url))
 
 
+@metric()
 def is_expected_active_tab_approximate(active_tab, rules: dict, **options) -> float:
     url = _url_of(active_tab) if active_tab else None
     if not url or rules.get("type") != "url":
@@ -35,11 +38,13 @@ def _without_query(url: str) -> str:
     return urlunparse(urlparse(url)._replace(query=""))
 
 
+@metric()
 def is_expected_url_pattern_match(result, rules: dict, **options) -> float:
     url = _url_of(result) if result else None
     return float(bool(url) and all(re.search(pattern, url) for pattern in rules["expected"]))
 
 
+@metric(needs=(URLS,))
 def is_expected_tabs(open_tabs, rules: dict, **options) -> float:
     if not open_tabs or rules.get("type") != "url":
         return 0.0
@@ -48,11 +53,13 @@ def is_expected_tabs(open_tabs, rules: dict, **options) -> float:
                  all(any(compare_urls(expected, url) for url in actual) for expected in rules["urls"]))
 
 
+@metric()
 def is_expected_search_query(active_tab, rules: dict, **options) -> float:
     url = _url_of(active_tab) if active_tab else None
     return float(bool(url) and re.search(rules["expect"]["pattern"], url) is not None)
 
 
+@metric()
 def is_expected_bookmarks(bookmarks, rules: dict, **options) -> float:
     if not bookmarks:
         return 0.0
@@ -73,18 +80,21 @@ def is_expected_bookmarks(bookmarks, rules: dict, **options) -> float:
     raise ValueError(f"is_expected_bookmarks: unknown rule type {kind!r}")
 
 
+@metric()
 def check_history_deleted(history, rules: dict, **options) -> float:
     if history is None or rules.get("type") != "keywords":
         return 0.0
     return float(not any(keyword in row[0] for keyword in rules["keywords"] for row in history))
 
 
+@metric(needs=(URLS,))
 def is_cookie_deleted(cookies, rules: dict, **options) -> float:
     if cookies is None or rules.get("type") != "domains":
         return 0.0
     return float(not any(compare_urls(domain, row[1]) for domain in rules["domains"] for row in cookies))
 
 
+@metric()
 def check_font_size(font_sizes, rules: dict, **options) -> float:
     if not font_sizes:
         return 0.0
@@ -94,6 +104,7 @@ def check_font_size(font_sizes, rules: dict, **options) -> float:
     return float(rules["type"] == "range" and rules["min"] < size < rules["max"])
 
 
+@metric()
 def is_shortcut_on_desktop(shortcuts, rules: dict, **options) -> float:
     if not shortcuts or rules.get("type") not in ("name", "exec"):
         return 0.0
@@ -101,19 +112,12 @@ def is_shortcut_on_desktop(shortcuts, rules: dict, **options) -> float:
     return float(any(line in text for text in shortcuts.values()))
 
 
+@metric()
 def is_added_to_steam_cart(page, rules: dict, **options) -> float:
     content = (page or {}).get("content") or ""
     return float(all(item in content for item in rules["items"]))
 
 
+@metric()
 def is_expected_installed_extensions(installed, rules: dict, **options) -> float:
     return float(bool(installed) and set(rules["expected"]) <= set(installed))
-
-
-METRICS = {metric.__name__: metric for metric in (
-    is_expected_active_tab, is_expected_active_tab_approximate, is_expected_url_pattern_match, is_expected_tabs,
-    is_expected_search_query, is_expected_bookmarks, check_history_deleted, is_cookie_deleted, check_font_size,
-    is_shortcut_on_desktop, is_added_to_steam_cart, is_expected_installed_extensions)}
-
-# Metrics that compare URLs need tldextract's Public Suffix List (the chrome extra).
-NEEDS_URL_EXTRA = {"is_expected_active_tab", "is_expected_tabs", "is_cookie_deleted"}

@@ -28,9 +28,10 @@ from collections import Counter
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from . import tables
-from ..guest.client import GuestError
-from .context import TaskContext
+from ...guest.client import GuestError
+from ..context import TaskContext
+from ..registry import Need, getter
+from .general import saved, vm_file
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 WEEKDAYS_JA = ("月", "火", "水", "木", "金", "土", "日")
@@ -138,6 +139,7 @@ def _vm_now(guest, ctx: TaskContext) -> datetime | None:
         return None
 
 
+@getter("rule_relativeTime")
 def rule_relative_time(guest, ctx: TaskContext, config: dict) -> dict:
     zone, vm_now = _timezone(config["rules"]), _vm_now(guest, ctx)
     if vm_now is not None:
@@ -149,7 +151,6 @@ def rule_relative_time(guest, ctx: TaskContext, config: dict) -> dict:
 
 
 def _vm_file(guest, ctx: TaskContext, path: str, dest: str) -> str:
-    from .getters import vm_file           # getters.py registers this module's getters, so import it here
     return vm_file(guest, ctx, {"path": path, "dest": dest})
 
 
@@ -162,14 +163,17 @@ def _home_file(guest, ctx: TaskContext, relative: str, dest: str) -> str:
     return _vm_file(guest, ctx, path or "~/" + relative, dest)
 
 
+@getter()
 def vlc_config(guest, ctx: TaskContext, config: dict) -> str:
     return _home_file(guest, ctx, ".config/vlc/vlcrc", config["dest"])
 
 
+@getter()
 def gimp_config_file(guest, ctx: TaskContext, config: dict) -> str:
     return _home_file(guest, ctx, f".config/GIMP/2.10/{config['file_name']}", config["dest"])
 
 
+@getter()
 def vscode_config(guest, ctx: TaskContext, config: dict) -> str:
     steps = ["pyautogui.hotkey('ctrl', 'shift', 'p')", "pyautogui.typewrite('Extensions: Enable All Extensions')",
              "pyautogui.press('enter')", "pyautogui.press('enter')", "pyautogui.hotkey('ctrl', 'shift', 'p')",
@@ -180,15 +184,15 @@ def vscode_config(guest, ctx: TaskContext, config: dict) -> str:
     return _vm_file(guest, ctx, config["path"], config["dest"])
 
 
+@getter()
 def vlc_playing_info(guest, ctx: TaskContext, config: dict) -> str:
-    from .getters import _saved            # getters.py registers this module's getters, so import it here
     status = guest.vlc_status(timeout=min(10.0, ctx.step_timeout))
-    return _saved(ctx, config["dest"], status, "VLC's web interface did not answer (is VLC running?)")
+    return saved(ctx, config["dest"], status, "VLC's web interface did not answer (is VLC running?)")
 
 
+@getter()
 def vm_wallpaper(guest, ctx: TaskContext, config: dict) -> str:
-    from .getters import _saved            # getters.py registers this module's getters, so import it here
-    return _saved(ctx, config["dest"], guest.wallpaper(), "the guest has no wallpaper file")
+    return saved(ctx, config["dest"], guest.wallpaper(), "the guest has no wallpaper file")
 
 
 def most_common_player(defaults: dict[str, str]) -> str:
@@ -200,6 +204,7 @@ def most_common_player(defaults: dict[str, str]) -> str:
     return votes.most_common(1)[0][0] if votes else "unknown"
 
 
+@getter()
 def default_video_player(guest, ctx: TaskContext, config: dict) -> str:
     output = _python(guest, ctx, XDG_DEFAULTS.format(types=list(VIDEO_TYPES)))
     try:
@@ -214,28 +219,15 @@ def content_gaps(config: dict) -> list[str]:
     if (config.get("file_type"), config.get("file_content")) not in VM_FILE_CONTENTS:
         return [f"getter 'content_from_vm_file' file_type {config.get('file_type')!r} with file_content "
                 f"{config.get('file_content')!r} (not implemented)"]
-    if not tables.available():
-        return [f"getter 'content_from_vm_file' ({tables.EXTRA_HINT})"]
     return []
 
 
+@getter(needs=(Need("docs", ("pandas", "openpyxl")),), check=content_gaps)
 def content_from_vm_file(guest, ctx: TaskContext, config: dict) -> list[str] | None:
-    import pandas as pd
+    import pandas as pd                                # optional: the docs extra
     path = _vm_file(guest, ctx, config["path"], config["path"].rstrip("/").rsplit("/", 1)[-1])
     try:
         rows = pd.read_excel(path)
     except Exception:                                  # noqa: BLE001  (not a workbook pandas reads: nothing to match)
         return None
     return rows.iloc[-1].astype(str).tolist() if len(rows) else None
-
-
-APP_GETTERS = {
-    "rule_relativeTime": rule_relative_time,
-    "vlc_config": vlc_config,
-    "gimp_config_file": gimp_config_file,
-    "vlc_playing_info": vlc_playing_info,
-    "vm_wallpaper": vm_wallpaper,
-    "default_video_player": default_video_player,
-    "content_from_vm_file": content_from_vm_file,
-    "vscode_config": vscode_config,
-}

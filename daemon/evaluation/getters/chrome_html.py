@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 from urllib.parse import unquote
 
-from ..guest.devtools import DevToolsError
-from .chrome_steps import PAGE_LOAD_TIMEOUT, connect
-from .context import TaskContext
+from ...guest.devtools import DevToolsError
+from ..context import TaskContext
+from ..steps.chrome import PAGE_LOAD_TIMEOUT, connect
 
 # Each query is [kind, selector]; the answer is a list of strings per query ("texts"-like kinds) or a string/null.
 PAGE_QUERIES = """(queries) => queries.map(([kind, selector]) => {
