@@ -22,31 +22,9 @@ from daemon.simulator import provision, stop_all
 from daemon.simulator.tasks import load_task, names
 from tests.support import fresh_ip_base, wait_for_guest
 
+from .fake_guest import FakeGuest
 from .osworld_tasks import TASKS, tasks_scored_by
 
-
-
-class FakeGuest:
-    """The GuestClient interface over a dict of files and canned command outputs."""
-
-    def __init__(self, files=None, outputs=None):
-        self.files = dict(files or {})
-        self.outputs = outputs or {}
-        self.calls = []
-
-    def get_file(self, path):
-        return self.files.get(path)
-
-    def execute(self, command, shell=False, timeout=None):
-        self.calls.append(("execute", command))
-        key = command if isinstance(command, str) else " ".join(command)
-        return {"status": "success", "output": self.outputs.get(key, ""), "error": "", "returncode": 0}
-
-    def upload(self, path, data):
-        self.files[path] = data
-
-    def activate_window(self, *args):
-        self.calls.append(("activate_window",) + args)
 
 
 @pytest.fixture
@@ -139,7 +117,7 @@ def test_infeasible_and_last_action_fail(ctx):
 
 
 def test_conj_and_or_and_a_missing_result_file(ctx):
-    guest = FakeGuest(outputs={"ls": "a.txt b.txt"})
+    guest = FakeGuest(answer={"ls": "a.txt b.txt"})
     yes = {"type": "vm_command_line", "command": "ls", "shell": True}
     rules = lambda inc: {"type": "rule", "rules": {"include": [inc], "exclude": []}}     # noqa: E731
     both = {"func": ["check_include_exclude"] * 2, "result": [yes, yes], "expected": [rules("a.txt"), rules("c")]}
@@ -161,7 +139,7 @@ def test_vm_file_multi_gives_and_a_missing_one_is_none(ctx):
 
 
 def test_postconfig_runs_before_the_getters(ctx):
-    guest = FakeGuest(outputs={"cat f": "saved"})
+    guest = FakeGuest(answer={"cat f": "saved"})
     task = {"evaluator": {"postconfig": [{"type": "activate_window", "parameters": {"window_name": "w"}}],
                           "func": "exact_match", "result": {"type": "vm_command_line", "command": ["cat", "f"]},
                           "expected": {"type": "rule", "rules": {"expected": "saved"}}}}
@@ -171,7 +149,7 @@ def test_postconfig_runs_before_the_getters(ctx):
 
 # --- setup ---------------------------------------------------------------------------------------------------------
 def test_execute_placeholders_and_stdout_capture(ctx):
-    guest = FakeGuest(outputs={"echo password 1920 540": "ok"})
+    guest = FakeGuest(answer={"echo password 1920 540": "ok"})
     run_setup([{"type": "execute", "parameters": {"command": ["echo", "{CLIENT_PASSWORD}", "{SCREEN_WIDTH}",
                                                               "{SCREEN_HEIGHT_HALF}"], "stdout": "out.txt"}}], guest, ctx)
     assert (ctx.task_dir / "out.txt").read_text() == "ok"

@@ -14,6 +14,7 @@ from daemon.evaluation.getters import GETTERS, ResultMissing           # noqa: E
 
 from .builders import (ENHANCEMENTS, GIMPRC, enhanced, metrics_of, on_background, one_pixel_changed, save,  # noqa: E402
                        scene, text_at, transparent_margins, triangle_at)
+from .fake_guest import FakeGuest                                        # noqa: E402
 from .osworld_tasks import tasks_scored_by, tasks_using                # noqa: E402
 
 IMAGE_METRICS = metrics_of(images)
@@ -168,26 +169,18 @@ def test_check_config_status(tmp_path):
     assert images.check_config_status(None, {"key": "theme", "value": '"Light"'}) == 0.0
 
 
-class FakeGuest:
-    def __init__(self, files):
-        self.files, self.commands = files, []
-
-    def execute(self, command, shell, timeout=None):
-        self.commands.append(command)
-        return {"output": "/home/user/.config/GIMP/2.10/gimprc\n", "error": "", "returncode": 0}
-
-    def get_file(self, path):
-        return self.files.get(path)
+GIMPRC_PATH = "/home/user/.config/GIMP/2.10/gimprc"
 
 
 def test_gimp_config_file_getter(tmp_path):
     ctx = TaskContext(task_id="gimp", cache_dir=tmp_path)
-    guest = FakeGuest({"/home/user/.config/GIMP/2.10/gimprc": GIMPRC.encode()})
+    guest = FakeGuest({GIMPRC_PATH: GIMPRC.encode()}, answer=lambda command: GIMPRC_PATH + "\n")
     path = GETTERS["gimp_config_file"](guest, ctx, {"file_name": "gimprc", "dest": "gimprc"})
     assert "~/.config/GIMP/2.10/gimprc" in guest.commands[0][-1]
     assert images.check_config_status(path, {"key": "theme", "value": '"Light"'}) == 1.0
     with pytest.raises(ResultMissing):
-        GETTERS["gimp_config_file"](FakeGuest({}), ctx, {"file_name": "gimprc", "dest": "gimprc"})
+        GETTERS["gimp_config_file"](FakeGuest(answer=lambda command: GIMPRC_PATH + "\n"), ctx,
+                                    {"file_name": "gimprc", "dest": "gimprc"})
 
 
 def test_real_tasks_using_image_metrics_are_runnable():

@@ -26,6 +26,7 @@ from .builders import (AUTOSAVE, BLANK, EXAMINED_EDITS, PRESENTER, Deck, backgro
                        grouped, merged_runs, moved_by, placed_picture, portrait, presentation_with_master,
                        full_slide_picture, red_picture, registry, slide_table, small_picture, solid_background,
                        theme_colour)
+from .fake_guest import FakeGuest                                        # noqa: E402
 from .osworld_tasks import all_tasks, tasks_using                           # noqa: E402
 
 @pytest.fixture
@@ -231,20 +232,12 @@ def picture_background(slide_number: int, picture: bytes | None = None, link: st
     return edit
 
 
-class FilesGuest:
-    def __init__(self, files: dict):
-        self.files = files
-
-    def get_file(self, path):
-        return self.files.get(path)
-
-
 def test_background_image_in_slide_getter(tmp_path):
     deck = Deck(tmp_path, slides=2)
     ctx = TaskContext(task_id="background", cache_dir=tmp_path / "cache")
     config = {"ppt_file_path": "/home/user/Desktop/deck.pptx", "slide_index": 1, "dest": "landscape.png"}
     def get(pptx_path, files=None):
-        guest = FilesGuest({config["ppt_file_path"]: open(pptx_path, "rb").read(), **(files or {})})
+        guest = FakeGuest({config["ppt_file_path"]: open(pptx_path, "rb").read(), **(files or {})})
         return GETTERS["background_image_in_slide"](guest, ctx, config)
     held = png((10, 200, 30))
     assert open(get(deck(picture_background(1, held))), "rb").read() == held
@@ -257,7 +250,7 @@ def test_background_image_in_slide_getter(tmp_path):
         with pytest.raises(ResultMissing):
             get(other)                                                   # a picture on another slide; a colour
     with pytest.raises(ResultMissing):
-        GETTERS["background_image_in_slide"](FilesGuest({}), ctx, config)
+        GETTERS["background_image_in_slide"](FakeGuest({}), ctx, config)
 
 
 def test_real_task_reading_a_background_picture_is_runnable():

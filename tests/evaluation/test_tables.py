@@ -95,7 +95,7 @@ def test_a_spreadsheet_task_scores_through_the_getters(books, tmp_path):
     from daemon.evaluation.context import TaskContext
     from daemon.evaluation.evaluate import evaluate_task
     from daemon.evaluation.host_policy import HostPolicy
-    from tests.evaluation.test_evaluation import FakeGuest
+    from tests.evaluation.fake_guest import FakeGuest
     guest = FakeGuest(files={"/home/user/report.xlsx": Path(books["same"]).read_bytes()})
     task = {"evaluator": {"func": "compare_table",
                           "result": {"type": "vm_file", "path": "/home/user/report.xlsx", "dest": "report.xlsx"},
