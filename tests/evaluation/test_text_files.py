@@ -9,6 +9,7 @@ import pytest
 
 from daemon.evaluation.admission import missing_capabilities
 from daemon.evaluation import registry
+from daemon.evaluation.metrics import METRICS
 from daemon.evaluation.metrics.general import check_direct_json_object
 from daemon.evaluation.metrics.text import (archive_gaps, archive_member, check_csv, check_json, check_line_number,
                                           check_moved_jpgs, compare_archive, compare_epub, compare_python_pure_text,
@@ -210,3 +211,13 @@ def test_real_tasks_using_the_file_format_metrics_are_runnable():
         assert [gap for gap in missing_capabilities(task) if any(m in gap for m in metrics)] == [], name
         checked += 1
     assert checked == 6
+
+
+def test_fuzzy_match_is_declared_in_its_one_file_and_admitted():
+    """The worked example of docs/architecture.md: a metric added in metrics/text.py alone is scored and admitted."""
+    assert METRICS["fuzzy_match"]("hello wrld", {"expected": "hello world"}) == pytest.approx(20 / 21)
+    assert METRICS["fuzzy_match"](None, {"expected": "x"}) == 0.0
+    task = {"id": "fuzzy", "instruction": "type", "config": [], "evaluator": {
+        "func": "fuzzy_match", "result": {"type": "vm_command_line", "command": ["cat", "f"]},
+        "expected": {"type": "rule", "rules": {"expected": "hello", "threshold": 0.5}}}}
+    assert missing_capabilities(task) == ["metric 'fuzzy_match' rule 'threshold' (not implemented)"]

@@ -3,7 +3,8 @@
 
 Followed: check_json (`expect`/`unexpect` rules of {key path, method, ref}; `is_yaml`), diff_text_file (line
 similarity ratio), file_contains, check_line_number (lines holding an HH:MM:SS time), is_in_list, match_in_list,
-compare_archive (unpack both archives, same member names, then the member metric for `file_type`, averaged),
+fuzzy_match (rapidfuzz's ratio against the expected text), compare_archive (unpack both archives, same member
+names, then the member metric for `file_type`, averaged),
 check_csv (records of a CSV file with a header against `expect`/`unexpect` patterns), check_moved_jpgs (a directory
 tree's entries are the expected names), compare_python_pure_text (Python sources equal once blank lines, trailing
 blanks, tabs and a leading shebang/coding header are set aside: upstream's newer version), compare_result_files
@@ -34,7 +35,7 @@ from .. import registry
 from ..formats.text import read_text, readable_text
 from ..host_policy import MAX_ZIP_BYTES, MAX_ZIP_MEMBERS, PolicyError, check_unpacked_size, check_zip
 from ..registry import Need, metric
-from .matching import value_matches
+from .matching import RAPIDFUZZ, value_matches
 from .pdf import PYPDF, similar_pdf_texts
 
 TIME_OF_DAY = re.compile(r"([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)")
@@ -120,6 +121,15 @@ def is_in_list(result, rules: dict, **options) -> float:
         return float(rules["expected"] in result)
     except TypeError:
         return 0.0
+
+
+@metric(needs=(RAPIDFUZZ,), rule_keys={"expected"})
+def fuzzy_match(result: str | None, rules: dict, **options) -> float:
+    """rapidfuzz's similarity ratio of the result and the expected text, in [0, 1] (OSWorld's general.py)."""
+    if result is None:
+        return 0.0
+    from rapidfuzz import fuzz                   # optional: the docs extra (RAPIDFUZZ)
+    return fuzz.ratio(result, rules["expected"]) / 100.0
 
 
 @metric(rule_keys={"expected"})
