@@ -188,6 +188,19 @@ def test_missing_capabilities_names_what_is_missing():
                                                  "(not implemented)"]
 
 
+def test_every_metric_refuses_the_options_it_does_not_read():
+    """The same options check for every metric (it once covered only some): an option a metric does not declare
+    would be silently ignored and the task scored wrongly."""
+    def task(func, options):
+        return {"evaluator": {"func": func, "options": options, "result": {"type": "vm_command_line", "command": "x"},
+                              "expected": {"type": "rule", "rules": {"expected": "y"}}}}
+    assert missing_capabilities(task("exact_match", {"ignore_case": True})) == [
+        "exact_match option 'ignore_case' (not implemented)"]
+    assert missing_capabilities(task("literal_match", {"ignore_case": True, "type": "str"})) == []
+    with_desktop_env = types.SimpleNamespace(evaluation={"desktop_env_python": "/opt/osworld/bin/python"})
+    assert missing_capabilities(task("exact_match", {"ignore_case": True}), with_desktop_env) == []
+
+
 def test_a_metric_that_would_run_vm_code_is_refused_even_with_desktop_env():
     task = {"evaluator": {"func": "check_python_file_by_test_suite",
                           "result": {"type": "vm_file", "path": "/home/user/a.py", "dest": "a.py"},

@@ -80,9 +80,9 @@ def is_vlc_fullscreen(window: dict | None, screen: dict | None, **options) -> fl
 
 # --- Accessibility tree ---------------------------------------------------------------------------------------------
 def _elements(tree, rule: dict, namespaces: dict) -> list:
-    from cssselect import SelectorError
-    from lxml import etree
-    from lxml.cssselect import CSSSelector
+    from cssselect import SelectorError  # optional: docs extra
+    from lxml import etree  # optional: docs extra
+    from lxml.cssselect import CSSSelector  # optional: docs extra
     try:
         if "xpath" in rule:
             found = tree.xpath(rule["xpath"], namespaces=namespaces)
@@ -95,7 +95,7 @@ def _elements(tree, rule: dict, namespaces: dict) -> list:
 
 @metric(needs=(A11Y,), rule_keys={"xpath", "selectors", "text"})
 def check_accessibility_tree(result: str | None, rules: list, **options) -> float:
-    from lxml import etree
+    from lxml import etree  # optional: docs extra
     if not result:
         return 0.0
     try:

@@ -12,7 +12,7 @@ SOUP = Need("docs", ("bs4", "lxml"), "needs beautifulsoup4 and lxml: pip install
 
 @metric(needs=(SOUP,), options={"ignore_sdnum"})
 def compare_htmls(result: str | None, expected: str | None, ignore_sdnum: bool = False, **options) -> float:
-    from bs4 import BeautifulSoup
+    from bs4 import BeautifulSoup  # optional: docs extra
     try:
         with open(result, encoding="utf-8") as first, open(expected, encoding="utf-8") as second:
             soups = BeautifulSoup(first, "lxml"), BeautifulSoup(second, "lxml")
@@ -23,7 +23,7 @@ def compare_htmls(result: str | None, expected: str | None, ignore_sdnum: bool =
 
 
 def _same_node(first, second, ignore_sdnum: bool) -> bool:
-    from bs4 import Tag
+    from bs4 import Tag  # optional: docs extra
     if not (isinstance(first, Tag) and isinstance(second, Tag)):
         return first == second
     if first.name != second.name or first.text.strip() != second.text.strip():

@@ -51,7 +51,7 @@ def _scored(metric):
 def structural_similarity(first, second, window: int = WINDOW) -> float:
     """skimage.metrics.structural_similarity(first, second[, win_size=window][, channel_axis=2]) for two 8-bit
     arrays of one shape."""
-    import numpy as np
+    import numpy as np  # optional: docs extra
     if min(first.shape[:2]) < window:
         raise ValueError(f"image smaller than the {window}x{window} SSIM window")
     if first.ndim == 3:
@@ -71,7 +71,7 @@ def structural_similarity(first, second, window: int = WINDOW) -> float:
 def _window_means(values, window: int):
     """The mean of every window lying wholly inside the image: skimage filters the whole image and then crops
     the border that its padding touched, which leaves exactly these."""
-    import numpy as np
+    import numpy as np  # optional: docs extra
     for _ in range(2):                                  # rows, then (transposed) columns; two transposes undo
         sums = np.cumsum(values, axis=0)
         sums = np.vstack([np.zeros((1, sums.shape[1])), sums])
@@ -81,7 +81,7 @@ def _window_means(values, window: int):
 
 def _similar(first: Image.Image, second: Image.Image, threshold: float = 0.9) -> bool:
     """OSWorld's structure_check_by_ssim."""
-    import numpy as np
+    import numpy as np  # optional: docs extra
     if min(first.size + second.size) < WINDOW or first.size != second.size:
         return False
     return structural_similarity(np.array(first.convert("RGB")), np.array(second.convert("RGB"))) >= threshold
@@ -91,7 +91,7 @@ def _similar(first: Image.Image, second: Image.Image, threshold: float = 0.9) ->
 @metric(needs=(NUMPY,), options={"reference_base_result"})
 @_scored
 def compare_images(result: str, expected: str, reference_base_result: float | None = None, **options) -> float:
-    import numpy as np
+    import numpy as np  # optional: docs extra
     first, second = Image.open(result).convert("L"), Image.open(expected).convert("L")
     size = min(first.size, second.size)                 # tuple order: the narrower one, as OSWorld does
     similarity = structural_similarity(np.array(first.resize(size, Image.Resampling.LANCZOS)),
@@ -148,7 +148,7 @@ def check_structure_sim_resized(result: str, expected: str, **options) -> float:
 def check_structure_sim_with_threshold(result: str, expected: str, ssim_threshold: float = 0.85, **options) -> float:
     """The result resized (Lanczos) to the expected image's size, both as RGB, with SSIM at least the threshold;
     an image under 7 pixels on a side gets the largest odd window that fits, as OSWorld picks it."""
-    import numpy as np
+    import numpy as np  # optional: docs extra
     source, target = Image.open(result), Image.open(expected)
     if source.size != target.size:
         source = source.resize(target.size, Image.Resampling.LANCZOS)
@@ -190,7 +190,7 @@ def _brightness_normalized(image: Image.Image) -> Image.Image:
 
 def _mse(first: Image.Image, second: Image.Image) -> float:
     """OSWorld's structure_check_by_mse: RGB values in [0, 1], float32 as there, the first resized to the second."""
-    import numpy as np
+    import numpy as np  # optional: docs extra
     if first.size != second.size:
         first = first.resize(second.size, Image.Resampling.LANCZOS)
     a = np.array(first.convert("RGB"), dtype=np.float32) / 255
@@ -210,7 +210,7 @@ def check_brightness_decrease_and_structure_sim(result: str, expected: str, thre
 @metric(needs=(NUMPY,))
 @_scored
 def check_saturation_increase_and_structure_sim(result: str, expected: str, **options) -> float:
-    import numpy as np
+    import numpy as np  # optional: docs extra
     source, target = Image.open(result).convert("HSV"), Image.open(expected).convert("HSV")
     (h1, s1, v1), (h2, s2, v2) = source.split(), target.split()
     more_saturated = np.mean(np.array(s1)) > np.mean(np.array(s2))
@@ -220,7 +220,7 @@ def check_saturation_increase_and_structure_sim(result: str, expected: str, **op
 @metric(needs=(NUMPY,))
 @_scored
 def check_contrast_increase_and_structure_sim(result: str, expected: str, **options) -> float:
-    import numpy as np
+    import numpy as np  # optional: docs extra
     source, target = Image.open(result), Image.open(expected)
     # contrast as OSWorld measures it: the standard deviation of the raw pixel values, whatever the image mode
     more_contrast = np.std(np.asarray(source, dtype=np.float32)) > np.std(np.asarray(target, dtype=np.float32))
@@ -235,7 +235,7 @@ def check_green_background(result: str, expected: str, **options) -> float:
 
     OSWorld indexes both arrays [x, y] over width and height: that only completes for a square expected image,
     where it is the same pixel-for-pixel check; on any other it fails (or scores 0 first), so 0.0 here."""
-    import numpy as np
+    import numpy as np  # optional: docs extra
     source, target = np.array(Image.open(result)), np.array(Image.open(expected))
     if source.ndim != 3 or target.ndim != 3 or min(source.shape[2], target.shape[2]) < 3:
         return 0.0
@@ -251,7 +251,7 @@ def check_green_background(result: str, expected: str, **options) -> float:
 @_scored
 def check_triangle_position(result: str, **options) -> float:
     """The triangle's centroid is within 5% of the image centre on both axes."""
-    import numpy as np
+    import numpy as np  # optional: docs extra
     pixels = np.array(Image.open(result))
     if pixels.ndim != 3:
         return 0.0

@@ -59,7 +59,7 @@ def value_matches(value, rule: dict) -> bool:
         except (TypeError, ValueError):
             return False
     if method == "spreadsheet_range":                # the ranges lie between ref[0] (at least) and ref[1] (at most)
-        from openpyxl.worksheet.cell_range import MultiCellRange
+        from openpyxl.worksheet.cell_range import MultiCellRange  # optional: docs extra
         return _within(MultiCellRange(ref[0]), value) and _within(value, MultiCellRange(ref[1]))
     if method.startswith("range."):                  # range.te [0, 2]: 0 < value <= 2
         return getattr(operator, "l" + method[6])(ref[0], value) and getattr(operator, "l" + method[7])(value, ref[1])
@@ -87,8 +87,8 @@ def fuzzy_gaps(rule: dict) -> list[str]:
 
 def fuzzy_cells_match(first: tuple[str, str], second: tuple[str, str], checks: list[dict]) -> bool:
     """Every cell of every check's ranges, read from (path, sheet) first and second, passes that check."""
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.cell_range import CellRange
+    from openpyxl.utils import get_column_letter  # optional: docs extra
+    from openpyxl.worksheet.cell_range import CellRange  # optional: docs extra
     sheets = [read_sheet_values(*sheet) for sheet in (first, second)]
     for check in checks:
         for cell_range in check["range"]:
@@ -119,6 +119,6 @@ def _compare(one: str, two: str, check: dict) -> bool:
     if kind == "included_by":
         return one in two
     if kind == "fuzzy_match":
-        from rapidfuzz import fuzz
+        from rapidfuzz import fuzz  # optional: docs extra
         return fuzz.ratio(one, two) >= check.get("threshold", 85.0)
     return one == two

@@ -46,7 +46,7 @@ def compare_pdfs(results, expecteds, **options) -> float:
 
 
 def pdf_text(path: str) -> str:
-    import pymupdf
+    import pymupdf  # optional: pdf extra
     with pymupdf.open(path) as document:
         return "".join(page.get_text() for page in document).strip()
 
@@ -94,7 +94,7 @@ def compare_pdf_images(result: str | None, expected: str | None, **options) -> f
 
 
 def embedded_pictures(path: str) -> list:
-    import pymupdf
+    import pymupdf  # optional: pdf extra
     Image = pillow()
     pictures = []
     with pymupdf.open(path) as document:
@@ -111,9 +111,9 @@ def embedded_pictures(path: str) -> list:
 def perceptual_hash(image):
     """imagehash.phash(image): which of the 8x8 lowest DCT-II frequencies of the 32x32 grayscale image lie above
     their median. scipy's unnormalised DCT is a product with a cosine matrix (its scale does not move the median)."""
-    import numpy as np
-    from PIL import Image
-    pixels = np.asarray(image.convert("L").resize((HASH_SOURCE_SIZE,) * 2, Image.Resampling.LANCZOS), dtype=float)
+    import numpy as np  # optional: docs extra
+    lanczos = pillow().Resampling.LANCZOS
+    pixels = np.asarray(image.convert("L").resize((HASH_SOURCE_SIZE,) * 2, lanczos), dtype=float)
     k, n = np.ogrid[:HASH_SIZE, :HASH_SOURCE_SIZE]
     cosines = 2 * np.cos(np.pi * k * (2 * n + 1) / (2 * HASH_SOURCE_SIZE))
     lowest = cosines @ pixels @ cosines.T
@@ -131,7 +131,7 @@ def check_pdf_pages(result: str | None, rules: dict, **options) -> float:
         raise ValueError(f"check_pdf_pages: relation {relation!r} is not implemented")
     if result is None:
         return 0.0
-    import pypdf
+    import pypdf  # optional: docs extra
     try:
         pages = len(pypdf.PdfReader(result).pages)
     except Exception:                                  # noqa: BLE001  (pypdf raises many kinds on a broken file)
@@ -149,5 +149,5 @@ def similar_pdf_texts(first: bytes, second: bytes) -> bool:
 
 
 def pypdf_text(data: bytes) -> str:
-    import pypdf
+    import pypdf  # optional: docs extra
     return "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages)

@@ -61,7 +61,7 @@ def lenient_height_gaps(options: dict) -> list[str]:
 
 
 def _open(path):
-    from pptx import Presentation
+    from pptx import Presentation  # optional: docs extra
     return Presentation(path)
 
 
@@ -130,13 +130,13 @@ def _slides_match(number: int, slide1, slide2, examine: _Options) -> bool:
 
 def _background_fill(slide):
     """The slide's background fill, or its master's when it has none of its own (layouts are skipped)."""
-    from pptx.enum.dml import MSO_FILL
+    from pptx.enum.dml import MSO_FILL  # optional: docs extra
     fill = slide.background.fill
     return slide.slide_layout.slide_master.background.fill if fill.type == MSO_FILL.BACKGROUND else fill
 
 
 def _background_rgb(slide):
-    from pptx.enum.dml import MSO_FILL
+    from pptx.enum.dml import MSO_FILL  # optional: docs extra
     fill = _background_fill(slide)
     return fill.fore_color.rgb if fill.type == MSO_FILL.SOLID else None
 
@@ -155,7 +155,7 @@ def _empty_text(shape) -> bool:
 
 def _placement_matches(number: int, shape1, shape2, examine: _Options) -> bool:
     """Position and size checks; shape1 is the result's. Thresholds are OSWorld's, in EMU, for its tasks' files."""
-    from pptx.enum.shapes import MSO_SHAPE_TYPE as TYPE
+    from pptx.enum.shapes import MSO_SHAPE_TYPE as TYPE  # optional: docs extra
     same_box = examine.same_box(shape1, shape2)
     both = lambda kind: shape1.shape_type == kind and shape2.shape_type == kind      # noqa: E731
     both_text = _has_text(shape1) and _has_text(shape2)
@@ -198,7 +198,7 @@ def _placement_matches(number: int, shape1, shape2, examine: _Options) -> bool:
 
 
 def _table_matches(shape1, shape2, examine: _Options) -> bool:
-    from pptx.enum.shapes import MSO_SHAPE_TYPE
+    from pptx.enum.shapes import MSO_SHAPE_TYPE  # optional: docs extra
     if shape1.shape_type != MSO_SHAPE_TYPE.TABLE:
         return True
     if not shape2.has_table:
@@ -250,7 +250,7 @@ def _text_matches(shape1, shape2, examine: _Options) -> bool:
 
 
 def _alignment(paragraph):
-    from pptx.enum.text import PP_ALIGN
+    from pptx.enum.text import PP_ALIGN  # optional: docs extra
     return PP_ALIGN.LEFT if paragraph.alignment is None else paragraph.alignment
 
 
@@ -395,7 +395,7 @@ def evaluate_presentation_fill_to_rgb_distance(pptx_file: str | None, rules: dic
 
 
 def _fill_distance(slide, rgb, original_rgb) -> float:
-    from pptx.enum.dml import MSO_FILL
+    from pptx.enum.dml import MSO_FILL  # optional: docs extra
     fill = _background_fill(slide)
     if fill.type != MSO_FILL.SOLID or not hasattr(fill.fore_color, "rgb"):
         return 1.0
@@ -418,7 +418,7 @@ def check_image_stretch_and_center(modified_pptx: str | None, original_pptx: str
 
 
 def _stretched_and_centred(original, modified) -> bool:
-    from pptx.enum.shapes import MSO_SHAPE_TYPE
+    from pptx.enum.shapes import MSO_SHAPE_TYPE  # optional: docs extra
     pictures = lambda prs: [s for s in prs.slides[0].shapes if s.shape_type == MSO_SHAPE_TYPE.PICTURE]  # noqa: E731
     originals = pictures(original)
     if not originals:

@@ -63,8 +63,8 @@ class Books:
     """The result and expected workbooks, by path, as pandas files and as openpyxl workbooks ("R" and "E")."""
 
     def __init__(self, result: str, expected: str | None):
-        import openpyxl
-        import pandas as pd
+        import openpyxl  # optional: docs extra
+        import pandas as pd  # optional: docs extra
         self.paths = {"R": result, "E": expected}
         self.frames = {key: pd.ExcelFile(path) if path else None for key, path in self.paths.items()}
         self.workbooks = {key: openpyxl.load_workbook(path) if path else None for key, path in self.paths.items()}
@@ -94,7 +94,7 @@ class Books:
 
     def frame(self, index):
         """The sheet as a pandas frame, or None when it does not exist."""
-        import pandas as pd
+        import pandas as pd  # optional: docs extra
         where, name = self.locate(index)
         if self.frames[where] is None or name is None:
             return None
@@ -212,7 +212,7 @@ SUPPORTED_RULES = set(RULES)
 @metric(needs=(WORKBOOKS,), rule_keys={"expected"})
 def compare_conference_city_in_order(result: str | None, rules: dict, **options) -> float:
     """Cells C2:C22 of the active sheet, in order, contain the expected city (or one of a list of spellings)."""
-    import openpyxl
+    import openpyxl  # optional: docs extra
     try:
         sheet = openpyxl.load_workbook(result).active
         cities = [row[0].value for row in sheet["C2:C22"]]

@@ -66,7 +66,7 @@ def _axis_title(chart, axis: str):
 
 
 def pivots(sheet, props: list[str]) -> dict:
-    from openpyxl.utils import coordinate_to_tuple
+    from openpyxl.utils import coordinate_to_tuple  # optional: docs extra
     found, props = {}, set(props)
     for pivot in sheet._pivots if sheet is not None else []:
         selections = [[(item.h, item.x) for item in field.items if item.x is not None] for field in pivot.pivotFields]
@@ -113,7 +113,7 @@ def styles(sheet, props: list[str]) -> dict:
 
 def cell_style(name: str, cell):
     """One style property of a cell as OSWorld's `_read_cell_style` reads it (None for empty cells' fonts)."""
-    from openpyxl.cell.cell import MergedCell
+    from openpyxl.cell.cell import MergedCell  # optional: docs extra
     if name == "merge":
         return isinstance(cell, MergedCell)           # True for every merged cell but the top-left one
     if name in ("fill_type", "bgcolor", "fgcolor"):

@@ -297,8 +297,8 @@ def epub_files(path: str) -> list[list[str]] | None:
     """The lines of each file OSWorld's epub flattening writes, in its (name) order: toc.ncx and content.opf when
     present, less their ids, and each HTML file; [] for a file that is not a zip archive (OSWorld's answer), None
     where its flattening would raise."""
-    import lxml.etree
-    import lxml.html
+    import lxml.etree  # optional: docs extra
+    import lxml.html  # optional: docs extra
     try:
         with zipfile.ZipFile(path) as book:
             names = book.namelist()

@@ -42,7 +42,7 @@ def fuzzy_matching_gaps(metric: str, when=lambda options: True):
 
 def open_docx(path: str | None):
     """The python-docx Document, or None when there is no file or Writer did not save a readable one."""
-    import docx
+    import docx  # optional: docs extra
     if not path:
         return None
     try:
@@ -112,7 +112,7 @@ def compare_docx_files(file1: str | None, file2: str | None, ignore_blanks: bool
 
 
 def _ratio(one: str, two: str) -> float:
-    from rapidfuzz import fuzz
+    from rapidfuzz import fuzz  # optional: docs extra
     return fuzz.ratio(one, two) / 100.0
 
 

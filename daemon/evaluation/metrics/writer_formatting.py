@@ -65,7 +65,7 @@ def compare_docx_images(result: str | None, gold: str | None, **options) -> floa
 
 @metric(needs=(DOCX,))
 def is_first_line_centered(result: str | None, **options) -> float:
-    from docx.enum.text import WD_PARAGRAPH_ALIGNMENT
+    from docx.enum.text import WD_PARAGRAPH_ALIGNMENT  # optional: docs extra
     document = open_docx(result)
     return float(document is not None and bool(document.paragraphs) and
                  document.paragraphs[0].paragraph_format.alignment == WD_PARAGRAPH_ALIGNMENT.CENTER)
@@ -99,7 +99,7 @@ def compare_subscript_contains(result: str | None, gold: str | None, **options) 
 @metric(needs=(DOCX,), options={"word_number_split_by_tabstop", "index"})
 def check_tabstops(result: str | None, gold: str | None, word_number_split_by_tabstop: int | None = None,
                    index: int = 0, **options) -> float:
-    from docx.enum.text import WD_TAB_ALIGNMENT
+    from docx.enum.text import WD_TAB_ALIGNMENT  # optional: docs extra
     first, second = open_docx(result), open_docx(gold)
     if first is None or second is None:
         return 0.0
