@@ -1,5 +1,5 @@
-"""Can this install run a task? Pure and fast, from the declarations alone (registry.py): reset answers 400 for
-`shape_problems` and 422 with this list before any VM time is spent."""
+"""Can this install run a task? Pure and fast, from the declarations alone (registry.py): reset answers 400
+for `shape_problems` and 422 with the list of `missing_capabilities` before any VM time is spent."""
 from __future__ import annotations
 
 from . import getters, metrics, registry, steps
@@ -10,7 +10,8 @@ __all__ = ["missing_capabilities", "shape_problems", "metric_gaps", "rule_key_ga
 # Importing the packages declares every step, getter and metric (each module registers its own).
 DECLARING_PACKAGES = (steps, getters, metrics)
 # What desktop-env may be asked to score: the OSWorld metrics we know of, never one that runs VM code.
-DESKTOP_ENV_METRICS = frozenset(registry.names("metric") | set(registry.REFUSED["metric"])) - registry.RUNS_VM_CODE
+DESKTOP_ENV_METRICS = frozenset(registry.names("metric") | set(registry.REFUSED["metric"])) \
+    - registry.RUNS_VM_CODE
 
 
 def rule_key_gaps(name: str, expected) -> list[str]:
@@ -47,7 +48,8 @@ def missing_capabilities(task_config: dict, settings=None) -> list[str]:
     elif funcs != "infeasible":
         missing += _metrics_gaps(evaluator, funcs, desktop_env_configured(settings))
         for key in ("result", "expected"):
-            missing += [gap for config in _as_list(evaluator.get(key)) for gap in _declared_gaps("getter", config)]
+            configs = _as_list(evaluator.get(key))
+            missing += [gap for config in configs for gap in _declared_gaps("getter", config)]
     return sorted(set(missing), key=missing.index)
 
 
@@ -64,7 +66,7 @@ def _metrics_gaps(evaluator: dict, funcs, external: bool) -> list[str]:
 
 
 def _declared_gaps(kind: str, given, parameters_key: str | None = None) -> list[str]:
-    """A step's or getter's gaps: it is declared, its libraries are here, its hook accepts what the task gives."""
+    """A step's or getter's gaps: declared, its libraries here, its hook taking what the task gives."""
     name = given.get("type") if isinstance(given, dict) else None
     if parameters_key is not None and isinstance(given, dict):
         given = given.get(parameters_key)

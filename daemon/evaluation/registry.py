@@ -1,14 +1,15 @@
 """The one registry of setup steps, getters and metrics. Each is declared where it is defined:
 
-    @metric("compare_htmls", needs=(Need("docs", ("bs4", "lxml")),), options={"ignore_sdnum"})
-    def compare_htmls(result, expected, ignore_sdnum=None, **options) -> float: ...
+    @metric(needs=(Need("docs", ("bs4", "lxml")),), options={"ignore_sdnum"})
+    def compare_htmls(result, expected, ignore_sdnum=False, **options) -> float: ...
 
-A declaration names the step, getter or metric as OSWorld's tasks do and says what it needs: the libraries it
-imports when it runs (and the extra that brings them), the task options it reads (metrics: `evaluator.options`,
-passed as keyword arguments), the keys of a `rule` getter's rules it reads, and, where what it supports depends on
-the task, one hook `check(given) -> list[str]` (given: a metric's options, a getter's config, a step's parameters).
-`gaps` answers from these declarations alone what this install lacks to run one; admission.py walks a task with it.
-This module imports nothing from the project: every declaring module imports it, so it can never close a cycle.
+A declaration names the step, getter or metric as OSWorld's tasks spell it and says what it needs: the
+libraries it imports when it runs (and the extra that brings them), the options it reads (a metric's
+`evaluator.options`, passed as keyword arguments), the keys of a `rule` getter's rules it reads, and, where
+what it supports depends on the task, one hook `check(given) -> list[str]` (given: a metric's options, a
+getter's config, a step's parameters). `gaps` answers from the declarations alone what this install lacks to
+run one; admission.py walks a task with it. This module imports nothing of the project: every declaring
+module imports it, so it closes no import cycle.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 LABELS = {"step": "setup step", "getter": "getter", "metric": "metric"}
-ANY_OPTIONS = None                      # options=ANY_OPTIONS: the hook checks them (e.g. passed on to another metric)
+ANY_OPTIONS = None              # options=ANY_OPTIONS: its hook checks them (e.g. passed on to another metric)
 
 
 @dataclass(frozen=True)
@@ -42,12 +43,12 @@ class Declaration:
     run: Callable
     needs: tuple[Need, ...] = ()
     options: frozenset[str] | None = frozenset()        # the options a metric reads; others are refused
-    rule_keys: frozenset[str] | None = None             # the rule keys it reads; None: it takes any (or no) rules
-    check: Callable[[dict], list[str]] | None = None    # what it lacks for this task's options / config / parameters
+    rule_keys: frozenset[str] | None = None             # the rule keys it reads; None: rules are free data
+    check: Callable[[dict], list[str]] | None = None    # what it lacks for these options, config, parameters
 
 
 DECLARED: dict[str, dict[str, Declaration]] = {kind: {} for kind in LABELS}
-REFUSED: dict[str, dict[str, str]] = {kind: {} for kind in LABELS}     # OSWorld's, not run here: name -> why
+REFUSED: dict[str, dict[str, str]] = {kind: {} for kind in LABELS}      # OSWorld's, not run here: why
 RUNS_VM_CODE: set[str] = set()          # refused even when desktop-env's own metrics are configured
 
 
@@ -71,7 +72,7 @@ def step(name: str | None = None, *, needs: tuple[Need, ...] = ()) -> Callable:
 
 
 def getter(name: str | None = None, *, needs: tuple[Need, ...] = (), check=None) -> Callable:
-    """Declare a getter, run as getter(guest, ctx, config); `check(config)`: configurations it does not read."""
+    """Declare a getter, run as getter(guest, ctx, config); `check(config)`: configurations it cannot read."""
     return _declare("getter", name, needs=needs, check=check)
 
 
@@ -97,25 +98,26 @@ def names(kind: str) -> frozenset[str]:
 
 
 def gaps(kind: str, name, given) -> list[str]:
-    """What this install lacks to run a step, getter or metric with `given` (its options, config or parameters);
-    [] means runnable. The same for every one of a kind: declared at all, libraries, the hook, then options."""
+    """What this install lacks to run a step, getter or metric with `given` (its options, config or
+    parameters); [] means runnable. The same for each: declared at all, its libraries, hook and options."""
     declared = find(kind, name)
+    label = f"{LABELS[kind]} '{name}'"
     if declared is None:
         reason = REFUSED[kind].get(name, "not implemented") if isinstance(name, str) else "not implemented"
-        return [f"{LABELS[kind]} '{name}' ({reason})"]
+        return [f"{label} ({reason})"]
     given = given if isinstance(given, dict) else {}
-    missing = [f"{LABELS[kind]} '{name}' ({why})" for why in dict.fromkeys(need.missing() for need in declared.needs)
-               if why]
+    missing = [f"{label} ({why})" for why in dict.fromkeys(need.missing() for need in declared.needs) if why]
     if declared.check is not None:
         missing += declared.check(given)
     if kind == "metric" and declared.options is not ANY_OPTIONS:
-        missing += [f"{name} option '{option}' (not implemented)" for option in sorted(set(given) - declared.options)]
+        unread = sorted(set(given) - declared.options)
+        missing += [f"{name} option '{option}' (not implemented)" for option in unread]
     return missing
 
 
 class Runs(Mapping):
-    """The declared functions of one kind by name, e.g. METRICS["exact_match"](result, rules); a live view (KeyError
-    for a name nobody declared: the admission check refuses those first)."""
+    """The declared functions of one kind by name, e.g. METRICS["exact_match"](result, rules): a live view;
+    KeyError for a name nobody declared (the admission check refuses those first)."""
 
     def __init__(self, kind: str):
         self.kind = kind

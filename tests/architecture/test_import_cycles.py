@@ -1,5 +1,5 @@
-"""No import cycle among the project's modules, late (function-level) imports included: a cycle patched with an
-import inside a function still couples the two modules both ways, so it counts."""
+"""No import cycle among the project's modules, late (function-level) imports included: a cycle patched with
+an import inside a function still couples the two modules both ways, so it counts."""
 from __future__ import annotations
 
 import ast
@@ -15,8 +15,8 @@ def module_name(path: Path) -> str:
 
 
 def imported_modules(path: Path, modules: set[str]) -> set[str]:
-    """The project modules `path` imports anywhere in its body, function bodies included (`from . import tables`
-    is an edge to tables only: a submodule's parent package is initialised first in any case)."""
+    """The project modules `path` imports anywhere, function bodies included (`from . import tables` is an
+    edge to tables only: a submodule's parent package is initialised first in any case)."""
     name = module_name(path)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = set()

@@ -1,6 +1,6 @@
-"""The one fake guest of the evaluation tests: the GuestClient calls setup steps and getters make, over in-memory
-files and scripted command answers, recording what was asked. Tests that need the real thing use the simulated
-guest (test_evaluation.py's sim_guest) or a real Chromium (test_chrome.py)."""
+"""The one fake guest of the evaluation tests: the GuestClient calls setup steps and getters make, over
+in-memory files and scripted command answers, recording what was asked. Tests that need the real thing use the
+simulated guest (test_evaluation.py's sim_guest) or a real Chromium (test_chrome.py)."""
 from __future__ import annotations
 
 from daemon.guest.devtools import DevToolsClient
@@ -12,10 +12,11 @@ def ran(code: int = 0, out: str = "", err: str = "") -> dict:
 
 
 class FakeGuest:
-    """`files`: path -> bytes (get_file, upload). A command is answered, in this order of preference, by `script`
-    (answers in order), else `answer`: a callable(command), or a dict from the command's text (a list joined by
-    spaces) to its output; else an empty success. An answer that is an exception is raised, a str is the output. `tree`: the accessibility tree (a str, or a callable giving it); `chrome_at`:
-    (host, port) of a DevTools endpoint; `wallpaper`: its bytes. `commands` and `calls` record what was asked."""
+    """`files`: path -> bytes (get_file, upload). A command is answered by `script` (answers in order), else
+    by `answer`: a callable(command), or a dict from the command's text (a list: joined by spaces) to its
+    output; else by an empty success. An answer that is an exception is raised, a str is the output.
+    `tree`: the accessibility tree (a str, or a callable giving it); `chrome_at`: (host, port) of a DevTools
+    endpoint; `wallpaper`: its bytes. `commands` and `calls` record what was asked."""
 
     def __init__(self, files: dict | None = None, *, script: list | None = None, answer=None, tree=None,
                  chrome_at: tuple[str, int] | None = None, wallpaper: bytes | None = None):

@@ -1,4 +1,4 @@
-"""Getters: what a metric compares, from the guest (files, command output, Chrome, app settings) or the task."""
+"""Getters: what a metric compares, from the guest (files, commands, Chrome, app settings) or the task."""
 from ..registry import GETTERS
 from . import apps, chrome, general
 from .general import ResultMissing
