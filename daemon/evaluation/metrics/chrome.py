@@ -1,7 +1,8 @@
 """OSWorld's Chrome metrics. `rules` is the task's expected rule object; an empty result scores 0.0.
 
-URLs are compared with compare_urls (formats/urls.py) except where OSWorld compares strings: the approximate active tab
-(query dropped, then exact), URL patterns (re.search, every pattern must hit) and bookmark bar URLs (exact sets).
+URLs are compared with compare_urls (formats/urls.py) except where OSWorld compares strings: the approximate
+active tab (query dropped, then exact), URL patterns (re.search, every pattern must hit) and bookmark bar URLs
+(exact sets).
 is_expected_tabs ignores order but needs as many tabs as expected URLs.
 """
 from __future__ import annotations
