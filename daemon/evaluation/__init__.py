@@ -1,8 +1,6 @@
-"""Task setup, getters, metrics and OSWorld's scoring skeleton, without desktop-env."""
-from .capabilities import missing_capabilities
-from .task_shape import shape_problems
-from .context import SetupError, TaskContext
-from .evaluate import evaluate_task
-from .setup import run_setup
+"""Task setup, getters, metrics and OSWorld's scoring skeleton, without desktop-env (docs/architecture.md).
 
-__all__ = ["missing_capabilities", "shape_problems", "SetupError", "TaskContext", "evaluate_task", "run_setup"]
+Import what you use from its module: admission (the check at reset), evaluate (scoring), steps (run_setup),
+context (TaskContext, SetupError). This package imports nothing itself, so the HTTP side does not load the
+scoring code.
+"""

@@ -10,7 +10,14 @@ from ..atomic import write_atomic
 from ..config import DEFAULTS
 from . import downloads
 from .errors import SetupError
-from .host_policy import HostPolicy, PolicyError, check_unpacked_size, default_policy, task_file, task_id_problem
+from .host_policy import (
+    HostPolicy,
+    PolicyError,
+    check_unpacked_size,
+    default_policy,
+    task_file,
+    task_id_problem,
+)
 from .task_cache import use_task_folder
 
 __all__ = ["SetupError", "TaskContext"]

@@ -16,14 +16,14 @@ import traceback
 
 from ..guest.client import GuestError
 from ..guest.devtools import DevToolsError
-from .capabilities import native_metric_gaps, rule_key_gaps
+from .admission import metric_gaps
 from .context import SetupError, TaskContext
 from .errors import MalformedTask
-from .external import ExternalMetricError
+from .external.adapter import ExternalMetricError
 from .getters import GETTERS, ResultMissing
 from .host_policy import PolicyError, names_host_file_outside
 from .metrics import METRICS
-from .setup import run_setup
+from .steps import run_setup
 
 
 class GetterFailed(ResultMissing):
@@ -112,7 +112,7 @@ def _score(name: str, result_config, expected_config, options: dict, guest, ctx:
         return 0.0
     if names_host_file_outside([args, options], (os.path.realpath(ctx.cache_dir),)):
         raise PolicyError(f"metric {name!r} was given a host path outside the task's cache folder")
-    gaps = native_metric_gaps(name, options) + rule_key_gaps(name, expected_config)
+    gaps = metric_gaps(name, options, expected_config)
     if not gaps:
         return float(_guarded(f"metric {name!r}", METRICS[name], *args, **options))
     if ctx.external_metric is None:

@@ -18,6 +18,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 from ..config import DEFAULTS
 from .errors import SetupError
@@ -221,7 +222,6 @@ def _file_url_problem(parts, policy: HostPolicy) -> str | None:
 
 
 def file_url_path(parts) -> str:
-    from urllib.request import url2pathname
     return _real(url2pathname(parts.path))
 
 
@@ -275,7 +275,7 @@ def _image_pixels(path) -> int:
 def pillow():
     """Pillow's Image module with the decompression-bomb bound set (over it, opening raises), or None."""
     try:
-        from PIL import Image
+        from PIL import Image  # a dependency; without it only image bounds are skipped
     except ImportError:
         return None
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS

@@ -9,7 +9,9 @@ from __future__ import annotations
 import math
 import posixpath
 
+from ..config import DEFAULTS
 from .host_policy import HostPolicy, name_problem, task_id_problem, upload_problem, url_problem
+
 
 def sleep_seconds(value, limit: float = math.inf) -> float:
     """A sleep step's seconds: a finite number from 0 to the step timeout (ValueError otherwise)."""
@@ -222,7 +224,6 @@ def shape_problems(task_config, settings=None) -> list[str]:
 
 
 def _policy(settings) -> tuple[HostPolicy, float]:
-    from ..config import DEFAULTS
     evaluation = {**DEFAULTS["evaluation"], **(settings.evaluation if settings is not None else {})}
     return HostPolicy.from_settings(evaluation), evaluation["step_timeout"]
 

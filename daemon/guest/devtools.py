@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import importlib.util
 import itertools
 import json
 import time
@@ -23,13 +22,6 @@ PAGE_LOADED = 'document.readyState === "complete" && location.href !== "about:bl
 
 class DevToolsError(Exception):
     """Chrome's DevTools endpoint could not be reached or refused a command; the message says which."""
-
-
-def extra_missing() -> str | None:
-    """Why Chrome steps cannot run on this install, or None when they can."""
-    if importlib.util.find_spec("websocket") is None:        # found, not imported: reset checks stay cheap
-        return "needs the chrome extra: pip install '.[chrome]'"
-    return None
 
 
 class DevToolsClient:

@@ -11,7 +11,7 @@ import tornado.web
 
 from .. import __version__
 from ..errors import DaemonError, Reply, error_reply
-from ..evaluation import missing_capabilities, shape_problems
+from ..evaluation.admission import missing_capabilities, shape_problems
 from . import auth
 from .body import BodyError, parse_json_object
 from .status import read_tunnel_status

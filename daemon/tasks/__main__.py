@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..evaluation import missing_capabilities
+from ..evaluation.admission import missing_capabilities
 
 
 def check(folder: Path) -> int:

@@ -25,11 +25,12 @@ from ..budget import Budget
 from ..config import Settings
 from ..episode import Episode, encode_image, image_message
 from ..errors import DaemonError, Reply
-from ..evaluation import SetupError, TaskContext, evaluate_task, run_setup
+from ..evaluation.context import SetupError, TaskContext
 from ..evaluation.errors import MalformedTask
-from ..evaluation.evaluate import EvaluatorFault
-from ..evaluation.external import DesktopEnvMetrics, ExternalMetricError
+from ..evaluation.evaluate import EvaluatorFault, evaluate_task
+from ..evaluation.external.adapter import DesktopEnvMetrics, ExternalMetricError
 from ..evaluation.host_policy import HostPolicy
+from ..evaluation.steps import run_setup
 from ..guest.client import GuestError
 from ..guest.devtools import DevToolsError
 from ..logs import env_logger

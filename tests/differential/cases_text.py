@@ -171,6 +171,8 @@ TEXT_FILES = [
     values("is_in_list", "out", ["/a"], {"expected": "/b"}),
     values("match_in_list", "in", "Bing", {"expected": ["Microsoft Bing", "Bing"]}),
     values("match_in_list", "out", "Google", {"expected": ["Microsoft Bing", "Bing"]}),
+    values("fuzzy_match", "close", "hello wrld", {"expected": "hello world"}),
+    values("fuzzy_match", "equal", "Total: 42", {"expected": "Total: 42"}),
     with_files("compare_archive", "folder", ARCHIVES, ["same", "gold"], file_path="slides"),
     with_files("compare_archive", "half", ARCHIVES, ["half", "gold"], file_path="slides", file_type="text"),
     with_files("compare_archive", "fewer", ARCHIVES, ["fewer", "gold"], file_path="slides"),

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from daemon.evaluation.external import DesktopEnvMetrics
+from daemon.evaluation.external.adapter import DesktopEnvMetrics
 
 from .harness import ROOT, documented_differences
 

@@ -19,7 +19,7 @@ import tempfile
 import types
 from pathlib import Path
 
-RUNNER = Path(__file__).resolve().parents[2] / "daemon" / "evaluation" / "desktop_env_runner.py"
+RUNNER = Path(__file__).resolve().parents[2] / "daemon" / "evaluation" / "external" / "desktop_env_runner.py"
 ABSENT_LIBRARIES = ("cv2", "easyocr", "librosa", "acoustid", "fastdtw", "borb", "pdfplumber", "PyPDF2",
                     "formulas")
 ABSENT_USED: list[str] = []                       # names of stand-ins called during the current metric call

@@ -693,3 +693,10 @@ def words_table(path: Path, vowel_color) -> str:
         for cell, word, color in ((cells[0], "apple", vowel_color), (cells[1], "dog", RGBColor(0, 0, 255))):
             cell.paragraphs[0].add_run(word).font.color.rgb = color
     return saved(path, "Words", build=build)
+
+
+def metrics_of(module) -> dict:
+    """The metrics a module declares (registry.py), by name: what a test of that module's metrics covers."""
+    from daemon.evaluation import metrics, registry       # noqa: F401  (importing metrics declares them all)
+    return {name: declared.run for name, declared in registry.DECLARED["metric"].items()
+            if declared.run.__module__ == module.__name__}

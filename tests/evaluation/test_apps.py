@@ -10,17 +10,22 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from daemon.evaluation import TaskContext, missing_capabilities
+from daemon.evaluation.context import TaskContext
+from daemon.evaluation.admission import missing_capabilities
 from daemon.guest.client import GuestError
-from daemon.evaluation.app_getters import relative_day, relative_rules, rule_relative_time, vlc_config, vscode_config
-from daemon.evaluation.apps import (APP_METRICS, check_global_key_play_pause, check_json_keybindings,
+from daemon.evaluation.getters.apps import relative_day, relative_rules, rule_relative_time, vlc_config, vscode_config
+from daemon.evaluation.metrics import apps
+from daemon.evaluation.metrics.apps import (check_global_key_play_pause, check_json_keybindings,
                                     check_qt_slider_colours, check_thunderbird_filter, check_thunderbird_folder,
                                     check_thunderbird_prefs, compare_config, is_in_vm_clickboard, is_utc_0,
                                     is_vlc_recordings_folder, run_sqlite3)
 from daemon.evaluation.getters import GETTERS, ResultMissing
 
-from .builders import FILTERS, VLCRC, write
+from .builders import FILTERS, VLCRC, metrics_of, write
+from .fake_guest import FakeGuest
 from .osworld_tasks import all_tasks, tasks_scored_by
+
+APP_METRICS = metrics_of(apps)
 
 MONDAY = datetime(2024, 1, 15, 9, 30, tzinfo=ZoneInfo("UTC"))        # a Monday
 
@@ -154,29 +159,22 @@ def test_relative_rules_fill_the_expected_fields():
 
 
 
-class ClockGuest:
+def clock(now=None) -> FakeGuest:
     """A VM whose clock reads `now` (an ISO time), or one that does not answer."""
-
-    def __init__(self, now=None):
-        self.now = now
-
-    def execute(self, command, shell=False, timeout=None):
-        if self.now is None:
-            raise GuestError("guest unreachable")
-        return {"output": self.now + "\n", "error": "", "returncode": 0}
+    return FakeGuest(answer=lambda command: GuestError("guest unreachable") if now is None else now + "\n")
 
 
 def test_relative_time_is_the_vm_clock_in_the_rule_timezone(tmp_path):
     ctx = TaskContext(task_id="clock", cache_dir=tmp_path, step_timeout=5)
     tomorrow = {"relativeTime": {"from": "tomorrow"}, "expected": {"time": "{Year}-{MonthD}-{DayD}"}}
-    late_evening = ClockGuest("2024-02-04T23:30:00-08:00")                    # already the 5th in Zurich
+    late_evening = clock("2024-02-04T23:30:00-08:00")                    # already the 5th in Zurich
     assert rule_relative_time(late_evening, ctx, {"rules": tomorrow})["expected"]["time"] == "2024-2-5"
     zurich = {**tomorrow, "timezone": "Europe/Zurich"}
     assert rule_relative_time(late_evening, ctx, {"rules": zurich})["expected"]["time"] == "2024-2-6"
     assert rule_relative_time(late_evening, ctx, {"rules": {**tomorrow, "timezone": "Not/AZone"}})[
         "expected"]["time"] == "2024-2-5"                                        # unknown zone: the VM's as it is
     host_utc = datetime.now(ZoneInfo("UTC")) + timedelta(days=1)
-    unknown = rule_relative_time(ClockGuest(), ctx, {"rules": {**tomorrow, "timezone": "Not/AZone"}})
+    unknown = rule_relative_time(clock(), ctx, {"rules": {**tomorrow, "timezone": "Not/AZone"}})
     assert unknown["expected"]["time"] == f"{host_utc.year}-{host_utc.month}-{host_utc.day}"   # the host, in UTC
 
 
@@ -195,30 +193,25 @@ def _as_list(value):
     return value if isinstance(value, list) else [value]
 
 
-class FakeGuest:
-    def __init__(self, files, home="/home/user"):
-        self.files, self.home, self.commands = files, home, []
-
-    def execute(self, command, shell=False, timeout=None):
-        self.commands.append(command[-1])
-        output = command[-1].split("'~")[1].split("'")[0] if "expanduser" in command[-1] else ""
-        return {"output": self.home + output + "\n" if output else "", "error": "", "returncode": 0}
-
-    def get_file(self, path):
-        return self.files.get(path)
+def home_guest(files, home="/home/user") -> FakeGuest:
+    """A VM whose `python -c` expanduser commands answer paths under `home`, serving `files`."""
+    def answer(command):
+        expanded = command[-1].split("'~")[1].split("'")[0] if "expanduser" in command[-1] else ""
+        return home + expanded + "\n" if expanded else ""
+    return FakeGuest(files, answer=answer)
 
 
 def test_vlc_and_vscode_getters(tmp_path, monkeypatch):
     ctx = TaskContext(task_id="t", cache_dir=tmp_path)
-    guest = FakeGuest({"/home/user/.config/vlc/vlcrc": b"qt-bgcone=0\n", "/home/user/OpenProject.txt": b"project"})
+    guest = home_guest({"/home/user/.config/vlc/vlcrc": b"qt-bgcone=0\n", "/home/user/OpenProject.txt": b"project"})
     assert open(vlc_config(guest, ctx, {"dest": "vlcrc"})).read() == "qt-bgcone=0\n"
     with pytest.raises(ResultMissing):
-        vlc_config(FakeGuest({}), ctx, {"dest": "vlcrc"})
-    monkeypatch.setattr("daemon.evaluation.app_getters.time.sleep", lambda seconds: None)
+        vlc_config(home_guest({}), ctx, {"dest": "vlcrc"})
+    monkeypatch.setattr("daemon.evaluation.getters.apps.time.sleep", lambda seconds: None)
     path = vscode_config(guest, ctx, {"vscode_extension_command": "OpenProject", "path": "/home/user/OpenProject.txt",
                                       "dest": "OpenProject.txt"})
     assert open(path).read() == "project"
-    assert any("typewrite('OpenProject')" in command for command in guest.commands)
+    assert any("typewrite('OpenProject')" in command[-1] for command in guest.commands)
     assert all(name in GETTERS for name in ("rule_relativeTime", "vlc_config", "vscode_config"))
 
 

@@ -5,8 +5,9 @@ import importlib.util
 
 import pytest
 
-from daemon.evaluation import missing_capabilities
-from daemon.evaluation.audio_tags import check_mp3_meta, missing_for
+from daemon.evaluation.admission import missing_capabilities
+from daemon.evaluation.metrics.audio import check_mp3_meta
+from daemon.evaluation.registry import gaps
 
 from .builders import mp3
 from .osworld_tasks import tasks_using
@@ -29,5 +30,5 @@ def test_real_task_is_runnable_exactly_when_mutagen_is_installed():
     installed = importlib.util.find_spec("mutagen") is not None
     tasks = list(tasks_using("check_mp3_meta"))
     assert len(tasks) == 1
-    assert missing_capabilities(tasks[0][1]) == ([] if installed else missing_for(None))
-    assert missing_for({"strict": True})[-1] == "check_mp3_meta option 'strict' (not implemented)"
+    assert missing_capabilities(tasks[0][1]) == ([] if installed else gaps("metric", "check_mp3_meta", None))
+    assert gaps("metric", "check_mp3_meta", {"strict": True})[-1] == "check_mp3_meta option 'strict' (not implemented)"

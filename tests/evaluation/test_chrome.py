@@ -8,18 +8,22 @@ import sys
 
 import pytest
 
-from daemon.evaluation import TaskContext, missing_capabilities, run_setup
-from daemon.evaluation.chrome_getters import GETTERS, active_url
-from daemon.evaluation.chrome_metrics import (check_font_size, check_history_deleted, is_cookie_deleted,
+from daemon.evaluation.context import TaskContext
+from daemon.evaluation.admission import missing_capabilities
+from daemon.evaluation.steps import run_setup
+from daemon.evaluation.getters import GETTERS
+from daemon.evaluation.getters.chrome import active_url
+from daemon.evaluation.metrics.chrome import (check_font_size, check_history_deleted, is_cookie_deleted,
                                               is_expected_active_tab, is_expected_active_tab_approximate,
                                               is_expected_bookmarks, is_expected_search_query, is_expected_tabs,
                                               is_expected_url_pattern_match, is_shortcut_on_desktop)
-from daemon.evaluation.chrome_steps import PROFILE
-from daemon.evaluation.urls import compare_urls
+from daemon.evaluation.steps.chrome import PROFILE
+from daemon.evaluation.formats.urls import compare_urls
 from daemon.guest.devtools import DevToolsClient, DevToolsError
 from daemon.simulator import chrome
 from tests.support import free_port, fresh_ip_base, running_chromium
 
+from .fake_guest import FakeGuest
 from .osworld_tasks import tasks_scored_by
 
 pytest.importorskip("websocket", reason="the chrome extra is not installed")
@@ -31,28 +35,12 @@ def ctx(tmp_path):
     return TaskContext(task_id="chrome", cache_dir=tmp_path / "cache", step_timeout=10)
 
 
-class ChromeGuest:
-    """The GuestClient calls Chrome steps and getters make: DevTools, the accessibility tree, profile files."""
-
-    def __init__(self, chrome_at=("127.0.0.1", chrome.PORT), simulated=None, files=None, tree=None):
-        self.chrome_at, self.simulated, self.files, self.tree = chrome_at, simulated, dict(files or {}), tree
-
-    def devtools(self, timeout):
-        return DevToolsClient(*self.chrome_at, timeout)
-
-    def accessibility(self):
-        if self.tree is None:
-            return f"<desktop-frame>{self.simulated.address_bar_xml()}</desktop-frame>"
-        return self.tree
-
-    def get_file(self, path):
-        return self.files.get(path)
-
-    def upload(self, path, data):
-        self.files[path] = data
-
-    def execute(self, command, shell=False, timeout=None):
-        return {"output": "", "error": "", "returncode": 0}
+def chrome_guest(chrome_at=("127.0.0.1", chrome.PORT), simulated=None, files=None, tree=None) -> FakeGuest:
+    """The guest of Chrome steps and getters: DevTools at `chrome_at`, the accessibility tree (by default the
+    simulated Chrome's address bar), profile files."""
+    if tree is None and simulated is not None:
+        tree = lambda: f"<desktop-frame>{simulated.address_bar_xml()}</desktop-frame>"    # noqa: E731
+    return FakeGuest(files, chrome_at=chrome_at, tree=tree)
 
 
 @pytest.fixture(params=["simulated", "chromium"])
@@ -100,7 +88,7 @@ def test_devtools_client_says_what_is_wrong_when_chrome_is_not_there():
 # --- steps and getters, on the simulated Chrome and on Chromium -----------------------------------------------------
 def test_open_tabs_replaces_the_start_tab_then_pages_and_close_tabs(browser, ctx):
     chrome_at, simulated = browser
-    guest = ChromeGuest(chrome_at, simulated)
+    guest = chrome_guest(chrome_at, simulated)
     urls = ["data:text/html,<title>One</title>1", "data:text/html,<title>Two</title>2"]
     run_setup([{"type": "chrome_open_tabs", "parameters": {"urls_to_open": urls}}], guest, ctx)
     tabs = GETTERS["open_tabs_info"](guest, ctx, {})
@@ -115,7 +103,7 @@ def test_open_tabs_replaces_the_start_tab_then_pages_and_close_tabs(browser, ctx
 
 
 def test_chrome_steps_fail_with_the_step_named_when_chrome_is_absent(ctx):
-    guest = ChromeGuest((fresh_ip_base(), chrome.PORT))
+    guest = chrome_guest((fresh_ip_base(), chrome.PORT))
     with pytest.raises(Exception, match=r"setup step 0 \(chrome_open_tabs\) failed: .*DevTools"):
         run_setup([{"type": "chrome_open_tabs", "parameters": {"urls_to_open": ["https://a.org"]}}],
                   guest, TaskContext(task_id="x", cache_dir=ctx.cache_dir, step_timeout=0.2))
@@ -124,7 +112,7 @@ def test_chrome_steps_fail_with_the_step_named_when_chrome_is_absent(ctx):
 def test_the_simulated_address_bar_shows_the_active_tab_as_chrome_elides_it(ctx):
     simulated, ip = chrome.Browser(), fresh_ip_base()
     chrome.serve(simulated, ip)
-    guest = ChromeGuest((ip, chrome.PORT), simulated)
+    guest = chrome_guest((ip, chrome.PORT), simulated)
     run_setup([{"type": "chrome_open_tabs", "parameters": {"urls_to_open": [
         "https://os-world.github.io/", "https://www.example.com/x?b=2"]}}], guest, ctx)
     assert active_url(guest, ctx, {"goto_prefix": "https://www."}) == "https://www.example.com/x?b=2"
@@ -137,7 +125,7 @@ def test_html_parse_reads_the_live_page_on_chromium(ctx, tmp_path):
     with running_chromium(port, tmp_path / "profile"):
         DevToolsClient("127.0.0.1", port, timeout=5).wait_until_listening(within=10, pause=0.25)
         tree = f'<r><application name="Google Chrome">{bar(PAGE)}</application></r>'
-        guest = ChromeGuest(("127.0.0.1", port), tree=tree)
+        guest = chrome_guest(("127.0.0.1", port), tree=tree)
         run_setup([{"type": "chrome_open_tabs", "parameters": {"urls_to_open": [PAGE]}}], guest, ctx)
         tab = guest.devtools(5).tabs()[0]["id"]
         assert guest.devtools(5).evaluate(tab, "document.getElementById('q').value = 'typed'") == "typed"
@@ -156,7 +144,7 @@ def test_html_parse_reads_the_live_page_on_chromium(ctx, tmp_path):
         assert parse(category="class&url", class_multiObject_li={"cats": ["shoes", "hats"]},
                      url_include_expected=["FIXTURE", "absent"]) == {
             "shoes": True, "is_other_exist": False, "fixture": True, "absent": False}
-        elsewhere = ChromeGuest(("127.0.0.1", port), tree=f'<r><application name="Google Chrome">'
+        elsewhere = chrome_guest(("127.0.0.1", port), tree=f'<r><application name="Google Chrome">'
                                                           f'{bar("https://not.open/")}</application></r>')
         assert GETTERS["active_tab_html_parse"](elsewhere, ctx, {"category": "xpath", "xpathObject": {}}) == {}
     assert missing_capabilities({"evaluator": {"func": "exact_match", "result": {
@@ -184,14 +172,14 @@ def test_active_url_from_the_address_bar(ctx, entries, prefix, expected):
     tree = f'<desktop-frame><application name="Google Chrome"><frame>{"".join(entries)}</frame></application>' \
            f'<application name="Firefox">{bar("other.org")}</application></desktop-frame>'
     config = {} if prefix is None else {"goto_prefix": prefix}
-    assert active_url(ChromeGuest(tree=tree), ctx, config) == expected
-    assert active_url(ChromeGuest(tree="<not xml"), ctx, config) is None
+    assert active_url(chrome_guest(tree=tree), ctx, config) == expected
+    assert active_url(chrome_guest(tree="<not xml"), ctx, config) is None
 
 
 def test_url_parsing_getters(ctx):
     tree = f'<r><application name="Google Chrome">{bar("united.com/book?from=SFO&to=NYC+x&time=2024&c=a,b")}' \
            '</application></r>'
-    guest = ChromeGuest(tree=tree)
+    guest = chrome_guest(tree=tree)
     parsed = GETTERS["active_tab_url_parse"](guest, ctx, {"goto_prefix": "https://www.", "parse_keys": [
         "from", "to", "departing", "c"], "replace": {"departing": "when"}})
     assert parsed == {"from": "SFO", "to": "NYC x", "c": "a,b", "when": ""}
@@ -209,7 +197,7 @@ def test_preferences_getters_and_their_osworld_fallbacks(ctx):
              "default_search_provider_data": {"template_url_data": {"short_name": "Bing"}},
              "extensions": {"settings": {"a": {"path": "/ext/a", "manifest": {"name": "Dark Reader"}}}},
              "webkit": {"webprefs": {"default_font_size": 20}}}
-    guest = ChromeGuest(files={f"{PROFILE}/Preferences": json.dumps(prefs).encode()})
+    guest = chrome_guest(files={f"{PROFILE}/Preferences": json.dumps(prefs).encode()})
     got = {name: GETTERS[name](guest, ctx, {}) for name in (
         "enable_do_not_track", "profile_name", "enable_safe_browsing", "new_startup_page", "data_delete_automacally",
         "default_search_engine", "find_unpacked_extension_path", "find_installed_extension_name", "chrome_font_size")}
@@ -217,12 +205,12 @@ def test_preferences_getters_and_their_osworld_fallbacks(ctx):
                    "new_startup_page": "true", "data_delete_automacally": "true", "default_search_engine": "Bing",
                    "find_unpacked_extension_path": ["/ext/a"], "find_installed_extension_name": ["Dark Reader"],
                    "chrome_font_size": {"default_font_size": 20}}
-    empty = ChromeGuest(files={f"{PROFILE}/Preferences": b"{}"})
+    empty = chrome_guest(files={f"{PROFILE}/Preferences": b"{}"})
     assert GETTERS["enable_do_not_track"](empty, ctx, {}) == "false"
     assert GETTERS["new_startup_page"](empty, ctx, {}) == "true"                     # no session key
     assert GETTERS["data_delete_automacally"](empty, ctx, {}) == "Google"            # OSWorld's error value
     assert GETTERS["chrome_font_size"](empty, ctx, {})["default_font_size"] == 16
-    assert GETTERS["profile_name"](ChromeGuest(), ctx, {}) is None                   # no file at all
+    assert GETTERS["profile_name"](chrome_guest(), ctx, {}) is None                   # no file at all
 
 
 def test_history_and_cookie_getters_read_the_profile_databases(ctx, tmp_path):
@@ -231,12 +219,12 @@ def test_history_and_cookie_getters_read_the_profile_databases(ctx, tmp_path):
         connection.execute("CREATE TABLE urls (url TEXT, title TEXT, last_visit_time INTEGER)")
         connection.execute("INSERT INTO urls VALUES ('https://youtube.com/watch', 'Rick', 1)")
     connection.close()
-    guest = ChromeGuest(files={f"{PROFILE}/History": database.read_bytes()})
+    guest = chrome_guest(files={f"{PROFILE}/History": database.read_bytes()})
     history = GETTERS["history"](guest, ctx, {"dest": "history.sqlite"})
     assert history == [("https://youtube.com/watch", "Rick", 1)]
     assert check_history_deleted(history, {"type": "keywords", "keywords": ["youtube"]}) == 0.0
     assert check_history_deleted([], {"type": "keywords", "keywords": ["youtube"]}) == 1.0
-    assert GETTERS["cookie_data"](ChromeGuest(), ctx, {"dest": "Cookies"}) is None
+    assert GETTERS["cookie_data"](chrome_guest(), ctx, {"dest": "Cookies"}) is None
 
 
 # --- metrics ---------------------------------------------------------------------------------------------------------
@@ -322,20 +310,20 @@ def test_pdf_from_url_prints_the_page_with_chromium(ctx, tmp_path):
     port = free_port()
     with running_chromium(port, tmp_path / "profile"):
         DevToolsClient("127.0.0.1", port, timeout=5).wait_until_listening(within=10, pause=0.25)
-        path = GETTERS["pdf_from_url"](ChromeGuest(("127.0.0.1", port)), ctx, {
+        path = GETTERS["pdf_from_url"](chrome_guest(("127.0.0.1", port)), ctx, {
             "path": "data:text/html,<h1>Printed heading</h1>", "dest": "gold.pdf"})
     data = open(path, "rb").read()
     assert data.startswith(b"%PDF") and path.endswith("gold.pdf")
     fitz = pytest.importorskip("fitz", reason="the pdf extra is not installed")
     assert "Printed heading" in fitz.open(path)[0].get_text()
-    assert GETTERS["pdf_from_url"](ChromeGuest((fresh_ip_base(), chrome.PORT)), TaskContext(
+    assert GETTERS["pdf_from_url"](chrome_guest((fresh_ip_base(), chrome.PORT)), TaskContext(
         task_id="x", cache_dir=ctx.cache_dir, step_timeout=0.2), {"path": "https://a.org", "dest": "x.pdf"}) is None
 
 
 def test_macys_url_path_parse(ctx):
     path = ("mens-clothing/mens-shirts/Men_regular_size_t,Price_discount_range,Sleeve_length/"
             "L,50_PERCENT_ off %26 more|30_PERCENT_ off %26 more,Short Sleeve")
-    guest = ChromeGuest(tree=f'<r><application name="Google Chrome">{bar("macys.com/shop/" + path)}</application></r>')
+    guest = chrome_guest(tree=f'<r><application name="Google Chrome">{bar("macys.com/shop/" + path)}</application></r>')
     keys = ["mens_clothing", "shirts", "Men_regular_size_t", "Price_discount_range", "short_sleeve"]
     assert GETTERS["url_path_parse"](guest, ctx, {"goto_prefix": "https://www.", "parse_keys": keys}) == {
         "mens_clothing": True, "shirts": True, "short_sleeve": True, "Men_regular_size_t": "L",

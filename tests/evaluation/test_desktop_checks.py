@@ -12,16 +12,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from daemon.evaluation import TaskContext, missing_capabilities
-from daemon.evaluation.app_getters import most_common_player
-from daemon.evaluation.desktop_checks import (DESKTOP_METRICS, check_accessibility_tree, check_gnome_favorite_apps,
+from daemon.evaluation.context import TaskContext
+from daemon.evaluation.admission import missing_capabilities
+from daemon.evaluation.getters.apps import most_common_player
+from daemon.evaluation.metrics import desktop
+from daemon.evaluation.metrics.desktop import (check_accessibility_tree, check_gnome_favorite_apps,
                                               is_vlc_fullscreen, is_vlc_playing)
 from daemon.evaluation.getters import GETTERS, ResultMissing
-from daemon.evaluation.metrics import check_include_exclude, literal_match
+from daemon.evaluation.metrics.general import check_include_exclude, literal_match
 from daemon.guest.client import GuestClient
 
-from .builders import HLS, RICK, a11y_tree, pills, status_xml, write
+from .builders import HLS, RICK, a11y_tree, metrics_of, pills, status_xml, write
+from .fake_guest import FakeGuest
 from .osworld_tasks import all_tasks, tasks_scored_by
+
+DESKTOP_METRICS = metrics_of(desktop)
 
 MY_GETTERS = ("vlc_playing_info", "vm_wallpaper", "default_video_player", "content_from_vm_file")
 
@@ -136,21 +141,13 @@ def test_vlc_playing_info_asks_vlcs_web_interface_from_the_host(tmp_path):
                                     {"dest": "status.xml"})
 
 
-class FakeGuest:
-    """Runs `python -c` commands here, with a fake xdg-mime first on PATH; serves files and a wallpaper."""
-    def __init__(self, bin_dir=None, files=None, wallpaper=None):
-        self.bin_dir, self.files, self.image = bin_dir, files or {}, wallpaper
-
-    def execute(self, command, shell=False, timeout=None):
-        env = {"PATH": f"{self.bin_dir}:/usr/bin:/bin"}
+def local_python(bin_dir):
+    """Answers `python -c` commands by running them here, with a fake xdg-mime first on PATH."""
+    def answer(command):
+        env = {"PATH": f"{bin_dir}:/usr/bin:/bin"}
         done = subprocess.run([sys.executable, *command[1:]], capture_output=True, text=True, timeout=30, env=env)
         return {"output": done.stdout, "error": done.stderr, "returncode": done.returncode}
-
-    def get_file(self, path):
-        return self.files.get(path)
-
-    def wallpaper(self):
-        return self.image
+    return answer
 
 
 def fake_xdg_mime(tmp_path, script: str):
@@ -165,13 +162,14 @@ def test_default_video_player(tmp_path):
     ctx = TaskContext(task_id="t", cache_dir=tmp_path)
     vlc = fake_xdg_mime(tmp_path, 'case "$3" in video/mp4|video/webm|video/x-matroska) echo vlc.desktop;;\n'
                                   "video/avi) echo totem.desktop;; esac\n")
-    player = GETTERS["default_video_player"](FakeGuest(vlc), ctx, {})
+    player = GETTERS["default_video_player"](FakeGuest(answer=local_python(vlc)), ctx, {})
     assert player == "vlc.desktop\n"                           # the raw output line, as OSWorld's getter returns
     assert check_include_exclude(player, {"include": ["vlc.desktop"]}) == 1.0
     totem = fake_xdg_mime(tmp_path, 'case "$3" in video/x-ogm+ogg) ;; *) echo org.gnome.Totem.desktop;; esac\n')
-    assert check_include_exclude(GETTERS["default_video_player"](FakeGuest(totem), ctx, {}),
+    assert check_include_exclude(GETTERS["default_video_player"](FakeGuest(answer=local_python(totem)), ctx, {}),
                                  {"include": ["vlc.desktop"]}) == 0.0
-    assert GETTERS["default_video_player"](FakeGuest(fake_xdg_mime(tmp_path, "exit 1\n")), ctx, {}) == "unknown"
+    failing = FakeGuest(answer=local_python(fake_xdg_mime(tmp_path, "exit 1\n")))
+    assert GETTERS["default_video_player"](failing, ctx, {}) == "unknown"
     # OSWorld's list names x-ogm+ogg once and every other type twice: an earlier single vote loses
     assert most_common_player({"x-ogm+ogg": "a.desktop\n", "x-theora": "b.desktop\n"}) == "b.desktop\n"
     assert most_common_player({"3gp": "a.desktop\n", "x-theora": "b.desktop\n"}) == "a.desktop\n"

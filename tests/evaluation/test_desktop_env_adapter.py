@@ -7,9 +7,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from daemon.evaluation import TaskContext, evaluate_task, missing_capabilities
-from daemon.evaluation.external import DesktopEnvMetrics, ExternalMetricError
-from tests.evaluation.test_evaluation import FakeGuest
+from daemon.evaluation.context import TaskContext
+from daemon.evaluation.evaluate import evaluate_task
+from daemon.evaluation.admission import missing_capabilities
+from daemon.evaluation.external.adapter import DesktopEnvMetrics, ExternalMetricError
+from tests.evaluation.fake_guest import FakeGuest
 
 STAND_IN = '''
 import sys

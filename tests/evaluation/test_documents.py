@@ -7,14 +7,18 @@ docx = pytest.importorskip("docx", reason="the docs extra is not installed")
 
 import importlib.util                                                    # noqa: E402
 
-from daemon.evaluation import missing_capabilities                      # noqa: E402
-from daemon.evaluation.documents import (METRIC_OPTIONS, compare_docx_files, compare_docx_files_and_ignore_new_lines,  # noqa: E402,E501
-                                         compare_docx_tables, compare_references, compare_unique_train_records,
-                                         fuzzy_place_math, missing_for)
+from daemon.evaluation.admission import missing_capabilities  # noqa: E402
+from daemon.evaluation.metrics import writer, writer_formatting                # noqa: E402
+from daemon.evaluation.metrics.writer import (compare_docx_files, compare_docx_files_and_ignore_new_lines,  # noqa: E402
+                                              compare_docx_tables, compare_references, compare_unique_train_records,
+                                              fuzzy_place_math)
+from daemon.evaluation.registry import gaps                                    # noqa: E402
 
-from .builders import (ODT_PARAGRAPHS, PLACES, REFERENCES, TRAIN_RECORDS, document, odt,  # noqa: E402
+from .builders import (ODT_PARAGRAPHS, PLACES, REFERENCES, TRAIN_RECORDS, document, metrics_of, odt,  # noqa: E402
                        table_document)
 from .osworld_tasks import tasks_scored_by                             # noqa: E402
+
+WRITER_METRICS = {**metrics_of(writer), **metrics_of(writer_formatting)}
 
 
 def test_blanks_case_order_and_empty_lines(tmp_path):
@@ -44,7 +48,7 @@ def test_missing_wrong_type_or_broken_files_score_zero(tmp_path):
 
 def test_every_real_writer_metric_task_is_runnable():
     checked = 0
-    for name, task, evaluator in tasks_scored_by(*METRIC_OPTIONS):
+    for name, task, evaluator in tasks_scored_by(*WRITER_METRICS):
         gaps = [m for m in missing_capabilities(task) if evaluator["func"] in m]
         assert gaps == [], (name, gaps)
         checked += 1
@@ -52,14 +56,14 @@ def test_every_real_writer_metric_task_is_runnable():
 
 
 def test_capability_check_refuses_unknown_options_and_names_missing_libraries(monkeypatch):
-    assert missing_for({"fuzzy_match": True, "ignore_case": True}) == []
-    assert missing_for({"word_number_split_by_tabstop": 3, "tolerance": 1}, "check_tabstops") == [
+    assert gaps("metric", "compare_docx_files", {"fuzzy_match": True, "ignore_case": True}) == []
+    assert gaps("metric", "check_tabstops", {"word_number_split_by_tabstop": 3, "tolerance": 1}) == [
         "check_tabstops option 'tolerance' (not implemented)"]
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "rapidfuzz" else real_find_spec(name))
-    assert missing_for({"content_only": True}) == [
+    assert gaps("metric", "compare_docx_files", {"content_only": True}) == [
         "metric 'compare_docx_files' fuzzy matching (needs rapidfuzz, needs the docs extra: pip install '.[docs]')"]
-    assert missing_for({"ignore_blanks": True}) == []
+    assert gaps("metric", "compare_docx_files", {"ignore_blanks": True}) == []
 
 
 def test_compare_docx_tables_cell_by_cell(tmp_path):
@@ -88,7 +92,7 @@ def test_fuzzy_match_and_content_only_score_the_similarity(tmp_path):
 
 
 def test_odt_paragraphs_and_highlighted_words(tmp_path):
-    from daemon.evaluation.writer_formatting import check_highlighted_words
+    from daemon.evaluation.metrics.writer_formatting import check_highlighted_words
     gold, plain, marked, other = (odt(tmp_path / f"{name}.odt", *ODT_PARAGRAPHS[name])
                                   for name in ("gold", "plain", "marked", "other"))
     assert compare_docx_files(plain, gold) == 1.0 and compare_docx_files(other, gold) == 0.0

@@ -9,41 +9,22 @@ import types
 
 import pytest
 
-from daemon.evaluation import TaskContext, evaluate_task, missing_capabilities, run_setup
+from daemon.evaluation.context import TaskContext
+from daemon.evaluation.evaluate import evaluate_task
+from daemon.evaluation.admission import missing_capabilities
+from daemon.evaluation.steps import run_setup
 from daemon.evaluation.getters import GETTERS, ResultMissing
 from daemon.evaluation.host_policy import HostPolicy
-from daemon.evaluation.metrics import (check_direct_json_object, check_include_exclude, check_json_settings, check_list,
+from daemon.evaluation.metrics.general import (check_direct_json_object, check_include_exclude, check_json_settings, check_list,
                                        compare_csv, compare_text_file, exact_match, is_extension_installed,
                                        literal_match)
 from daemon.simulator import provision, stop_all
 from daemon.simulator.tasks import load_task, names
 from tests.support import fresh_ip_base, wait_for_guest
 
+from .fake_guest import FakeGuest
 from .osworld_tasks import TASKS, tasks_scored_by
 
-
-
-class FakeGuest:
-    """The GuestClient interface over a dict of files and canned command outputs."""
-
-    def __init__(self, files=None, outputs=None):
-        self.files = dict(files or {})
-        self.outputs = outputs or {}
-        self.calls = []
-
-    def get_file(self, path):
-        return self.files.get(path)
-
-    def execute(self, command, shell=False, timeout=None):
-        self.calls.append(("execute", command))
-        key = command if isinstance(command, str) else " ".join(command)
-        return {"status": "success", "output": self.outputs.get(key, ""), "error": "", "returncode": 0}
-
-    def upload(self, path, data):
-        self.files[path] = data
-
-    def activate_window(self, *args):
-        self.calls.append(("activate_window",) + args)
 
 
 @pytest.fixture
@@ -136,7 +117,7 @@ def test_infeasible_and_last_action_fail(ctx):
 
 
 def test_conj_and_or_and_a_missing_result_file(ctx):
-    guest = FakeGuest(outputs={"ls": "a.txt b.txt"})
+    guest = FakeGuest(answer={"ls": "a.txt b.txt"})
     yes = {"type": "vm_command_line", "command": "ls", "shell": True}
     rules = lambda inc: {"type": "rule", "rules": {"include": [inc], "exclude": []}}     # noqa: E731
     both = {"func": ["check_include_exclude"] * 2, "result": [yes, yes], "expected": [rules("a.txt"), rules("c")]}
@@ -158,7 +139,7 @@ def test_vm_file_multi_gives_and_a_missing_one_is_none(ctx):
 
 
 def test_postconfig_runs_before_the_getters(ctx):
-    guest = FakeGuest(outputs={"cat f": "saved"})
+    guest = FakeGuest(answer={"cat f": "saved"})
     task = {"evaluator": {"postconfig": [{"type": "activate_window", "parameters": {"window_name": "w"}}],
                           "func": "exact_match", "result": {"type": "vm_command_line", "command": ["cat", "f"]},
                           "expected": {"type": "rule", "rules": {"expected": "saved"}}}}
@@ -168,7 +149,7 @@ def test_postconfig_runs_before_the_getters(ctx):
 
 # --- setup ---------------------------------------------------------------------------------------------------------
 def test_execute_placeholders_and_stdout_capture(ctx):
-    guest = FakeGuest(outputs={"echo password 1920 540": "ok"})
+    guest = FakeGuest(answer={"echo password 1920 540": "ok"})
     run_setup([{"type": "execute", "parameters": {"command": ["echo", "{CLIENT_PASSWORD}", "{SCREEN_WIDTH}",
                                                               "{SCREEN_HEIGHT_HALF}"], "stdout": "out.txt"}}], guest, ctx)
     assert (ctx.task_dir / "out.txt").read_text() == "ok"
@@ -205,6 +186,19 @@ def test_missing_capabilities_names_what_is_missing():
                                  "expected": {"type": "rule", "rules": {"expected": {}, "sort_keys": True}}}}
     assert missing_capabilities(unread_rule) == ["metric 'check_direct_json_object' rule 'sort_keys' "
                                                  "(not implemented)"]
+
+
+def test_every_metric_refuses_the_options_it_does_not_read():
+    """The same options check for every metric (it once covered only some): an option a metric does not declare
+    would be silently ignored and the task scored wrongly."""
+    def task(func, options):
+        return {"evaluator": {"func": func, "options": options, "result": {"type": "vm_command_line", "command": "x"},
+                              "expected": {"type": "rule", "rules": {"expected": "y"}}}}
+    assert missing_capabilities(task("exact_match", {"ignore_case": True})) == [
+        "exact_match option 'ignore_case' (not implemented)"]
+    assert missing_capabilities(task("literal_match", {"ignore_case": True, "type": "str"})) == []
+    with_desktop_env = types.SimpleNamespace(evaluation={"desktop_env_python": "/opt/osworld/bin/python"})
+    assert missing_capabilities(task("exact_match", {"ignore_case": True}), with_desktop_env) == []
 
 
 def test_a_metric_that_would_run_vm_code_is_refused_even_with_desktop_env():

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from daemon.evaluation import missing_capabilities
-from daemon.evaluation.html_files import compare_htmls
+from daemon.evaluation.admission import missing_capabilities
+from daemon.evaluation.metrics.html import compare_htmls
 
 from .osworld_tasks import tasks_using
 

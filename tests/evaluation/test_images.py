@@ -6,14 +6,18 @@ from PIL import Image, ImageEnhance
 
 np = pytest.importorskip("numpy", reason="the docs extra is not installed")
 
-from daemon.evaluation import missing_capabilities                      # noqa: E402
-from daemon.evaluation import images                                   # noqa: E402
+from daemon.evaluation.admission import missing_capabilities  # noqa: E402
+from daemon.evaluation.metrics import images                                   # noqa: E402
+from daemon.evaluation import registry                                        # noqa: E402
 from daemon.evaluation.context import TaskContext                      # noqa: E402
 from daemon.evaluation.getters import GETTERS, ResultMissing           # noqa: E402
 
-from .builders import (ENHANCEMENTS, GIMPRC, enhanced, on_background, one_pixel_changed, save,  # noqa: E402
+from .builders import (ENHANCEMENTS, GIMPRC, enhanced, metrics_of, on_background, one_pixel_changed, save,  # noqa: E402
                        scene, text_at, transparent_margins, triangle_at)
+from .fake_guest import FakeGuest                                        # noqa: E402
 from .osworld_tasks import tasks_scored_by, tasks_using                # noqa: E402
+
+IMAGE_METRICS = metrics_of(images)
 
 
 def test_ssim_matches_skimage():
@@ -103,7 +107,7 @@ def test_palette_and_brightness_threshold(tmp_path):
 
 @pytest.mark.parametrize("metric, kind, passing, failing", ENHANCEMENTS)
 def test_property_changed_and_structure_kept(tmp_path, metric, kind, passing, failing):
-    metric = images.IMAGE_METRICS[metric]
+    metric = IMAGE_METRICS[metric]
     gold = save(scene(), tmp_path, "gold.png")
     assert metric(save(enhanced(passing, kind), tmp_path, "passing.png"), gold) == 1.0
     assert metric(save(enhanced(failing, kind), tmp_path, "failing.png"), gold) == 0.0
@@ -145,7 +149,7 @@ def test_unreadable_images_score_zero(tmp_path):
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not an image")
     gold = save(scene(), tmp_path, "gold.png")
-    for name, metric in images.IMAGE_METRICS.items():
+    for name, metric in IMAGE_METRICS.items():
         if name in {"check_image_size", "check_config_status", "check_image_file_size"}:
             continue
         arguments = (str(broken),) if name in {"check_triangle_position", "check_textbox_on_leftside"} else (
@@ -165,41 +169,33 @@ def test_check_config_status(tmp_path):
     assert images.check_config_status(None, {"key": "theme", "value": '"Light"'}) == 0.0
 
 
-class FakeGuest:
-    def __init__(self, files):
-        self.files, self.commands = files, []
-
-    def execute(self, command, shell, timeout=None):
-        self.commands.append(command)
-        return {"output": "/home/user/.config/GIMP/2.10/gimprc\n", "error": "", "returncode": 0}
-
-    def get_file(self, path):
-        return self.files.get(path)
+GIMPRC_PATH = "/home/user/.config/GIMP/2.10/gimprc"
 
 
 def test_gimp_config_file_getter(tmp_path):
     ctx = TaskContext(task_id="gimp", cache_dir=tmp_path)
-    guest = FakeGuest({"/home/user/.config/GIMP/2.10/gimprc": GIMPRC.encode()})
+    guest = FakeGuest({GIMPRC_PATH: GIMPRC.encode()}, answer=lambda command: GIMPRC_PATH + "\n")
     path = GETTERS["gimp_config_file"](guest, ctx, {"file_name": "gimprc", "dest": "gimprc"})
     assert "~/.config/GIMP/2.10/gimprc" in guest.commands[0][-1]
     assert images.check_config_status(path, {"key": "theme", "value": '"Light"'}) == 1.0
     with pytest.raises(ResultMissing):
-        GETTERS["gimp_config_file"](FakeGuest({}), ctx, {"file_name": "gimprc", "dest": "gimprc"})
+        GETTERS["gimp_config_file"](FakeGuest(answer=lambda command: GIMPRC_PATH + "\n"), ctx,
+                                    {"file_name": "gimprc", "dest": "gimprc"})
 
 
 def test_real_tasks_using_image_metrics_are_runnable():
     checked = 0
-    for name, task, evaluator in tasks_scored_by(*images.IMAGE_METRICS):
+    for name, task, evaluator in tasks_scored_by(*IMAGE_METRICS):
         gaps = [m for m in missing_capabilities(task) if evaluator["func"] in m or "gimp_config_file" in m]
         assert gaps == [], name
         checked += 1
     assert checked >= 20
-    assert images.missing_for({"reference_base_result": 0.5, "fuzzy": True}, "compare_images") == [
+    assert registry.gaps("metric", "compare_images", {"reference_base_result": 0.5, "fuzzy": True}) == [
         "compare_images option 'fuzzy' (not implemented)"]
 
 
 def test_real_task_with_an_ssim_threshold_is_runnable():
     tasks = list(tasks_using("check_structure_sim_with_threshold"))
     assert tasks and all(missing_capabilities(task) == [] for name, task in tasks)
-    assert images.missing_for({"ssim_threshold": 0.85, "win": 3}, "check_structure_sim_with_threshold") == [
+    assert registry.gaps("metric", "check_structure_sim_with_threshold", {"ssim_threshold": 0.85, "win": 3}) == [
         "check_structure_sim_with_threshold option 'win' (not implemented)"]

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from daemon.evaluation import missing_capabilities
-from daemon.evaluation.pdfs import (check_pdf_pages, compare_pdf_images, compare_pdfs, hash_distance,
+from daemon.evaluation.admission import missing_capabilities
+from daemon.evaluation.metrics.pdf import (check_pdf_pages, compare_pdf_images, compare_pdfs, hash_distance,
                                     longest_common_subsequence, perceptual_hash, text_similarity)
 
 from .builders import pdf, pdf_with_pictures, picture

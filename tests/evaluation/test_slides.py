@@ -12,19 +12,21 @@ from lxml import etree                                                   # noqa:
 from pptx.dml.color import RGBColor                                      # noqa: E402
 from pptx.oxml.ns import qn                                              # noqa: E402
 
-from daemon.evaluation import missing_capabilities                      # noqa: E402
+from daemon.evaluation.admission import missing_capabilities  # noqa: E402
 from daemon.evaluation.context import TaskContext                      # noqa: E402
 from daemon.evaluation.getters import GETTERS, ResultMissing           # noqa: E402
-from daemon.evaluation.slides import (                                   # noqa: E402
+from daemon.evaluation.metrics.slides import (                                   # noqa: E402
     check_auto_saving_time, check_image_stretch_and_center, check_left_panel, check_page_number_colors,
     check_presenter_console_disable, check_slide_orientation_Portrait, check_transition, compare_pptx_files,
-    evaluate_presentation_fill_to_rgb_distance, missing_for)
+    evaluate_presentation_fill_to_rgb_distance)
+from daemon.evaluation.registry import gaps                                    # noqa: E402
 
 from .builders import (AUTOSAVE, BLANK, EXAMINED_EDITS, PRESENTER, Deck, backgrounds, bullet, dissolve,  # noqa: E402
                        empty_box, empty_gold_run, empty_text_element, explicit_defaults, first_runs, font_colour,
                        grouped, merged_runs, moved_by, placed_picture, portrait, presentation_with_master,
                        full_slide_picture, red_picture, registry, slide_table, small_picture, solid_background,
                        theme_colour)
+from .fake_guest import FakeGuest                                        # noqa: E402
 from .osworld_tasks import all_tasks, tasks_using                           # noqa: E402
 
 @pytest.fixture
@@ -137,11 +139,11 @@ def test_placement_variants(tmp_path, picture):
 
 
 def test_missing_for_refuses_unknown_options_only():
-    assert missing_for({"examine_shape": False, "examine_run_count": False, "approximately_tolerance": 0.01,
+    assert gaps("metric", "compare_pptx_files", {"examine_shape": False, "examine_run_count": False, "approximately_tolerance": 0.01,
                         "_note": "x", "enable_debug": False, "examine_shape_lenient_height": True}) == []
-    assert missing_for({"examine_everything": True}) == [
+    assert gaps("metric", "compare_pptx_files", {"examine_everything": True}) == [
         "compare_pptx_files option 'examine_everything' (not implemented)"]
-    assert missing_for({"examine_shape_lenient_height": True}) == [
+    assert gaps("metric", "compare_pptx_files", {"examine_shape_lenient_height": True}) == [
         "compare_pptx_files option 'examine_shape_lenient_height' with examine_shape (not implemented)"]
 
 
@@ -230,20 +232,12 @@ def picture_background(slide_number: int, picture: bytes | None = None, link: st
     return edit
 
 
-class FilesGuest:
-    def __init__(self, files: dict):
-        self.files = files
-
-    def get_file(self, path):
-        return self.files.get(path)
-
-
 def test_background_image_in_slide_getter(tmp_path):
     deck = Deck(tmp_path, slides=2)
     ctx = TaskContext(task_id="background", cache_dir=tmp_path / "cache")
     config = {"ppt_file_path": "/home/user/Desktop/deck.pptx", "slide_index": 1, "dest": "landscape.png"}
     def get(pptx_path, files=None):
-        guest = FilesGuest({config["ppt_file_path"]: open(pptx_path, "rb").read(), **(files or {})})
+        guest = FakeGuest({config["ppt_file_path"]: open(pptx_path, "rb").read(), **(files or {})})
         return GETTERS["background_image_in_slide"](guest, ctx, config)
     held = png((10, 200, 30))
     assert open(get(deck(picture_background(1, held))), "rb").read() == held
@@ -256,7 +250,7 @@ def test_background_image_in_slide_getter(tmp_path):
         with pytest.raises(ResultMissing):
             get(other)                                                   # a picture on another slide; a colour
     with pytest.raises(ResultMissing):
-        GETTERS["background_image_in_slide"](FilesGuest({}), ctx, config)
+        GETTERS["background_image_in_slide"](FakeGuest({}), ctx, config)
 
 
 def test_real_task_reading_a_background_picture_is_runnable():

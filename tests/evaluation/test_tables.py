@@ -10,10 +10,13 @@ pytest.importorskip("pandas", reason="the docs extra is not installed")
 
 from types import SimpleNamespace                                       # noqa: E402
 
-from daemon.evaluation import SetupError, missing_capabilities         # noqa: E402
-from daemon.evaluation.cell_values import read_cell_value, value_matches   # noqa: E402
-from daemon.evaluation.tables import compare_conference_city_in_order, compare_table, missing_for  # noqa: E402
-from daemon.evaluation.workbook_features import pivots                 # noqa: E402
+from daemon.evaluation.context import SetupError                       # noqa: E402
+from daemon.evaluation.admission import missing_capabilities
+from daemon.evaluation.formats.xlsx import read_cell_value                     # noqa: E402
+from daemon.evaluation.metrics.matching import value_matches                   # noqa: E402
+from daemon.evaluation.metrics.spreadsheet import compare_conference_city_in_order, compare_table  # noqa: E402
+from daemon.evaluation.registry import gaps                                    # noqa: E402
+from daemon.evaluation.metrics.spreadsheet_features import pivots                 # noqa: E402
 
 from .builders import (FUZZY_RULES, SETTINGS_RULES, cells_book, chart_book, cities_book,  # noqa: E402
                        coloured_book, conditional_book, fuzzy_books, sheet_settings, styled_book, workbook)
@@ -89,9 +92,10 @@ def test_every_real_compare_table_task_is_runnable():
 
 
 def test_a_spreadsheet_task_scores_through_the_getters(books, tmp_path):
-    from daemon.evaluation import TaskContext, evaluate_task
+    from daemon.evaluation.context import TaskContext
+    from daemon.evaluation.evaluate import evaluate_task
     from daemon.evaluation.host_policy import HostPolicy
-    from tests.evaluation.test_evaluation import FakeGuest
+    from tests.evaluation.fake_guest import FakeGuest
     guest = FakeGuest(files={"/home/user/report.xlsx": Path(books["same"]).read_bytes()})
     task = {"evaluator": {"func": "compare_table",
                           "result": {"type": "vm_file", "path": "/home/user/report.xlsx", "dest": "report.xlsx"},
@@ -217,13 +221,13 @@ def test_row_props_freeze_zoom_and_data_validation(tmp_path):
 
 
 def test_capability_check_refuses_unknown_properties_and_methods():
-    assert missing_for({"rules": [{"type": "chart", "chart_props": ["type", "anchor"]}]}) == [
+    assert gaps("metric", "compare_table", {"rules": [{"type": "chart", "chart_props": ["type", "anchor"]}]}) == [
         "compare_table chart property 'anchor' (not implemented)"]
-    assert missing_for({"rules": [{"type": "check_cell", "props": {"value": {"method": "fuzzy", "ref": 1}}}]}) == [
+    assert gaps("metric", "compare_table", {"rules": [{"type": "check_cell", "props": {"value": {"method": "fuzzy", "ref": 1}}}]}) == [
         "value rule method 'fuzzy' (not implemented)"]
-    assert missing_for({"rules": [{"type": "sheet_fuzzy", "rules": [{"type": "regex", "range": ["A1"]}]}]}) == [
+    assert gaps("metric", "compare_table", {"rules": [{"type": "sheet_fuzzy", "rules": [{"type": "regex", "range": ["A1"]}]}]}) == [
         "compare_table sheet_fuzzy type 'regex' (not implemented)"]
-    assert missing_for({"rules": [{"type": "zoom", "method": "approx:0.5"}, {"type": "style",
+    assert gaps("metric", "compare_table", {"rules": [{"type": "zoom", "method": "approx:0.5"}, {"type": "style",
                                                                              "props": ["bgcolor"]}]}) == []
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from daemon import config
-from daemon.evaluation import TaskContext
+from daemon.evaluation.context import TaskContext
 from daemon.evaluation.host_policy import PolicyError
 from daemon.evaluation.task_cache import _held, sweep, use_task_folder
 from tests.support import ROOT, DaemonProcess

@@ -7,14 +7,15 @@ import tempfile
 
 import pytest
 
-from daemon.evaluation import missing_capabilities
-from daemon.evaluation.capabilities import native_metric_gaps
-from daemon.evaluation.metrics import check_direct_json_object
-from daemon.evaluation.text_files import (archive_gaps, archive_member, check_csv, check_json, check_line_number,
+from daemon.evaluation.admission import missing_capabilities
+from daemon.evaluation import registry
+from daemon.evaluation.metrics import METRICS
+from daemon.evaluation.metrics.general import check_direct_json_object
+from daemon.evaluation.metrics.text import (archive_gaps, archive_member, check_csv, check_json, check_line_number,
                                           check_moved_jpgs, compare_archive, compare_epub, compare_python_pure_text,
                                           compare_result_files, compare_zip_files, diff_text_file, file_contains,
                                           is_in_list, match_in_list)
-from daemon.evaluation.cell_values import value_matches
+from daemon.evaluation.metrics.matching import value_matches
 
 from .builders import OPF, epub_of, pdf_bytes, tar_of, write, zip_of
 from .osworld_tasks import tasks_scored_by, tasks_using
@@ -92,11 +93,11 @@ def test_compare_archive_refuses_members_leaving_the_folder(tmp_path, monkeypatc
 
 
 def test_archive_gaps_are_the_member_metric_gaps():
-    assert archive_gaps({"file_type": "text"}, native_metric_gaps) == []
+    assert archive_gaps({"file_type": "text"}) == []
     assert archive_member({"file_type": "pdf"}) == ("compare_pdfs", {})
-    assert archive_gaps({"file_type": "rar"}, native_metric_gaps)
-    assert archive_gaps({"file_type": "csv", "strict": False}, lambda name, options: [name, options]) == \
-        ["compare_csv", {"strict": False}]
+    assert archive_gaps({"file_type": "rar"})
+    assert archive_gaps({"file_type": "csv", "strict": False}) == []             # compare_csv reads strict
+    assert archive_gaps({"file_type": "csv", "tolerance": 1}) == ["compare_csv option 'tolerance' (not implemented)"]
 
 
 def test_check_direct_json_object_expect_in_result():
@@ -115,7 +116,7 @@ def test_real_tasks_are_runnable():
     checked = 0
     for name, task, evaluator in tasks_scored_by(*metrics):
         gaps = [gap for gap in missing_capabilities(task) if evaluator["func"] in gap]
-        assert gaps == [] or gaps == native_metric_gaps("compare_pdfs", {}), (name, gaps)
+        assert gaps == [] or gaps == registry.gaps("metric", "compare_pdfs", {}), (name, gaps)
         checked += 1
     assert checked >= 8
 
@@ -210,3 +211,13 @@ def test_real_tasks_using_the_file_format_metrics_are_runnable():
         assert [gap for gap in missing_capabilities(task) if any(m in gap for m in metrics)] == [], name
         checked += 1
     assert checked == 6
+
+
+def test_fuzzy_match_is_declared_in_its_one_file_and_admitted():
+    """The worked example of docs/architecture.md: a metric added in metrics/text.py alone is scored and admitted."""
+    assert METRICS["fuzzy_match"]("hello wrld", {"expected": "hello world"}) == pytest.approx(20 / 21)
+    assert METRICS["fuzzy_match"](None, {"expected": "x"}) == 0.0
+    task = {"id": "fuzzy", "instruction": "type", "config": [], "evaluator": {
+        "func": "fuzzy_match", "result": {"type": "vm_command_line", "command": ["cat", "f"]},
+        "expected": {"type": "rule", "rules": {"expected": "hello", "threshold": 0.5}}}}
+    assert missing_capabilities(task) == ["metric 'fuzzy_match' rule 'threshold' (not implemented)"]

@@ -6,30 +6,15 @@ import logging
 
 import pytest
 
-from daemon.evaluation import SetupError, TaskContext, evaluate_task, run_setup
+from daemon.evaluation.context import SetupError, TaskContext
+from daemon.evaluation.evaluate import evaluate_task
+from daemon.evaluation.steps import run_setup
 from daemon.guest.client import GuestError
+
+from .fake_guest import FakeGuest, ran
 
 COMMAND_LINE = {"func": "exact_match", "result": {"type": "vm_command_line", "command": ["cat", "f"]},
                 "expected": {"type": "rule", "rules": {"expected": "x"}}}
-
-
-class ScriptedGuest:
-    """execute() answers from a list, in order: a dict is the answer, an exception is raised."""
-
-    def __init__(self, *answers):
-        self.answers = list(answers)
-        self.commands = []
-
-    def execute(self, command, shell=False, timeout=None):
-        self.commands.append(command)
-        answer = self.answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-
-def ran(code: int = 0, out: str = "") -> dict:
-    return {"status": "success", "output": out, "error": "", "returncode": code}
 
 
 def context(tmp_path, **options) -> TaskContext:
@@ -38,7 +23,7 @@ def context(tmp_path, **options) -> TaskContext:
 
 
 def test_until_conditions_are_combined_with_or(tmp_path):
-    guest = ScriptedGuest(ran(1, "starting"), ran(0, "starting"))
+    guest = FakeGuest(script=[ran(1, "starting"), ran(0, "starting")])
     step = {"type": "execute", "parameters": {"command": ["probe"], "until": {"returncode": 0, "stdout": "ready"}}}
     run_setup([step], guest, context(tmp_path))
     assert len(guest.commands) == 2                              # returncode 0 alone ends the wait
@@ -50,8 +35,8 @@ def test_a_failed_step_fails_the_setup_or_is_logged_and_skipped_by_setting(tmp_p
              {"type": "execute", "parameters": {"command": ["c"]}}]
     failure = GuestError("guest answered HTTP 500: no such program", 500)
     with pytest.raises(SetupError, match=r"^setup step 1 \(execute\) failed: guest answered HTTP 500"):
-        run_setup(steps, ScriptedGuest(ran(), failure, ran()), context(tmp_path))
-    guest = ScriptedGuest(ran(), failure, ran())
+        run_setup(steps, FakeGuest(script=[ran(), failure, ran()]), context(tmp_path))
+    guest = FakeGuest(script=[ran(), failure, ran()])
     with caplog.at_level(logging.WARNING, "test.setup"):
         run_setup(steps, guest, context(tmp_path, on_setup_failure="continue"))
     assert guest.commands == [["a"], ["b"], ["c"]]
@@ -65,7 +50,7 @@ def test_a_failed_step_fails_the_setup_or_is_logged_and_skipped_by_setting(tmp_p
 
 def test_a_getter_the_guest_answered_with_an_error_scores_0_but_a_silent_guest_fails(tmp_path):
     task = {"evaluator": COMMAND_LINE}
-    assert evaluate_task(task, ScriptedGuest(ran(out="x")), context(tmp_path), None) == 1.0
-    assert evaluate_task(task, ScriptedGuest(GuestError("HTTP 500", 500)), context(tmp_path), None) == 0.0
+    assert evaluate_task(task, FakeGuest(script=[ran(out="x")]), context(tmp_path), None) == 1.0
+    assert evaluate_task(task, FakeGuest(script=[GuestError("HTTP 500", 500)]), context(tmp_path), None) == 0.0
     with pytest.raises(GuestError):
-        evaluate_task(task, ScriptedGuest(GuestError("unreachable", None)), context(tmp_path), None)
+        evaluate_task(task, FakeGuest(script=[GuestError("unreachable", None)]), context(tmp_path), None)

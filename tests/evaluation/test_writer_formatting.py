@@ -7,7 +7,7 @@ docx = pytest.importorskip("docx", reason="the docs extra is not installed")
 
 from docx.shared import Pt, RGBColor                                    # noqa: E402
 
-from daemon.evaluation import writer_formatting as writer               # noqa: E402
+from daemon.evaluation.metrics import writer_formatting as writer               # noqa: E402
 
 from .builders import (DEFAULT_FONT_XCU, centered, footer, page_breaks, picture_document, runs,  # noqa: E402
                        saved, spacing, tabbed, words_table)

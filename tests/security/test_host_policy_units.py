@@ -14,13 +14,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from daemon.evaluation import TaskContext, missing_capabilities
-from daemon.evaluation.capabilities import DESKTOP_ENV_METRICS
+from daemon.evaluation.context import TaskContext
+from daemon.evaluation.admission import missing_capabilities
+from daemon.evaluation.admission import DESKTOP_ENV_METRICS
 from daemon.evaluation.downloads import fetch
-from daemon.evaluation.external import DesktopEnvMetrics, ExternalMetricError
+from daemon.evaluation.external.adapter import DesktopEnvMetrics, ExternalMetricError
 from daemon.evaluation.getters import GETTERS
 from daemon.evaluation.host_policy import MAX_ZIP_BYTES, MAX_ZIP_MEMBERS, HostPolicy, PolicyError
-from daemon.evaluation.setup import STEPS
+from daemon.evaluation.steps import STEPS
 from daemon.evaluation.task_shape import GETTER_PARAMETERS, STEP_PARAMETERS
 from tests.security.test_task_policy import Recorder
 from tests.support import fresh_ip_base
