@@ -22,18 +22,22 @@ BUGGY_METRIC = '''
 import sys
 
 if "daemon.worker" in getattr(sys, "orig_argv", ()):
+    import dataclasses
+
+    import daemon.evaluation.metrics           # its modules declare every metric
     from daemon.evaluation.errors import MalformedTask
-    from daemon.evaluation.metrics import METRICS
+    from daemon.evaluation.registry import DECLARED
 
     RAISES = {"ValueError": ValueError, "IndexError": IndexError, "MalformedTask": MalformedTask}
-    real_exact_match = METRICS["exact_match"]
+    declared = DECLARED["metric"]["exact_match"]
+    real_exact_match = declared.run
 
     def exact_match(result, rules, **options):
         if rules.get("expected") in RAISES:
             raise RAISES[rules["expected"]]("injected by tests/faults/test_evaluator_bugs.py")
         return real_exact_match(result, rules, **options)
 
-    METRICS["exact_match"] = exact_match
+    DECLARED["metric"]["exact_match"] = dataclasses.replace(declared, run=exact_match)
 
     from daemon.worker.environment import Environment
     real_history = Environment.history
