@@ -115,7 +115,8 @@ def smoke(fleet: EnvFleet, args) -> int:
 
 
 def _ray_envs(retry: RetryBudget):
-    import ray                                     # only --ray needs Ray installed (the `cluster` extra)
+    import ray  # only --ray needs Ray installed (the `cluster` extra)
+
     from .ray_rollout import RayEnvs
     ray.init(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False,
              ignore_reinit_error=True)

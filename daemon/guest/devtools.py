@@ -52,7 +52,7 @@ class DevToolsClient:
         deadline = time.monotonic() + within
         while True:
             try:
-                self._browser_url                      # answered: Chrome listens (and the URL is kept)
+                _ = self._browser_url                  # answered: Chrome listens (and the URL is kept)
                 return
             except DevToolsError:
                 if time.monotonic() + pause >= deadline:

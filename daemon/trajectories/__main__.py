@@ -13,7 +13,15 @@ from pathlib import Path
 
 from .. import config
 from ..ops.launch import daemon_config
-from .store import action_line, episode_dirs, find_episode, list_episodes, read_json, read_steps, training_record
+from .store import (
+    action_line,
+    episode_dirs,
+    find_episode,
+    list_episodes,
+    read_json,
+    read_steps,
+    training_record,
+)
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,6 @@ is the daemon's log). When stdin ends, the daemon is gone (even after SIGKILL): 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import queue
