@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-# --- status ----------------------------------------------------------------------------------------------------
+# --- status -------------------------------------------------------------------------------------------------
 def status(fleet: EnvFleet, as_json: bool) -> int:
     daemons = fleet.status()
     if as_json:
@@ -95,7 +95,7 @@ def _tunnel_text(tunnel: dict | None) -> str:
     return text
 
 
-# --- smoke -----------------------------------------------------------------------------------------------------
+# --- smoke --------------------------------------------------------------------------------------------------
 def smoke(fleet: EnvFleet, args) -> int:
     if args.episodes < 1 or args.steps < 0:
         print("error: --episodes must be >= 1 and --steps >= 0", file=sys.stderr)

@@ -58,7 +58,7 @@ class EnvFleet:
         self.leased: set[Slot] = set()
         self.lock = threading.Lock()
 
-    # --- health ------------------------------------------------------------------------------------------------
+    # --- health ---------------------------------------------------------------------------------------------
     def refresh(self, force: bool = False) -> None:
         """Probe every daemon whose last probe is older than recheck_seconds (all of them with force)."""
         now = time.monotonic()
@@ -91,7 +91,7 @@ class EnvFleet:
         with self.lock:
             return [DaemonState(d.address, d.up, list(d.envs), d.tunnel, d.error, d.checked) for d in self.daemons]
 
-    # --- slots -------------------------------------------------------------------------------------------------
+    # --- slots ----------------------------------------------------------------------------------------------
     def slots(self) -> list[Slot]:
         """Every env of every daemon that answered its last probe (leased or not)."""
         with self.lock:

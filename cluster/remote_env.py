@@ -102,7 +102,7 @@ class RemoteEnv:
     def __repr__(self) -> str:
         return f"RemoteEnv({self.address.display} env {self.env_idx})"
 
-    # --- episode -----------------------------------------------------------------------------------------------
+    # --- episode --------------------------------------------------------------------------------------------
     def reset(self, task_config: dict, max_steps: int | None = None) -> EnvResult:
         """A new episode. The daemon proves itself again first: it may have restarted since the last episode."""
         self.episode_id, self.step_idx, self.done, self.messages = None, 0, True, []
@@ -152,7 +152,7 @@ class RemoteEnv:
     def close(self) -> None:
         self.session.close()
 
-    # --- daemon identity ---------------------------------------------------------------------------------------
+    # --- daemon identity ------------------------------------------------------------------------------------
     def verify(self) -> None:
         """GET /health with a nonce and no token; the answer must carry the HMAC that only the token's holder can
         compute. Raises EnvFault('untrusted_daemon') otherwise (the token is not sent)."""
@@ -174,7 +174,7 @@ class RemoteEnv:
         """The daemon's authenticated /health (envs, tunnel), after checking its proof."""
         return get_health(self)
 
-    # --- HTTP with retries -------------------------------------------------------------------------------------
+    # --- HTTP with retries ----------------------------------------------------------------------------------
     def _post(self, path: str, body: dict, timeout: float, retry_502: bool = False):
         """`retry_502`: a failed step changed nothing on the daemon (the same step_idx may be sent again), unless
         its episode is gone."""
@@ -217,7 +217,7 @@ class RemoteEnv:
             raise _Retryable(fault, _retry_after(response))
         raise fault
 
-    # --- results -----------------------------------------------------------------------------------------------
+    # --- results --------------------------------------------------------------------------------------------
     def _result(self, answer: dict) -> EnvResult:
         return EnvResult(self.env_idx, None if self.done else list(self.messages), self.done,
                          float(answer.get("format_reward", 0.0)), self.episode_id, self.step_idx,

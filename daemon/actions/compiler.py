@@ -116,7 +116,7 @@ class _Compiler:
         method = "click" if name in CLICKS else "key" if name in KEY_FUNCTIONS else name
         getattr(self, f"_{method}")(call)
 
-    # --- coordinates -------------------------------------------------------------------------------------------
+    # --- coordinates ----------------------------------------------------------------------------------------
     def point(self, call: Call, *keys: str, required: bool = True) -> tuple[float, float] | None:
         raw = next((call.args[k] for k in keys if k in call.args), None)
         if raw is None:
@@ -145,7 +145,7 @@ class _Compiler:
         self.actions.append(action)
         self.code.append(code)
 
-    # --- actions -----------------------------------------------------------------------------------------------
+    # --- actions --------------------------------------------------------------------------------------------
     def _click(self, call: Call) -> None:
         button, clicks = CLICKS[call.name]
         x, y = self.point(call, "start_box", "point", "start_point")

@@ -74,7 +74,7 @@ class Episode:
         self.records.append(record)
         return record
 
-    # --- answers -----------------------------------------------------------------------------------------------
+    # --- answers --------------------------------------------------------------------------------------------
     def reset_answer(self) -> bytes:
         return self._answer(self.messages, step_idx=0, is_done=False, format_reward=0.0, warnings=[])
 

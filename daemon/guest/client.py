@@ -58,7 +58,7 @@ class GuestClient:
         self.liveness_timeout = liveness_timeout
         self.budget = budget or Budget()    # the operation's, shared with its vmrun calls
 
-    # --- transport ---------------------------------------------------------------------------------------------
+    # --- transport ------------------------------------------------------------------------------------------
     def _request(self, method: str, path: str, body: bytes | None = None, content_type: str | None = None,
                  timeout: float | None = None, retries: int | None = None, ok_404: bool = False) -> bytes | None:
         attempts = max(1, self.retries if retries is None else retries)
@@ -136,7 +136,7 @@ class GuestClient:
         return self._request("POST", path, urllib.parse.urlencode(fields).encode(),
                              "application/x-www-form-urlencoded", **kwargs)
 
-    # --- endpoints ---------------------------------------------------------------------------------------------
+    # --- endpoints ------------------------------------------------------------------------------------------
     def platform(self, timeout: float | None = None) -> str:
         return self._request("GET", "/platform", timeout=timeout, retries=1).decode()
 

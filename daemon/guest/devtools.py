@@ -38,7 +38,7 @@ class DevToolsClient:
         self.timeout = timeout
         self._ids = itertools.count(1)
 
-    # --- transport ---------------------------------------------------------------------------------------------
+    # --- transport ------------------------------------------------------------------------------------------
     def _http_json(self, path: str) -> object:
         try:
             with urllib.request.urlopen(self.base + path, timeout=self.timeout) as answer:
@@ -98,7 +98,7 @@ class DevToolsClient:
     def _page(self, target_id: str, method: str, params: dict) -> dict:
         return self._command(self._ws_url(f"/devtools/page/{target_id}"), method, params)
 
-    # --- tabs --------------------------------------------------------------------------------------------------
+    # --- tabs -----------------------------------------------------------------------------------------------
     def tabs(self) -> list[dict]:
         """Open tabs ({id, url, title}) in the order Chrome lists its targets, which is not their creation order."""
         infos = self._browser("Target.getTargets")["targetInfos"]

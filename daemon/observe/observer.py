@@ -77,7 +77,7 @@ class Observer:
             handler(env_idx, args, reply, timings)
         return timings
 
-    # --- after each operation ----------------------------------------------------------------------------------
+    # --- after each operation -------------------------------------------------------------------------------
     def _after_reset(self, env_idx: int, args: dict, reply: Reply, timings: dict | None) -> None:
         live = self.live[env_idx]
         if live.open:
@@ -164,7 +164,7 @@ class Observer:
             live.recovered = True
             live.errors.append(f"the env was recovered ({cause})")
 
-    # --- helpers -----------------------------------------------------------------------------------------------
+    # --- helpers --------------------------------------------------------------------------------------------
     @staticmethod
     def _timings(report: dict | None, sent: float) -> dict | None:
         if not report:
@@ -197,7 +197,7 @@ class Observer:
                 "prompt": self.settings.prompt_template.replace("{instruction}", live.instruction),
                 "reset_timings": timings}
 
-    # --- the dashboard's view ----------------------------------------------------------------------------------
+    # --- the dashboard's view -------------------------------------------------------------------------------
     def dashboard_state(self) -> dict:
         envs = []
         for health, live, frame in zip(self.pool.health(), self.live, self.frames):

@@ -51,7 +51,7 @@ class Desktop:
         self._encoder = BandedPngEncoder()
         self._layer: tuple[str | None, Image.Image] | None = None
 
-    # --- persistence -------------------------------------------------------------------------------------------
+    # --- persistence ----------------------------------------------------------------------------------------
     def save(self) -> None:
         data = {"files": {p: base64.b64encode(b).decode() for p, b in self.files.items()}, "dirs": sorted(self.dirs),
                 "editor": self.editor, "settings": self.settings, "launched": self.launched}
@@ -63,7 +63,7 @@ class Desktop:
         if persist:
             self.save()
 
-    # --- files -------------------------------------------------------------------------------------------------
+    # --- files ----------------------------------------------------------------------------------------------
     @staticmethod
     def path(raw: str, cwd: str = HOME, expand: bool = True) -> str:
         """A guest path, absolute; `expand`: ~ and $HOME as the real server's expanduser/expandvars do."""
@@ -97,7 +97,7 @@ class Desktop:
         children = [self.tree(posixpath.join(path, name)) for name in self.listing(path)]
         return {"type": "directory", "name": posixpath.basename(path) or "/", "children": children}
 
-    # --- editor ------------------------------------------------------------------------------------------------
+    # --- editor ---------------------------------------------------------------------------------------------
     def open_in_editor(self, path: str) -> None:
         text = self.files.get(path, b"").decode("utf-8", "replace")
         self.editor = {"path": path, "text": text, "saved": True}
@@ -152,7 +152,7 @@ class Desktop:
         else:
             self.changed(f"pressed ctrl+{key}")
 
-    # --- screen ------------------------------------------------------------------------------------------------
+    # --- screen ---------------------------------------------------------------------------------------------
     def screenshot(self, black: bool = False, locked: bool = False) -> bytes:
         with self.lock:
             if black or locked:

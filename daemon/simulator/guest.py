@@ -71,7 +71,7 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):          # one line per request would drown the guest log
         pass
 
-    # --- plumbing ----------------------------------------------------------------------------------------------
+    # --- plumbing -------------------------------------------------------------------------------------------
     def body(self) -> bytes:
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
@@ -125,7 +125,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         self.handle_one("POST")
 
-    # --- endpoints ---------------------------------------------------------------------------------------------
+    # --- endpoints ------------------------------------------------------------------------------------------
     def screenshot(self):
         self.guest.latency("screenshot")
         frame = self.guest.desktop.screenshot(black=bool(self.guest.fault("black_frames")),

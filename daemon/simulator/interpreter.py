@@ -66,7 +66,7 @@ def _installed(program: str) -> bool:
     return program in PYTHON or program == "sudo" or hasattr(Shell, f"cmd_{program.replace('-', '_')}")
 
 
-# --- pyautogui programs ------------------------------------------------------------------------------------------
+# --- pyautogui programs -------------------------------------------------------------------------------------
 def run_python(desktop: Desktop, source: str) -> None:
     tree = ast.parse(source)
     held = False
@@ -192,7 +192,7 @@ PYAUTOGUI = {
 }
 
 
-# --- the simulated shell -----------------------------------------------------------------------------------------
+# --- the simulated shell ------------------------------------------------------------------------------------
 class Shell:
     """A few POSIX commands over the virtual file system; `a && b`, `a; b`, `> file` and `>> file` work."""
 

@@ -28,7 +28,7 @@ class Machine:
         self.dir = self.vmx.parent
         self.home = self.dir.parent
 
-    # --- identity ----------------------------------------------------------------------------------------------
+    # --- identity -------------------------------------------------------------------------------------------
     def exists(self) -> bool:
         return self.vmx.is_file()
 
@@ -54,7 +54,7 @@ class Machine:
     def port(self) -> int:
         return int(self.settings.get("guest.port", 5000))
 
-    # --- state -------------------------------------------------------------------------------------------------
+    # --- state ----------------------------------------------------------------------------------------------
     @contextlib.contextmanager
     def locked(self):
         """Serialize vmrun calls on this VM (different VMs never wait for each other)."""
@@ -96,7 +96,7 @@ class Machine:
         write_atomic(path, json.dumps(counters).encode())
         return True
 
-    # --- power -------------------------------------------------------------------------------------------------
+    # --- power ----------------------------------------------------------------------------------------------
     def start_guest(self) -> None:
         log = open(self.dir / "guest.log", "ab")
         process = subprocess.Popen([sys.executable, "-m", GUEST_MODULE, str(self.vmx)], stdin=subprocess.DEVNULL,
@@ -127,7 +127,7 @@ class Machine:
         state.update(zombie=True)
         self.save_state(state)
 
-    # --- snapshots ---------------------------------------------------------------------------------------------
+    # --- snapshots ------------------------------------------------------------------------------------------
     def snapshots(self) -> list[str]:
         folder = self.dir / "snapshots"
         files = sorted(folder.glob("*.json"), key=lambda p: int(p.name.split("-", 1)[0])) if folder.is_dir() else []

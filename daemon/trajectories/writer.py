@@ -49,7 +49,7 @@ class TrajectoryWriter:
         self.early: dict[str, list[tuple[str, bytes]]] = {}   # a frame can come before its episode's start
         self.thread = threading.Thread(target=self._run, name="trajectory-writer", daemon=True)
 
-    # --- the event loop's side: enqueue only --------------------------------------------------------------------
+    # --- the event loop's side: enqueue only ----------------------------------------------------------------
     def start(self) -> None:
         self.thread.start()
 
@@ -89,7 +89,7 @@ class TrajectoryWriter:
             self.pending_bytes += size
         self.queue.put((item, size))
 
-    # --- the writer thread ---------------------------------------------------------------------------------------
+    # --- the writer thread ----------------------------------------------------------------------------------
     def _run(self) -> None:
         try:
             self._sweep_at_start()
@@ -149,7 +149,7 @@ class TrajectoryWriter:
         started, size = self.stored.get(folder, (time.time(), 0))
         self.stored[folder] = (started, size + len(data) - previous)
 
-    # --- retention and the start-up sweep ----------------------------------------------------------------------
+    # --- retention and the start-up sweep -------------------------------------------------------------------
     def _apply_retention(self) -> None:
         now = time.time()
         total = sum(size for _, size in self.stored.values())

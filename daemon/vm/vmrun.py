@@ -60,7 +60,7 @@ class VmDriver:
         if process is not None:
             _kill_group(process)
 
-    # --- commands ----------------------------------------------------------------------------------------------
+    # --- commands -------------------------------------------------------------------------------------------
     def revert(self, snapshot: str) -> None:
         self.call("revertToSnapshot", self.vmx, snapshot)
 

@@ -56,7 +56,7 @@ class Environment:
         self.report = OperationReport()          # the worker starts a new one per operation
         self.log = env_logger("daemon.worker", env_idx)
 
-    # --- state -------------------------------------------------------------------------------------------------
+    # --- state ----------------------------------------------------------------------------------------------
     def state(self) -> dict:
         episode = self.episode
         return {"phase": self.phase.value, "episode_id": episode.episode_id if episode else None,
@@ -71,7 +71,7 @@ class Environment:
         """The operation that began at `since` (time.monotonic()) must be done within its share of the deadline."""
         self.budget.start(BUDGET_SHARE * self.settings.deadlines[operation], since)
 
-    # --- operations --------------------------------------------------------------------------------------------
+    # --- operations -----------------------------------------------------------------------------------------
     def reset(self, args: dict) -> Reply:
         self.lifecycle.wait_for_reset_ahead()
         self.lifecycle.resume()
@@ -186,7 +186,7 @@ class Environment:
         if self.desktop_env is not None:
             self.desktop_env.close()
 
-    # --- episode helpers ---------------------------------------------------------------------------------------
+    # --- episode helpers ------------------------------------------------------------------------------------
     def _current_episode(self, args: dict, scored_ok: bool = False) -> Episode:
         episode = self.episode
         if episode is None:
