@@ -1,10 +1,10 @@
 """EnvFleet: the env slots of several daemons (one per Mac), leased to episodes one at a time.
 
-Each daemon's authenticated /health lists its envs. A slot is free when its daemon answered the last probe, the
-env is not busy, not starting, resetting, recovering or broken, and no episode of this fleet holds it. A daemon
-that stops answering (or an episode that lost it) is skipped until a later probe finds it healthy again; probes
-run at most every `recheck_seconds` per daemon and never under the fleet's lock. One fleet per set of daemons:
-it assumes no other trainer uses their envs at the same time.
+Each daemon's authenticated /health lists its envs. A slot is free when its daemon answered the last probe,
+the env is not busy, not starting, resetting, recovering or broken, and no episode of this fleet holds it. A
+daemon that stops answering (or an episode that lost it) is skipped until a later probe finds it healthy
+again; probes run at most every `recheck_seconds` per daemon and never under the fleet's lock. One fleet per
+set of daemons: it assumes no other trainer uses their envs at the same time.
 """
 from __future__ import annotations
 
@@ -102,8 +102,8 @@ class EnvFleet:
             return self._free_locked()
 
     def _free_locked(self) -> list[Slot]:
-        """Free slots, spread over daemons (the least-leased daemon's envs first), warm envs first within a daemon
-        (reset-ahead has reverted their VM: a reset there does not wait for the revert)."""
+        """Free slots, spread over daemons (the least-leased daemon's envs first), warm envs first within a
+        daemon (reset-ahead has reverted their VM: a reset there does not wait for the revert)."""
         load = {d.address: sum(1 for s in self.leased if s.address == d.address) for d in self.daemons}
         warm = {Slot(d.address, env["env_idx"]) for d in self.daemons for env in d.envs if env.get("warm")}
         free = [Slot(d.address, i) for d in self.daemons for i in d.usable_envs()
@@ -125,8 +125,8 @@ class EnvFleet:
             time.sleep(min(poll_seconds, max(deadline - time.monotonic(), 0.0)))
 
     def release(self, slot: Slot, env_error: dict | None = None) -> None:
-        """Give the slot back. After an env error the slot (and, when the daemon itself was lost, every slot of
-        that daemon) is skipped until the next probe says it is healthy."""
+        """Give the slot back. After an env error the slot (and, when the daemon itself was lost, every slot
+        of that daemon) is skipped until the next probe says it is healthy."""
         with self.lock:
             self.leased.discard(slot)
             if env_error is None:

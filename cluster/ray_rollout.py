@@ -1,11 +1,12 @@
 """Ray: an env actor per fleet slot, and a drop-in for ARPO's RemoteEnvWorker.
 
-`RayEnvs` is the backend of cluster.rollout's loops that runs each slot's RemoteEnv in its own actor, spread over
-the Ray cluster's nodes (the actors only wait on HTTP: they ask for no CPU). `ArpoEnvWorker` has the method surface
-of the RemoteEnvWorker ARPO's trainer drives (`reset`, `step`, `evaluate`, `get_history_messages`, `is_done`,
-`is_init`); its answers carry the worker's own index as `env_idx`, as the trainer indexes its lists with it. Each
-reset leases a free slot from one `EnvFleet` actor shared by all workers, so a Mac that goes down costs the
-episodes it was running (returned with `env_error`, for the trainer to mask) and nothing after.
+`RayEnvs` is the backend of cluster.rollout's loops that runs each slot's RemoteEnv in its own actor, spread
+over the Ray cluster's nodes (the actors only wait on HTTP: they ask for no CPU). `ArpoEnvWorker` has the
+method surface of the RemoteEnvWorker ARPO's trainer drives (`reset`, `step`, `evaluate`,
+`get_history_messages`, `is_done`, `is_init`); its answers carry the worker's own index as `env_idx`, as the
+trainer indexes its lists with it. Each reset leases a free slot from one `EnvFleet` actor shared by all
+workers, so a Mac that goes down costs the episodes it was running (returned with `env_error`, for the trainer
+to mask) and nothing after.
 """
 from __future__ import annotations
 
@@ -69,7 +70,8 @@ class _ActorEnv:
 
 
 class RayEnvs(SlotEnvs):
-    """Backend for cluster.rollout: an EnvActor per slot, created on first use (or all at once by `create`)."""
+    """Backend for cluster.rollout: an EnvActor per slot, created on first use
+    (or all at once by `create`)."""
 
     def __init__(self, timeouts: Timeouts = Timeouts(), retry: RetryBudget = RetryBudget(),
                  reset_options: dict | None = None):
@@ -144,7 +146,8 @@ class ArpoEnvWorker:
         return self.last is not None
 
     def env_error(self) -> dict | None:
-        """Not None when this worker's current episode was lost to an infrastructure fault: mask its sample."""
+        """Not None when this worker's current episode was lost to an infrastructure fault:
+        mask its sample."""
         return self.error
 
     def _answer(self, result: EnvResult) -> dict:
@@ -161,8 +164,8 @@ class ArpoEnvWorker:
 
 
 def create_fleet_actor(daemons: list[DaemonAddress], recheck_seconds: float = 5.0):
-    """One EnvFleet in an actor, shared by every ArpoEnvWorker (they lease from it). Threaded: a lease that waits
-    for a free slot does not hold up the releases that free one."""
+    """One EnvFleet in an actor, shared by every ArpoEnvWorker (they lease from it). Threaded: a lease that
+    waits for a free slot does not hold up the releases that free one."""
     return ray.remote(EnvFleet).options(num_cpus=0, max_concurrency=64).remote(daemons,
                                                                               recheck_seconds=recheck_seconds)
 

@@ -1,11 +1,12 @@
 """RemoteEnv: one env of one daemon over HTTP, as the trainer sees it.
 
 - One kept-alive `requests.Session` per env (no new TCP connection, and no new tunnel channel, per call).
-- Every step carries `env_idx`, `episode_id` and `step_idx`, so a retried step returns the daemon's stored answer
-  instead of acting twice; connection errors, timeouts, 503 (after its Retry-After) and 409 env_busy (the first
-  attempt still running) are retried within a bounded budget of attempts and seconds.
-- The episode runs with `history: delta` and the full history is rebuilt here: `obs_messages` of every result is
-  exactly the list the seed protocol would have sent, and `history_messages()` what /env/history_messages holds.
+- Every step carries `env_idx`, `episode_id` and `step_idx`, so a retried step returns the daemon's stored
+  answer instead of acting twice; connection errors, timeouts, 503 (after its Retry-After) and 409 env_busy
+  (the first attempt still running) are retried within a bounded budget of attempts and seconds.
+- The episode runs with `history: delta` and the full history is rebuilt here: `obs_messages` of every result
+  is exactly the list the seed protocol would have sent, and `history_messages()` what /env/history_messages
+  holds.
 - Before the token is sent anywhere, the daemon must prove it knows it (HMAC of a fresh nonce on GET /health),
   again at every reset and after any connection failure (whoever answers the port next may be someone else).
 - A failure of the environment, not of the agent, comes back as `env_error` {"code", "message"}: the trainer
@@ -104,7 +105,8 @@ class RemoteEnv:
 
     # --- episode --------------------------------------------------------------------------------------------
     def reset(self, task_config: dict, max_steps: int | None = None) -> EnvResult:
-        """A new episode. The daemon proves itself again first: it may have restarted since the last episode."""
+        """A new episode. The daemon proves itself again first:
+        it may have restarted since the last episode."""
         self.episode_id, self.step_idx, self.done, self.messages = None, 0, True, []
         self.verified = False
         body = {**self.reset_options, "env_idx": self.env_idx, "task_config": task_config, "history": "delta"}
@@ -146,7 +148,8 @@ class RemoteEnv:
         return Evaluation(float(score))
 
     def history_messages(self) -> list[dict]:
-        """The episode's full history, final assistant message included (what /env/history_messages returns)."""
+        """The episode's full history, final assistant message included
+        (what /env/history_messages returns)."""
         return list(self.messages)
 
     def close(self) -> None:
@@ -154,8 +157,8 @@ class RemoteEnv:
 
     # --- daemon identity ------------------------------------------------------------------------------------
     def verify(self) -> None:
-        """GET /health with a nonce and no token; the answer must carry the HMAC that only the token's holder can
-        compute. Raises EnvFault('untrusted_daemon') otherwise (the token is not sent)."""
+        """GET /health with a nonce and no token; the answer must carry the HMAC that only the token's holder
+        can compute. Raises EnvFault('untrusted_daemon') otherwise (the token is not sent)."""
         self.verified = False
         nonce = new_nonce()
         try:
@@ -176,8 +179,8 @@ class RemoteEnv:
 
     # --- HTTP with retries ----------------------------------------------------------------------------------
     def _post(self, path: str, body: dict, timeout: float, retry_502: bool = False):
-        """`retry_502`: a failed step changed nothing on the daemon (the same step_idx may be sent again), unless
-        its episode is gone."""
+        """`retry_502`: a failed step changed nothing on the daemon (the same step_idx may be sent again),
+        unless its episode is gone."""
         started = time.monotonic()
         fault: EnvFault | None = None
         for attempt in range(self.retry.attempts):
@@ -235,7 +238,8 @@ class _Retryable(Exception):
 
 
 def get_health(env: RemoteEnv) -> dict:
-    """Authenticated GET /health through `env`'s session (proof first, every time; one attempt: callers poll)."""
+    """Authenticated GET /health through `env`'s session
+    (proof first, every time; one attempt: callers poll)."""
     env.verify()
     try:
         response = env.session.get(env.address.url("/health"), headers=env.address.auth_headers(),

@@ -1,6 +1,7 @@
-"""`python -m cluster smoke`: short scripted episodes (K clicks, then `finished`) over every free env, evaluated,
-summarized. An episode is `ok` when it ran as scripted, `masked` when its environment failed (env_error: what a
-trainer would mask) and `failed` when the daemon answered something the protocol does not allow."""
+"""`python -m cluster smoke`: short scripted episodes (K clicks, then `finished`) over every free env,
+evaluated, summarized. An episode is `ok` when it ran as scripted, `masked` when its environment failed
+(env_error: what a trainer would mask) and `failed` when the daemon answered something the protocol does not
+allow."""
 from __future__ import annotations
 
 import statistics

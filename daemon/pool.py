@@ -1,13 +1,14 @@
 """The pool: one worker subprocess per VM, spawned, watched and replaced from the daemon's event loop.
 
-One operation per env at a time (a second is refused, not queued: the trainer's request would otherwise time out
-behind it), with two exceptions a retrying client needs: a repeated evaluate attaches to the one in flight and gets
-its answer, and a reset arriving while an evaluate runs waits for it (bounded by the evaluate's deadline). Every
-operation has a deadline; a worker that overruns it or dies is killed and replaced, the waiting request is answered
-with a clear error, and the new worker brings its VM back to a known-good state while the env answers 503
-"recovering". A worker that reports its guest lost keeps running and recovers its VM the same way. Recovery never
-dies (a failed spawn is one failed attempt of a bounded, logged series), and a watchdog recovers any env found
-neither serving nor recovering. Nothing here blocks the event loop, and envs share no lock.
+One operation per env at a time (a second is refused, not queued: the trainer's request would otherwise time
+out behind it), with two exceptions a retrying client needs: a repeated evaluate attaches to the one in flight
+and gets its answer, and a reset arriving while an evaluate runs waits for it (bounded by the evaluate's
+deadline). Every operation has a deadline; a worker that overruns it or dies is killed and replaced, the
+waiting request is answered with a clear error, and the new worker brings its VM back to a known-good state
+while the env answers 503 "recovering". A worker that reports its guest lost keeps running and recovers its VM
+the same way. Recovery never dies (a failed spawn is one failed attempt of a bounded, logged series), and a
+watchdog recovers any env found neither serving nor recovering. Nothing here blocks the event loop, and envs
+share no lock.
 """
 from __future__ import annotations
 
@@ -187,8 +188,8 @@ class Pool:
         self.on_frame = lambda env_idx, header, image: None  # a screenshot arrived (after its answer)
 
     def start(self) -> None:
-        """Spawn every worker (each adopts its VM if a previous daemon left it running), stop the running VMs this
-        daemon started that are no longer configured, and start the watchdog."""
+        """Spawn every worker (each adopts its VM if a previous daemon left it running), stop the running VMs
+        this daemon started that are no longer configured, and start the watchdog."""
         for handle in self.handles:
             try:
                 handle.spawn(adopt=True)
@@ -247,8 +248,8 @@ class Pool:
         return reply
 
     async def _wait_for_evaluate(self, handle: WorkerHandle, op: str) -> Reply | None:
-        """The reply of the evaluate in flight, waited for within the evaluate deadline (the pool's own bound on
-        it); None when it gave none in time. A repeated evaluate answers it; a reset then runs as usual."""
+        """The reply of the evaluate in flight, waited for within the evaluate deadline (the pool's own bound
+        on it); None when it gave none in time. A repeated evaluate answers it; a reset then runs as usual."""
         handle.log.info("%s waits for the evaluate in flight", op)
         try:
             return await asyncio.wait_for(asyncio.shield(handle.in_flight), self.settings.deadlines["evaluate"])
@@ -273,8 +274,8 @@ class Pool:
         handle.recovery = asyncio.ensure_future(self._recover(handle))
 
     async def _recover(self, handle: WorkerHandle) -> None:
-        """Respawn the worker if it is gone and bring its VM to a known-good state; back off and retry, bounded.
-        Never raises: whatever fails is one failed attempt, logged."""
+        """Respawn the worker if it is gone and bring its VM to a known-good state; back off and retry,
+        bounded. Never raises: whatever fails is one failed attempt, logged."""
         backoff = self.settings.pool["recovery_backoff"]
         for attempt, pause in enumerate((0, *backoff)):
             await asyncio.sleep(pause)

@@ -1,4 +1,5 @@
-"""Action calls → structured actions → pyautogui code built from values (repr of parsed data, never model text)."""
+"""Action calls → structured actions → pyautogui code built from values
+(repr of parsed data, never model text)."""
 from __future__ import annotations
 
 import math
@@ -70,7 +71,8 @@ def smart_resize(height: int, width: int, factor: int = 28, min_pixels: int = 10
 
 
 def restore_box_tokens(text: str) -> str:
-    """start_box='(x,y)' → start_box='<|box_start|>(x,y)<|box_end|>' (no space after the comma, as trained)."""
+    """start_box='(x,y)' → start_box='<|box_start|>(x,y)<|box_end|>'
+    (no space after the comma, as trained)."""
     return re.sub(r"(start_box|end_box)='\((\d+),(\d+)\)'", r"\1='<|box_start|>(\2,\3)<|box_end|>'", text)
 
 
@@ -203,8 +205,8 @@ class _Compiler:
 
 
 class TypingPlan:
-    """Text → code strings: write() for plain ASCII, shift+comma for '<', Enter/Tab keys, clipboard for the rest,
-    split so that no string types for longer than max_code_seconds."""
+    """Text → code strings: write() for plain ASCII, shift+comma for '<', Enter/Tab keys, clipboard for the
+    rest, split so that no string types for longer than max_code_seconds."""
 
     def __init__(self, options: ActionOptions, warnings: list[str]):
         self.options, self.warnings = options, warnings
@@ -236,15 +238,17 @@ class TypingPlan:
                                  f"configured: {run[:20]!r}")
             return []
         argv = ["xclip", "-selection", "clipboard"] if tool == "xclip" else ["xsel", "--clipboard", "--input"]
-        # The tool forks a child that keeps the selection; with the guest server's stdout/stderr pipes inherited,
-        # the server's /execute would wait for that child until its 120 s limit (osworld-protocol.md §6).
+        # The tool forks a child that keeps the selection; with the guest server's stdout/stderr pipes
+        # inherited, the server's /execute would wait for that child until its 120 s limit
+        # (osworld-protocol.md §6).
         return [(f"import subprocess; subprocess.run({argv!r}, input={run.encode('utf-8')!r}, check=False, "
                  f"timeout=10, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); pyautogui.hotkey('ctrl', 'v')",
                  0.5)]
 
 
 def _runs(text: str) -> list[tuple[str, str]]:
-    """Split text into runs of one kind: 'ascii', '<', '\\n', '\\t' or 'other' (non-ASCII and control chars)."""
+    """Split text into runs of one kind: 'ascii', '<', '\\n', '\\t' or 'other'
+    (non-ASCII and control chars)."""
     runs: list[tuple[str, str]] = []
     for char in text:
         kind = "ascii" if char in TYPABLE else char if char in "<\n\t" else "other"

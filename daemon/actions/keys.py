@@ -1,4 +1,5 @@
-"""Key names: what models write → what pyautogui understands. One table for hotkey, press, keydown and keyup."""
+"""Key names: what models write → what pyautogui understands. One table for hotkey, press, keydown and
+keyup."""
 from __future__ import annotations
 
 ALIASES = {

@@ -123,7 +123,8 @@ class _Scanner:
         return bool(re.match(r",\s*[A-Za-z_][A-Za-z0-9_]*\s*=", rest))
 
     def bare(self, action: str) -> str:
-        """An unquoted value such as (235,512) or [1, 2, 3, 4]: up to the balancing bracket or the next , or )."""
+        """An unquoted value such as (235,512) or [1, 2, 3, 4]:
+        up to the balancing bracket or the next , or )."""
         start, depth = self.pos, 0
         while self.pos < len(self.text):
             char = self.text[self.pos]

@@ -1,10 +1,10 @@
 """Client of the OSWorld guest HTTP API (the Flask server inside each VM, port 5000).
 
-Every request has a timeout, clipped to what is left of the operation's time budget. Only a connection the guest
-refused or reset is tried again (bounded): a timed-out request may have acted, so it is never sent twice, and an
-/execute is never resent at all. While a long request waits (an /execute may take the guest's own 120 s), the
-guest is asked /platform every few seconds: a guest that stops answering that (frozen, or its VM gone) ends the
-wait at once instead of at the request's full timeout.
+Every request has a timeout, clipped to what is left of the operation's time budget. Only a connection the
+guest refused or reset is tried again (bounded): a timed-out request may have acted, so it is never sent
+twice, and an /execute is never resent at all. While a long request waits (an /execute may take the guest's
+own 120 s), the guest is asked /platform every few seconds: a guest that stops answering that (frozen, or its
+VM gone) ends the wait at once instead of at the request's full timeout.
 """
 from __future__ import annotations
 
@@ -31,9 +31,9 @@ NOT_A_DIRECTORY = "The provided path is not a directory"      # the real server'
 
 
 class GuestError(Exception):
-    """A guest request failed; the message names the endpoint and the guest, and what to do. `status` is the HTTP
-    status the guest answered with, None when it did not answer at all (refused, reset, timed out, stopped
-    answering: the guest may be lost)."""
+    """A guest request failed; the message names the endpoint and the guest, and what to do. `status` is the
+    HTTP status the guest answered with, None when it did not answer at all (refused, reset, timed out,
+    stopped answering: the guest may be lost)."""
 
     def __init__(self, message: str, status: int | None = None):
         super().__init__(message)
@@ -101,7 +101,8 @@ class GuestClient:
             connection.close()
 
     def _await_answer(self, connection: http.client.HTTPConnection, path: str, limit: float) -> None:
-        """Wait until the answer starts; on a long wait, probe the guest and give up when it stops answering."""
+        """Wait until the answer starts; on a long wait, probe the guest and give up when it stops
+        answering."""
         window = self.liveness_timeout
         if path == "/platform" or limit <= 2 * window:
             return                                       # short: the socket timeout alone bounds it
@@ -181,8 +182,8 @@ class GuestClient:
         return self._form("/file", {"file_path": guest_path}, ok_404=True)
 
     def list_directory(self, guest_path: str) -> dict | None:
-        """The guest's {"type", "name", "children"} tree of a folder; None when the folder does not exist (the real
-        server answers 400 there, and takes the path as it is: no ~ expansion)."""
+        """The guest's {"type", "name", "children"} tree of a folder; None when the folder does not exist (the
+        real server answers 400 there, and takes the path as it is: no ~ expansion)."""
         try:
             answer = self._json("POST", "/list_directory", {"path": guest_path}, ok_404=True)
         except GuestError as exc:
@@ -213,8 +214,8 @@ class GuestClient:
         return self._request("POST", "/wallpaper", ok_404=True)
 
     def vlc_status(self, timeout: float) -> bytes | None:
-        """VLC's status.xml from its web interface in the guest; None when VLC does not answer (not running, or
-        its interface not up yet: it is asked a few times, as OSWorld does)."""
+        """VLC's status.xml from its web interface in the guest; None when VLC does not answer (not running,
+        or its interface not up yet: it is asked a few times, as OSWorld does)."""
         request = urllib.request.Request(f"http://{self.ip}:{self.vlc_port}/requests/status.xml")
         request.add_header("Authorization", "Basic " + base64.b64encode(f":{VLC_PASSWORD}".encode()).decode())
         for attempt in range(max(1, self.retries)):

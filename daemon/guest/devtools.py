@@ -100,7 +100,8 @@ class DevToolsClient:
 
     # --- tabs -----------------------------------------------------------------------------------------------
     def tabs(self) -> list[dict]:
-        """Open tabs ({id, url, title}) in the order Chrome lists its targets, which is not their creation order."""
+        """Open tabs ({id, url, title}) in the order Chrome lists its targets, which is not their creation
+        order."""
         infos = self._browser("Target.getTargets")["targetInfos"]
         return [{"id": t["targetId"], "url": t["url"], "title": t["title"]} for t in infos if t["type"] == "page"]
 
@@ -132,7 +133,8 @@ class DevToolsClient:
         return base64.b64decode(answer["data"])
 
     def wait_loaded(self, target_id: str, timeout: float) -> None:
-        """Until the tab's document is complete, for `timeout` seconds at most (then the page is left loading)."""
+        """Until the tab's document is complete, for `timeout` seconds at most
+        (then the page is left loading)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not self.evaluate(target_id, PAGE_LOADED):
             time.sleep(0.2)

@@ -1,10 +1,11 @@
 """Who may drive the daemon: a secret token in a file, checked on every route before anything else.
 
-The token is accepted as `Authorization: Bearer <token>`, as a path prefix `/t/<token>/...` (the unchanged seed
-client only lets its user change `remote_server_url`), and for GET routes only as the cookie `osworld_token` (the
-dashboard). A request that carries `X-OSWorld-Nonce` gets `X-OSWorld-Proof`, an HMAC of the nonce under the token,
-on any answer: a client checks it on an unauthenticated `GET /health` before it sends its token, so a port squatter
-on the login node cannot collect the token or feed it fake observations. The token never reaches a log line.
+The token is accepted as `Authorization: Bearer <token>`, as a path prefix `/t/<token>/...` (the unchanged
+seed client only lets its user change `remote_server_url`), and for GET routes only as the cookie
+`osworld_token` (the dashboard). A request that carries `X-OSWorld-Nonce` gets `X-OSWorld-Proof`, an HMAC of
+the nonce under the token, on any answer: a client checks it on an unauthenticated `GET /health` before it
+sends its token, so a port squatter on the login node cannot collect the token or feed it fake observations.
+The token never reaches a log line.
 """
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ class TokenFileError(Exception):
 
 
 def load_or_create_token(path: str | os.PathLike) -> str:
-    """The token in `path`; at first start a new one (32 random bytes, urlsafe), written 0600 and never replaced."""
+    """The token in `path`; at first start a new one (32 random bytes, urlsafe), written 0600 and never
+    replaced."""
     path = Path(path)
     if write_new_atomic(path, (secrets.token_urlsafe(32) + "\n").encode(), mode=0o600):
         log.info("created a new auth token in %s (mode 0600)", path)

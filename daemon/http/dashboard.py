@@ -1,8 +1,9 @@
 """GET /metrics and the dashboard: its pages, assets and JSON, all read-only and answered from memory or the
 trajectories folder (file reads off the event loop). Names from the URL are checked before they touch a path.
 
-Every route needs the token like any other (ApiHandler.prepare). A browser logs in once at `/t/<token>/dashboard`:
-that sets the HttpOnly cookie and redirects to `/dashboard`: the token is in no link, page or later request line.
+Every route needs the token like any other (ApiHandler.prepare). A browser logs in once at
+`/t/<token>/dashboard`: that sets the HttpOnly cookie and redirects to `/dashboard`: the token is in no link,
+page or later request line.
 """
 from __future__ import annotations
 

@@ -192,8 +192,8 @@ class HistoryHandler(EnvHandler):
 
 
 class HealthHandler(ApiHandler):
-    """Answers from memory only (no worker round trip), so it stays fast while every VM is busy. Without the token
-    only {"status": "ok"}: the cluster's `curl .../health` works, and nothing about the envs leaks."""
+    """Answers from memory only (no worker round trip), so it stays fast while every VM is busy. Without the
+    token only {"status": "ok"}: the cluster's `curl .../health` works, and nothing about the envs leaks."""
 
     open_without_token = True
 

@@ -1,9 +1,10 @@
 """The HTTP server under the app: how many connections it holds, how long they may idle, what it does when the
 process runs out of descriptors.
 
-Over `server.max_connections` a new connection gets a canned 503 and is closed at once, so idle connections cannot
-take the descriptors `/health` and the workers need. Tornado's accept loop logs every failed accept and retries at
-once (a log flood and a busy loop at EMFILE); ours logs at a bounded rate and pauses accepting briefly instead.
+Over `server.max_connections` a new connection gets a canned 503 and is closed at once, so idle connections
+cannot take the descriptors `/health` and the workers need. Tornado's accept loop logs every failed accept and
+retries at once (a log flood and a busy loop at EMFILE); ours logs at a bounded rate and pauses accepting
+briefly instead.
 """
 from __future__ import annotations
 
@@ -54,7 +55,8 @@ def busy_answer() -> bytes:
 
 
 class AcceptLoop:
-    """Accepts on one listening socket; on an accept error, logs (bounded) and stops accepting for a moment."""
+    """Accepts on one listening socket; on an accept error, logs (bounded) and stops accepting for a
+    moment."""
 
     def __init__(self, sock: socket.socket, on_connection, errors: BoundedLog):
         self.sock, self.on_connection, self.errors = sock, on_connection, errors
@@ -119,7 +121,8 @@ class CappedHTTPServer(tornado.httpserver.HTTPServer):
 
 
 def raise_open_files_limit(wanted: int | None) -> int:
-    """Set RLIMIT_NOFILE's soft limit to `wanted` (None: the hard limit) at most the hard limit; the new soft."""
+    """Set RLIMIT_NOFILE's soft limit to `wanted` (None: the hard limit) at most the hard limit;
+    the new soft."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     target = hard if wanted is None else wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
     for candidate in (target, min(target, UNLIMITED_FALLBACK)):

@@ -1,7 +1,7 @@
 """The daemon's Prometheus metrics, in a registry of its own (never the process-global one).
 
-Counters and histograms are fed by the Observer from worker reports; env phases and the tunnel are read at scrape
-time (from the pool's memory and the tunnel's status file), so they are never stale.
+Counters and histograms are fed by the Observer from worker reports; env phases and the tunnel are read at
+scrape time (from the pool's memory and the tunnel's status file), so they are never stale.
 """
 from __future__ import annotations
 

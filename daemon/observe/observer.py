@@ -1,9 +1,10 @@
-"""The daemon's view of every env operation: metrics, the live state the dashboard shows, trajectory recording.
+"""The daemon's view of every env operation:
+metrics, the live state the dashboard shows, trajectory recording.
 
-Handlers call `Observer.call` instead of the pool directly. It forwards to the pool, then reads the worker's report
-(timings, what the step did) that came back with the reply; screenshots arrive raw after their answers, through
-`on_frame`. Nothing here does I/O on the answer's path: recording goes to the trajectory writer's queue, metrics are
-in-memory counters.
+Handlers call `Observer.call` instead of the pool directly. It forwards to the pool, then reads the worker's
+report (timings, what the step did) that came back with the reply; screenshots arrive raw after their answers,
+through `on_frame`. Nothing here does I/O on the answer's path: recording goes to the trajectory writer's
+queue, metrics are in-memory counters.
 """
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ from ..trajectories.store import action_line, frame_name
 from .metrics import Metrics
 
 STEP_FIELDS = ("history_text", "actions", "code", "format_reward", "warnings", "error", "terminal", "done")
-# 5xx codes after which the episode cannot go on (its VM is being recovered or its worker is gone). Any other 5xx
-# (guest_failed, evaluation_failed, ...) changed nothing in the episode: the client may retry, so it stays recorded.
+# 5xx codes after which the episode cannot go on (its VM is being recovered or its worker is gone). Any other
+# 5xx (guest_failed, evaluation_failed, ...) changed nothing in the episode: the client may retry, so it stays
+# recorded.
 EPISODE_ENDING = {"guest_lost", "episode_lost", "worker_died", "worker_timeout", "env_recovering", "shutting_down",
                   "worker_error", "internal_error"}
 RECENT_EPISODES = 5000                  # finished episodes kept for the dashboard's rates and score histogram

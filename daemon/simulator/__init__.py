@@ -1,7 +1,7 @@
 """The simulated VMware: `vmrun-sim`, simulated guests on loopback addresses, scenarios and faults.
 
-The daemon talks to it through its production path (vmrun subprocesses, guest HTTP); only the executable and the
-guest differ. See README.md in this folder.
+The daemon talks to it through its production path (vmrun subprocesses, guest HTTP); only the executable and
+the guest differ. See README.md in this folder.
 """
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ SNAPSHOT = DEFAULTS["vmware"]["snapshot"]     # what the daemon reverts to, unle
 def provision(home: Path, count: int, preset: str = SIMULATOR_DEFAULTS["preset"],
               ip_base: str = SIMULATOR_DEFAULTS["ip_base"], guest_port: int = DEFAULTS["vmware"]["guest_port"]
               ) -> list[Path]:
-    """Create (idempotently) `count` simulated VMs with an init_state snapshot; set the preset. Returns vmx paths."""
+    """Create (idempotently) `count` simulated VMs with an init_state snapshot;
+    set the preset. Returns vmx paths."""
     home = Path(home).resolve()
     home.mkdir(parents=True, exist_ok=True)
     current = scenario.read(home)

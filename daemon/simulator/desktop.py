@@ -1,7 +1,7 @@
 """The simulated guest's world: a virtual file system and a desktop with a text editor, drawn as a real PNG.
 
-The desktop is drawn over a real Ubuntu screenshot so that frame sizes and compression behave like a real VM's.
-The encoded frame is cached until something visible changes.
+The desktop is drawn over a real Ubuntu screenshot so that frame sizes and compression behave like a real
+VM's. The encoded frame is cached until something visible changes.
 """
 from __future__ import annotations
 

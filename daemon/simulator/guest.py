@@ -2,8 +2,8 @@
 
     python -m daemon.simulator.guest <vmx>
 
-Started detached by `vmrun-sim start` (it outlives vmrun and the daemon, as a VM does); ends when its VM's state
-says it is no longer the VM's guest (stopped, reverted, or the simulator home removed).
+Started detached by `vmrun-sim start` (it outlives vmrun and the daemon, as a VM does); ends when its VM's
+state says it is no longer the VM's guest (stopped, reverted, or the simulator home removed).
 """
 from __future__ import annotations
 
@@ -46,7 +46,8 @@ class Guest:
         self.wallpaper: str | None = None           # the guest path /setup/change_wallpaper set
 
     def start_chrome(self, words: list[str]) -> None:
-        """Chrome launched with remote debugging: its DevTools endpoint listens (OSWorld's socat is implied)."""
+        """Chrome launched with remote debugging: its DevTools endpoint listens
+        (OSWorld's socat is implied)."""
         if self.chrome is None and any(word.startswith("--remote-debugging-port") for word in words):
             self.chrome = self.desktop.browser = chrome.Browser()
             chrome.serve(self.chrome, self.machine.ip)
@@ -219,7 +220,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send(200, "Wallpaper changed successfully", "text/plain")
 
     def wallpaper(self):
-        """The wallpaper file's bytes, as OSWorld's server sends the file gsettings names (500 once it is gone)."""
+        """The wallpaper file's bytes, as OSWorld's server sends the file gsettings names
+        (500 once it is gone)."""
         self.body()
         if self.guest.wallpaper is None:
             image = io.BytesIO()

@@ -1,11 +1,11 @@
-"""What the simulated guest does with /execute: pyautogui programs walked as syntax trees, other commands answered
-by a small simulated shell over the virtual file system. Nothing is ever run on the host.
+"""What the simulated guest does with /execute: pyautogui programs walked as syntax trees, other commands
+answered by a small simulated shell over the virtual file system. Nothing is ever run on the host.
 
 Two behaviours of the real server (OSWorld's Flask /execute: subprocess.run with stdout/stderr pipes) are
-modelled as exceptions for the guest to answer: a program that is not installed (MissingProgram: a 500 when run
-without a shell), and a clipboard tool left holding the server's pipes (PipesHeld: xclip and xsel fork a child
-that keeps the selection and inherits stdout/stderr unless they go to DEVNULL, so the real answer waits for the
-server's time limit).
+modelled as exceptions for the guest to answer: a program that is not installed (MissingProgram: a 500 when
+run without a shell), and a clipboard tool left holding the server's pipes (PipesHeld: xclip and xsel fork a
+child that keeps the selection and inherits stdout/stderr unless they go to DEVNULL, so the real answer waits
+for the server's time limit).
 """
 from __future__ import annotations
 
@@ -38,8 +38,8 @@ DEVNULL = object()                # subprocess.DEVNULL in a guest program
 
 
 def execute(desktop: Desktop, command, shell: bool = False) -> dict:
-    """OSWorld's /execute answer: {"status", "output", "error", "returncode"}. Raises MissingProgram or PipesHeld
-    (after the command's effects) where the real server would answer 500."""
+    """OSWorld's /execute answer: {"status", "output", "error", "returncode"}. Raises MissingProgram or
+    PipesHeld (after the command's effects) where the real server would answer 500."""
     argv = shlex.split(command) if isinstance(command, str) else [str(part) for part in command]
     if not shell and argv and not _installed(argv[0]):
         raise MissingProgram(argv[0])
@@ -346,8 +346,9 @@ class Shell:
     cmd_xdg_open = cmd_gedit
 
     def cmd_xclip(self, args):
-        """Output and clear answer at once; input mode forks a child that keeps the selection and the pipes (this
-        shell has no stdin pipe to read from and no stderr redirection, so input mode always holds them)."""
+        """Output and clear answer at once; input mode forks a child that keeps the selection and the pipes
+        (this shell has no stdin pipe to read from and no stderr redirection, so input mode always holds
+        them)."""
         if set(args) & {"-o", "-out", "--output", "-bo", "-ob"}:
             return 0, self.desktop.clipboard, ""
         if set(args) & {"-c", "--clear", "-bc", "-cb", "--delete"}:

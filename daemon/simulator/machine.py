@@ -1,6 +1,7 @@
 """A simulated VM on disk: its .vmx, power state, guest process, snapshots and disk image; a lock per VM.
 
-Layout: <home>/vm<i>/vm<i>.vmx, state.json, disk.json (the guest's files and desktop), snapshots/<n>-<name>.json.
+Layout: <home>/vm<i>/vm<i>.vmx, state.json, disk.json (the guest's files and desktop),
+snapshots/<n>-<name>.json.
 Each vmrun-sim call is a separate process, as with the real vmrun, so all state lives in these files.
 """
 from __future__ import annotations
@@ -146,7 +147,8 @@ class Machine:
 
 
 def process_alive(pid: int) -> bool:
-    """Running and not a zombie (a killed child not yet reaped still answers kill(pid, 0); /proc tells on Linux)."""
+    """Running and not a zombie (a killed child not yet reaped still answers kill(pid, 0); /proc tells on
+    Linux)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -1,10 +1,11 @@
 """An incremental PNG encoder for the simulated guest's frames.
 
-A new frame differs from the last one in a few rows (typed text, the pointer, the status line), yet a plain encoder
-re-deflates all 6 MB of pixels (~130 ms of CPU): with eight simulated VMs on a 2-core machine, that CPU would be
-charged to the daemon's benchmarks. Here the image is cut into bands of rows; each band is deflated on its own
-(raw deflate, ended on a byte boundary by a sync flush, so independently made segments concatenate into one valid
-stream) and kept until its pixels change. The output is an ordinary PNG any decoder reads.
+A new frame differs from the last one in a few rows (typed text, the pointer, the status line), yet a plain
+encoder re-deflates all 6 MB of pixels (~130 ms of CPU): with eight simulated VMs on a 2-core machine, that
+CPU would be charged to the daemon's benchmarks. Here the image is cut into bands of rows; each band is
+deflated on its own (raw deflate, ended on a byte boundary by a sync flush, so independently made segments
+concatenate into one valid stream) and kept until its pixels change. The output is an ordinary PNG any decoder
+reads.
 """
 from __future__ import annotations
 

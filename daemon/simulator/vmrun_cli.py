@@ -1,8 +1,8 @@
 """vmrun-sim: a vmrun-compatible executable for simulated VMs (named so it can never shadow the real vmrun).
 
-    vmrun-sim -T fusion|ws list | start <vmx> [nogui|gui] | stop <vmx> [hard|soft] | revertToSnapshot <vmx> <name>
-              | snapshot <vmx> <name> | listSnapshots <vmx> | getGuestIPAddress <vmx> [-wait] | pause <vmx>
-              | unpause <vmx> | checkToolsState <vmx>
+    vmrun-sim -T fusion|ws list | start <vmx> [nogui|gui] | stop <vmx> [hard|soft]
+              | revertToSnapshot <vmx> <name> | snapshot <vmx> <name> | listSnapshots <vmx>
+              | getGuestIPAddress <vmx> [-wait] | pause <vmx> | unpause <vmx> | checkToolsState <vmx>
 
 Like vmrun, errors are printed on stdout as lines starting with "Error:", usually with exit status 255.
 """

@@ -1,4 +1,5 @@
-"""python -m daemon.tasks check DIR: which task files this install can run (the check reset uses for its 422)."""
+"""python -m daemon.tasks check DIR: which task files this install can run
+(the check reset uses for its 422)."""
 from __future__ import annotations
 
 import argparse

@@ -1,7 +1,7 @@
 """python -m daemon.trajectories [--config FILE | --dir DIR] list | show ID | export [--out FILE]
 
-list: the newest recorded episodes; show: one episode's summary and steps; export: one JSON line per episode (a
-chat with image paths, score, outcome) that a training or analysis script can load.
+list: the newest recorded episodes; show: one episode's summary and steps; export: one JSON line per episode
+(a chat with image paths, score, outcome) that a training or analysis script can load.
 """
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
-"""Reading recorded trajectories: <root>/<YYYY-MM-DD>/<episode_id>/{episode.json, steps.jsonl, frames/NNN.png}.
+"""Reading recorded trajectories: <root>/<YYYY-MM-DD>/<episode_id>/{episode.json, steps.jsonl,
+frames/NNN.png}.
 
-Episode ids and frame names that come from a URL are checked against a strict pattern before they touch a path.
+Episode ids and frame names that come from a URL are checked against a strict pattern before they touch a
+path.
 """
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """Records every episode to disk from a background thread, off the answer's path.
 
 The event loop only enqueues (a bounded queue, by count and by bytes): when the disk falls behind, a write is
-dropped and counted rather than making the trainer wait. Every file is written atomically (temp file, rename), so a
-daemon killed at any moment leaves complete files under final names; the next start removes leftover temp files
-and marks the episodes it interrupted. Retention (total size, age) deletes the oldest episodes first.
+dropped and counted rather than making the trainer wait. Every file is written atomically (temp file, rename),
+so a daemon killed at any moment leaves complete files under final names; the next start removes leftover temp
+files and marks the episodes it interrupted. Retention (total size, age) deletes the oldest episodes first.
 """
 from __future__ import annotations
 
@@ -117,7 +117,8 @@ class TrajectoryWriter:
             self._write(folder / name, image)
 
     def _do_frame(self, episode_id: str, name: str, image: bytes) -> None:
-        """The reset's frame can arrive before the reset's answer is observed: it waits for the episode's start."""
+        """The reset's frame can arrive before the reset's answer is observed:
+        it waits for the episode's start."""
         episode = self.open.get(episode_id)
         if episode is not None:
             self._write(episode.folder / name, image)

@@ -1,5 +1,5 @@
-"""VM driver: one VM through `vmrun`. Every call has a timeout; a call failed when its exit status is not 0 or any
-line of its output starts with "Error:" (vmrun prints errors on stdout, sometimes with status 0).
+"""VM driver: one VM through `vmrun`. Every call has a timeout; a call failed when its exit status is not 0 or
+any line of its output starts with "Error:" (vmrun prints errors on stdout, sometimes with status 0).
 """
 from __future__ import annotations
 

@@ -5,11 +5,12 @@ moves only through states.transition.
 adopt (once, when the daemon starts): a VM already running is taken over (used warm or reverted).
 reset: (wait for reset-ahead) → bring the VM up unless it is warm and its guest answers → task setup → first
 screenshot.
-step: compile the prediction → run each action in the guest → settle → screenshot; the episode changes only when
-all of it worked.
+step: compile the prediction → run each action in the guest → settle → screenshot; the episode changes only
+when all of it worked.
 evaluate: OSWorld scoring, once per episode; then reset-ahead reverts and starts the VM in the background.
-Every operation runs within its budget (95 % of its pool deadline), shared by all its vmrun and guest calls. A guest
-that stops answering mid-episode loses the episode: the phase becomes guest_lost and the pool recovers the VM.
+Every operation runs within its budget (95 % of its pool deadline), shared by all its vmrun and guest calls. A
+guest that stops answering mid-episode loses the episode: the phase becomes guest_lost and the pool recovers
+the VM.
 """
 from __future__ import annotations
 
@@ -68,7 +69,8 @@ class Environment:
         self.publish_state(self.state())
 
     def start_budget(self, operation: str, since: float) -> None:
-        """The operation that began at `since` (time.monotonic()) must be done within its share of the deadline."""
+        """The operation that began at `since` (time.monotonic()) must be done within its share of the
+        deadline."""
         self.budget.start(BUDGET_SHARE * self.settings.deadlines[operation], since)
 
     # --- operations -----------------------------------------------------------------------------------------
@@ -172,8 +174,8 @@ class Environment:
         return Reply(200, b'{"recovered": true}')
 
     def adopt(self) -> None:
-        """At daemon start: a VM left running (the daemon restarted) is used warm when it is clean and its guest
-        answers, else reverted; a VM that is off stays cold for the first reset."""
+        """At daemon start: a VM left running (the daemon restarted) is used warm when it is clean and its
+        guest answers, else reverted; a VM that is off stays cold for the first reset."""
         if not self.lifecycle.running():
             return
         self.set_phase(Phase.ADOPTING)
@@ -207,7 +209,8 @@ class Environment:
     @contextlib.contextmanager
     def _guest_loss_check(self, episode: Episode):
         """A guest call that got no answer: if the guest no longer answers at all, the episode is lost and the
-        phase guest_lost tells the pool to recover the VM. Otherwise the error stands, the episode unchanged."""
+        phase guest_lost tells the pool to recover the VM. Otherwise the error stands, the episode
+        unchanged."""
         try:
             yield
         except (DaemonError, SetupError, GuestError) as exc:
