@@ -64,7 +64,8 @@ class DaemonAddress:
 
 
 def expected_proof(token: str, nonce: str) -> str:
-    return hmac.new(token.encode("utf-8"), b"osworld-proof:" + nonce.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.new(token.encode("utf-8"), b"osworld-proof:" + nonce.encode("utf-8"),
+                    hashlib.sha256).hexdigest()
 
 
 def new_nonce() -> str:

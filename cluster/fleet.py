@@ -18,7 +18,8 @@ from .remote_env import EnvFault, RemoteEnv, Timeouts, get_health
 
 log = logging.getLogger("cluster.fleet")
 
-USABLE_PHASES = {"idle", "running", "done"}       # "running"/"done": a finished lease of ours, reset replaces it
+# "running"/"done": a finished lease of ours, reset replaces it
+USABLE_PHASES = {"idle", "running", "done"}
 DAEMON_LOST_CODES = {"daemon_unreachable", "untrusted_daemon", "unauthorized", "shutting_down"}
 
 
@@ -80,7 +81,8 @@ class EnvFleet:
             return
         with self.lock:
             if not daemon.up:
-                log.info("daemon %s is up with %d env(s)", daemon.address.display, len(health.get("envs", [])))
+                log.info("daemon %s is up with %d env(s)", daemon.address.display,
+                         len(health.get("envs", [])))
             daemon.up, daemon.error = True, None
             daemon.envs, daemon.tunnel = list(health.get("envs") or []), health.get("tunnel")
             daemon.checked = time.monotonic()
@@ -89,7 +91,8 @@ class EnvFleet:
         if refresh:
             self.refresh(force=True)
         with self.lock:
-            return [DaemonState(d.address, d.up, list(d.envs), d.tunnel, d.error, d.checked) for d in self.daemons]
+            return [DaemonState(d.address, d.up, list(d.envs), d.tunnel, d.error, d.checked)
+                    for d in self.daemons]
 
     # --- slots ----------------------------------------------------------------------------------------------
     def slots(self) -> list[Slot]:

@@ -62,8 +62,8 @@ class _ActorEnv:
         try:
             return ray.get(reference)
         except ray.exceptions.RayActorError as exc:
-            error = {"code": "actor_lost", "message": f"the Ray actor of {self.slot} died ({type(exc).__name__}); "
-                     "its node may be gone"}
+            error = {"code": "actor_lost", "message": f"the Ray actor of {self.slot} died "
+                                                      f"({type(exc).__name__}); its node may be gone"}
             if kind is EnvResult:
                 return EnvResult(self.slot.env_idx, None, True, 0.0, env_error=error)
             return Evaluation(None, error) if kind is Evaluation else []
@@ -97,7 +97,8 @@ class ArpoEnvWorker:
     def __init__(self, worker_idx: int, fleet, max_steps: int | None = None, lease_wait: float = 600.0,
                  timeouts: Timeouts = Timeouts(), retry: RetryBudget = RetryBudget(),
                  reset_options: dict | None = None):
-        self.worker_idx, self.fleet, self.max_steps, self.lease_wait = worker_idx, fleet, max_steps, lease_wait
+        self.worker_idx, self.fleet = worker_idx, fleet
+        self.max_steps, self.lease_wait = max_steps, lease_wait
         self.options = (timeouts, retry, reset_options)
         self.slot: Slot | None = None
         self.env: RemoteEnv | None = None
@@ -120,8 +121,8 @@ class ArpoEnvWorker:
 
     def step(self, prediction: str) -> dict:
         if self.env is None or self.last is None or self.last.is_done:
-            return self._answer(EnvResult(-1, None, True, 0.0, env_error=self.error or
-                                          {"code": "no_episode", "message": "step without a running episode"}))
+            return self._answer(EnvResult(-1, None, True, 0.0, env_error=self.error or {
+                "code": "no_episode", "message": "step without a running episode"}))
         self.last = self.env.step(prediction)
         self.error = self.error or self.last.env_error
         return self._answer(self.last)

@@ -92,7 +92,8 @@ class RemoteEnv:
                  retry: RetryBudget = RetryBudget(), reset_options: dict | None = None):
         self.address, self.env_idx = address, env_idx
         self.timeouts, self.retry = timeouts, retry
-        self.reset_options = dict(reset_options or {})      # e.g. {"image_format": "jpeg", "jpeg_quality": 85}
+        # e.g. {"image_format": "jpeg", "jpeg_quality": 85}
+        self.reset_options = dict(reset_options or {})
         self.session = requests.Session()
         self.verified = False
         self.episode_id: str | None = None
@@ -122,7 +123,8 @@ class RemoteEnv:
 
     def step(self, prediction: str) -> EnvResult:
         if self.episode_id is None or self.done:
-            return self._failed(EnvFault("no_episode", f"{self}: step without a running episode; reset first"))
+            return self._failed(EnvFault("no_episode",
+                                         f"{self}: step without a running episode; reset first"))
         body = {"env_idx": self.env_idx, "prediction": prediction, "episode_id": self.episode_id,
                 "step_idx": self.step_idx}
         try:
@@ -168,9 +170,9 @@ class RemoteEnv:
             raise EnvFault("daemon_unreachable", f"{self.address.display} did not answer /health: "
                            f"{type(exc).__name__}; is the daemon (and its tunnel) up?") from None
         if not self.address.proof_matches(nonce, response.headers.get(PROOF_HEADER)):
-            raise EnvFault("untrusted_daemon", f"{self.address.display} answered /health without a valid proof of "
-                           "the token: another program holds this port, or the token is not this daemon's "
-                           "(<run_dir>/auth-token on the Mac); the token was not sent")
+            raise EnvFault("untrusted_daemon", f"{self.address.display} answered /health without a valid "
+                           "proof of the token: another program holds this port, or the token is not this "
+                           "daemon's (<run_dir>/auth-token on the Mac); the token was not sent")
         self.verified = True
 
     def health(self) -> dict:
@@ -201,8 +203,8 @@ class RemoteEnv:
         try:
             if not self.verified:
                 self.verify()
-            response = self.session.post(self.address.url(path), data=json.dumps(body),
-                                         headers={"Content-Type": "application/json", **self.address.auth_headers()},
+            headers = {"Content-Type": "application/json", **self.address.auth_headers()}
+            response = self.session.post(self.address.url(path), data=json.dumps(body), headers=headers,
                                          timeout=(self.timeouts.connect, timeout))
         except EnvFault as fault:
             if fault.code == "daemon_unreachable":
@@ -210,7 +212,8 @@ class RemoteEnv:
             raise
         except (requests.ConnectionError, requests.Timeout) as exc:
             self.verified = False
-            raise _Retryable(EnvFault("daemon_unreachable", f"{self.address.display}{path} env {self.env_idx}: "
+            raise _Retryable(EnvFault("daemon_unreachable",
+                                      f"{self.address.display}{path} env {self.env_idx}: "
                                       f"{type(exc).__name__}; is the daemon (and its tunnel) up?")) from None
         if response.status_code == 200:
             return _json(response, self, path)
@@ -227,7 +230,8 @@ class RemoteEnv:
                          warnings=answer.get("warnings") or [])
 
     def _failed(self, fault: EnvFault) -> EnvResult:
-        log.warning("%s episode %s: environment failure %s: %s", self, self.episode_id, fault.code, fault.message)
+        log.warning("%s episode %s: environment failure %s: %s", self, self.episode_id, fault.code,
+                    fault.message)
         return EnvResult(self.env_idx, None, True, 0.0, self.episode_id, self.step_idx, fault.as_dict())
 
 
@@ -257,8 +261,9 @@ def _json(response: requests.Response, env: RemoteEnv, path: str):
     try:
         return response.json()
     except ValueError:
-        raise EnvFault("bad_answer", f"{env.address.display}{path} answered {response.status_code} with a body "
-                       "that is not JSON; is this an OSWorld env daemon?", response.status_code) from None
+        raise EnvFault("bad_answer", f"{env.address.display}{path} answered {response.status_code} with a "
+                       "body that is not JSON; is this an OSWorld env daemon?",
+                       response.status_code) from None
 
 
 def _fault_of(response: requests.Response, env: RemoteEnv, path: str) -> EnvFault:

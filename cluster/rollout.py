@@ -22,8 +22,8 @@ from typing import Callable
 from .fleet import EnvFleet, Slot
 from .remote_env import EnvResult, Evaluation, RemoteEnv, RetryBudget, Timeouts
 
-Policy = Callable[[list], str]                     # one env's messages -> its prediction
-BatchPolicy = Callable[[list], list]               # every running env's messages -> their predictions, in order
+Policy = Callable[[list], str]                   # one env's messages -> its prediction
+BatchPolicy = Callable[[list], list]             # every running env's messages -> their predictions, in order
 
 
 @dataclass
@@ -228,8 +228,9 @@ def _lockstep_rounds(episodes: list[_Episode], batch_policy: BatchPolicy, max_st
 
 
 def _no_slot(record: EpisodeRecord, waited: float) -> EpisodeRecord:
-    record.env_error = {"code": "no_free_env", "message": f"no env of the fleet was free within {waited:.0f} s "
-                        "(daemons down, envs recovering, or all leased); see `python -m cluster status`"}
+    record.env_error = {"code": "no_free_env",
+                        "message": f"no env of the fleet was free within {waited:.0f} s (daemons down, envs "
+                                   "recovering, or all leased); see `python -m cluster status`"}
     record.started = record.ended = time.monotonic()
     return record
 

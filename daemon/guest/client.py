@@ -46,7 +46,8 @@ class GuestError(Exception):
 
 class GuestClient:
     def __init__(self, ip: str, port: int = _VMWARE["guest_port"],
-                 request_timeout: float = _VMWARE["guest_request_timeout"], retries: int = _VMWARE["guest_retries"],
+                 request_timeout: float = _VMWARE["guest_request_timeout"],
+                 retries: int = _VMWARE["guest_retries"],
                  devtools_port: int = _VMWARE["devtools_port"], vlc_port: int = _VMWARE["vlc_port"], *,
                  screenshot_timeout: float = _VMWARE["screenshot_timeout"],
                  liveness_timeout: float = _VMWARE["liveness_timeout"], budget: Budget | None = None):
@@ -60,7 +61,8 @@ class GuestClient:
 
     # --- transport ------------------------------------------------------------------------------------------
     def _request(self, method: str, path: str, body: bytes | None = None, content_type: str | None = None,
-                 timeout: float | None = None, retries: int | None = None, ok_404: bool = False) -> bytes | None:
+                 timeout: float | None = None, retries: int | None = None,
+                 ok_404: bool = False) -> bytes | None:
         attempts = max(1, self.retries if retries is None else retries)
         attempt = 1
         while True:
@@ -73,8 +75,8 @@ class GuestClient:
             except RETRIABLE as exc:
                 if attempt >= attempts:
                     raise GuestError(f"guest {self.base}{path} refused or dropped the connection {attempts} "
-                                     f"time(s) ({exc}); check that the VM runs and its OSWorld server listens on "
-                                     "the guest port") from exc
+                                     f"time(s) ({exc}); check that the VM runs and its OSWorld server "
+                                     "listens on the guest port") from exc
                 attempt += 1
                 time.sleep(RETRY_PAUSE)
                 continue
@@ -107,12 +109,13 @@ class GuestClient:
         if path == "/platform" or limit <= 2 * window:
             return                                       # short: the socket timeout alone bounds it
         deadline = time.monotonic() + limit
-        while not select.select([connection.sock], [], [], max(0.0, min(window, deadline - time.monotonic())))[0]:
+        while not select.select([connection.sock], [], [],
+                                max(0.0, min(window, deadline - time.monotonic())))[0]:
             if time.monotonic() >= deadline:
                 raise TimeoutError
             if not self.answers(window):
-                raise GuestError(f"guest {self.base} stopped answering while {path} ran: /platform did not answer "
-                                 f"within {window:.0f} s (the VM is frozen or gone)")
+                raise GuestError(f"guest {self.base} stopped answering while {path} ran: /platform did not "
+                                 f"answer within {window:.0f} s (the VM is frozen or gone)")
         connection.sock.settimeout(max(0.1, deadline - time.monotonic()))
 
     def answers(self, within: float) -> bool:
@@ -144,11 +147,13 @@ class GuestClient:
     def screenshot(self) -> bytes:
         data = self._request("GET", "/screenshot", timeout=self.screenshot_timeout)
         if not data or not data.startswith(b"\x89PNG"):
-            raise GuestError(f"guest {self.base}/screenshot did not answer a PNG ({len(data or b'')} bytes)", 200)
+            raise GuestError(f"guest {self.base}/screenshot did not answer a PNG ({len(data or b'')} bytes)",
+                             200)
         return data
 
     def execute(self, command: list[str] | str, shell: bool = False, timeout: float | None = None) -> dict:
-        answer = self._json("POST", "/execute", {"command": command, "shell": shell}, timeout=timeout, retries=1)
+        answer = self._json("POST", "/execute", {"command": command, "shell": shell}, timeout=timeout,
+                            retries=1)
         if not isinstance(answer, dict):
             raise GuestError(f"guest {self.base}/execute answered {answer!r}, not a JSON object", 200)
         return answer
@@ -170,9 +175,11 @@ class GuestClient:
     def upload(self, guest_path: str, data: bytes) -> None:
         boundary = uuid.uuid4().hex
         body = b"".join([
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file_path"\r\n\r\n{guest_path}\r\n'.encode(),
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file_path"\r\n\r\n'
+            f'{guest_path}\r\n'.encode(),
             f'--{boundary}\r\nContent-Disposition: form-data; name="file_data"; filename="upload"\r\n'
-            f'Content-Type: application/octet-stream\r\n\r\n'.encode(), data, f"\r\n--{boundary}--\r\n".encode()])
+            f'Content-Type: application/octet-stream\r\n\r\n'.encode(),
+            data, f"\r\n--{boundary}--\r\n".encode()])
         self._request("POST", "/setup/upload", body, f"multipart/form-data; boundary={boundary}")
 
     def change_wallpaper(self, guest_path: str) -> None:

@@ -103,7 +103,8 @@ class DevToolsClient:
         """Open tabs ({id, url, title}) in the order Chrome lists its targets, which is not their creation
         order."""
         infos = self._browser("Target.getTargets")["targetInfos"]
-        return [{"id": t["targetId"], "url": t["url"], "title": t["title"]} for t in infos if t["type"] == "page"]
+        return [{"id": t["targetId"], "url": t["url"], "title": t["title"]}
+                for t in infos if t["type"] == "page"]
 
     def open_tab(self, url: str, load_timeout: float) -> str:
         """Open url in a new tab and wait (bounded) for it to load; a page that never loads is left as it is,

@@ -49,11 +49,11 @@ def load_or_create_token(path: str | os.PathLike) -> str:
         raise TokenFileError(f"{path}: cannot read the auth token ({exc}); fix it or remove the file so that "
                              "the daemon creates a new one") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise TokenFileError(f"{path}: the auth token file is readable by others (mode {stat.filemode(mode)}); "
-                             f"run: chmod 600 {path}")
+        raise TokenFileError(f"{path}: the auth token file is readable by others "
+                             f"(mode {stat.filemode(mode)}); run: chmod 600 {path}")
     if len(token) < 16 or not re.fullmatch(r"[A-Za-z0-9_-]+", token):
-        raise TokenFileError(f"{path}: not a token (16 or more characters of A-Z a-z 0-9 _ -); remove the file "
-                             "so that the daemon creates a new one")
+        raise TokenFileError(f"{path}: not a token (16 or more characters of A-Z a-z 0-9 _ -); remove the "
+                             "file so that the daemon creates a new one")
     return token
 
 
@@ -158,6 +158,6 @@ def set_token_cookie(handler: tornado.web.RequestHandler, token: str) -> None:
 
 def warn_if_open(required: bool, host: str, port: int) -> None:
     if not required:
-        log.warning("AUTHENTICATION IS OFF (server.auth: false): anyone who can reach %s:%d (through the tunnel: "
-                    "every user of the cluster's login node) can drive every VM. Remove server.auth: false unless "
-                    "you know why it is there.", host, port)
+        log.warning("AUTHENTICATION IS OFF (server.auth: false): anyone who can reach %s:%d (through the "
+                    "tunnel: every user of the cluster's login node) can drive every VM. Remove server.auth: "
+                    "false unless you know why it is there.", host, port)

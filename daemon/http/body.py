@@ -44,7 +44,8 @@ def parse_json_object(raw: bytes, max_depth: int) -> dict:
         raise BodyError(f"body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise BodyError("body must be a JSON object")
-    try:                       # a lone surrogate (\ud800) parses, but no worker could ever write it out as UTF-8
+    # A lone surrogate (\ud800) parses, but no worker could ever write it out as UTF-8.
+    try:
         json.dumps(body, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
         raise BodyError("body holds a string with a lone UTF-16 surrogate escape (\\ud800-\\udfff): not "

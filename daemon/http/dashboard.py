@@ -69,7 +69,7 @@ class PageHandler(ObserveHandler):
         self.page = page
 
     def get(self, *ignored):
-        if getattr(self.request, "path_token", None) is not None:     # /t/<token>/dashboard: log in, then leave
+        if getattr(self.request, "path_token", None) is not None:   # /t/<token>/dashboard: log in, then leave
             auth.set_token_cookie(self, self.application.settings["guard"].token)
             self.redirect(self.request.path)
             return
@@ -129,7 +129,8 @@ class EpisodeHandler(ObserveHandler):
         meta = await self.off_loop(read_json, folder / EPISODE_FILE)
         steps = await self.off_loop(read_steps, folder)
         first = await self.off_loop(first_frame, folder)
-        self.send_json({"episode": meta, "steps": steps, "first_frame": f"frames/{first.name}" if first else None})
+        self.send_json({"episode": meta, "steps": steps,
+                        "first_frame": f"frames/{first.name}" if first else None})
 
 
 class EpisodeFrameHandler(ObserveHandler):
@@ -154,5 +155,6 @@ def routes(shared: dict) -> list[tuple]:
         (r"/dashboard/api/frames/([0-9]{1,4})", LiveFrameHandler, shared),
         (r"/dashboard/api/episodes", EpisodesHandler, shared),
         (rf"/dashboard/api/episodes/{episode_id}", EpisodeHandler, shared),
-        (rf"/dashboard/api/episodes/{episode_id}/frames/([0-9]{{3,6}}\.(?:png|jpg))", EpisodeFrameHandler, shared),
+        (rf"/dashboard/api/episodes/{episode_id}/frames/([0-9]{{3,6}}\.(?:png|jpg))", EpisodeFrameHandler,
+         shared),
     ]

@@ -159,8 +159,10 @@ class ResetHandler(EnvHandler):
             "history": _optional(body, "history", str, lambda v: v in ("full", "delta"), "'full' or 'delta'"),
             "max_steps": _optional(body, "max_steps", int, lambda v: 1 <= v <= cap,
                                    f"an integer from 1 to {cap} (episode.max_steps_cap)"),
-            "image_format": _optional(body, "image_format", str, lambda v: v in ("png", "jpeg"), "'png' or 'jpeg'"),
-            "jpeg_quality": _optional(body, "jpeg_quality", int, lambda v: 1 <= v <= 100, "an integer 1..100"),
+            "image_format": _optional(body, "image_format", str, lambda v: v in ("png", "jpeg"),
+                                      "'png' or 'jpeg'"),
+            "jpeg_quality": _optional(body, "jpeg_quality", int, lambda v: 1 <= v <= 100,
+                                      "an integer 1..100"),
         }
         missing = missing_capabilities(task, self.config)
         if missing:

@@ -19,7 +19,8 @@ from tornado.ioloop import IOLoop
 from ..errors import error_reply
 
 ACCEPT_BATCH = 128                 # connections accepted per readiness event (Tornado's own heuristic)
-ACCEPT_PAUSE = 0.1                 # seconds without accepting after an accept error (EMFILE: descriptors run out)
+# Seconds without accepting after an accept error (EMFILE: descriptors run out).
+ACCEPT_PAUSE = 0.1
 LOG_EVERY = 60.0                   # at most one line per kind of trouble per minute
 FD_RESERVE = 256                   # descriptors kept free of connections: worker pipes, log and status files
 UNLIMITED_FALLBACK = 10240         # macOS refuses RLIM_INFINITY as a soft limit; its OPEN_MAX is this

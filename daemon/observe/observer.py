@@ -24,8 +24,8 @@ STEP_FIELDS = ("history_text", "actions", "code", "format_reward", "warnings", "
 # 5xx codes after which the episode cannot go on (its VM is being recovered or its worker is gone). Any other
 # 5xx (guest_failed, evaluation_failed, ...) changed nothing in the episode: the client may retry, so it stays
 # recorded.
-EPISODE_ENDING = {"guest_lost", "episode_lost", "worker_died", "worker_timeout", "env_recovering", "shutting_down",
-                  "worker_error", "internal_error"}
+EPISODE_ENDING = {"guest_lost", "episode_lost", "worker_died", "worker_timeout", "env_recovering",
+                  "shutting_down", "worker_error", "internal_error"}
 RECENT_EPISODES = 5000                  # finished episodes kept for the dashboard's rates and score histogram
 
 
@@ -51,9 +51,10 @@ class Observer:
         self.pool, self.settings, self.writer = pool, settings, writer
         self.metrics = Metrics(pool, settings.raw["tunnel_status_file"])
         self.live = [LiveEnv() for _ in range(len(pool))]
-        self.frame_numbers = itertools.count(1)          # a new number per frame: the dashboard reloads on change
-        self.frames: list[tuple[bytes, str, int] | None] = [None] * len(pool)   # image, format, number per env
-        self.finished: collections.deque = collections.deque(maxlen=RECENT_EPISODES)   # (time, outcome, score)
+        # a new number per frame: the dashboard reloads on change
+        self.frame_numbers = itertools.count(1)
+        self.frames: list[tuple[bytes, str, int] | None] = [None] * len(pool)  # image, format, number per env
+        self.finished: collections.deque = collections.deque(maxlen=RECENT_EPISODES)  # (time, outcome, score)
         pool.on_recovery, pool.on_frame = self.on_recovery, self.on_frame
         if writer is not None:
             writer.on_drop = self.metrics.trajectory_drops.inc
@@ -150,8 +151,9 @@ class Observer:
         live.open = False
         self._count_episode(outcome, score)
         if self.writer is not None:
-            self.writer.end_episode(live.episode_id, {"ended": time.time(), "outcome": outcome, "score": score,
-                                                      "steps": live.step, "errors": live.errors})
+            self.writer.end_episode(live.episode_id, {"ended": time.time(), "outcome": outcome,
+                                                      "score": score, "steps": live.step,
+                                                      "errors": live.errors})
 
     def _count_episode(self, outcome: str, score: float | None = None) -> None:
         self.metrics.episodes.labels(outcome).inc()
@@ -184,10 +186,11 @@ class Observer:
             if self.writer is not None:
                 self.writer.add_frame(header["episode_id"], header["index"], image, header["image_format"])
         except (KeyError, TypeError, ValueError) as exc:      # a bad frame must not stop the worker's replies
-            env_logger("daemon.observe", env_idx).error("screenshot frame not usable (%r); not shown or recorded",
-                                                        exc)
+            env_logger("daemon.observe", env_idx).error(
+                "screenshot frame not usable (%r); not shown or recorded", exc)
 
-    def _episode_meta(self, env_idx: int, live: LiveEnv, task: dict, report: dict, timings: dict | None) -> dict:
+    def _episode_meta(self, env_idx: int, live: LiveEnv, task: dict, report: dict,
+                      timings: dict | None) -> dict:
         canonical = json.dumps(task, sort_keys=True, separators=(",", ":")).encode()
         options = self.settings.episode
         return {"episode_id": live.episode_id, "task_id": live.task_id, "instruction": live.instruction,
@@ -203,8 +206,8 @@ class Observer:
     def dashboard_state(self) -> dict:
         envs = []
         for health, live, frame in zip(self.pool.health(), self.live, self.frames):
-            envs.append({**health, "task_id": live.task_id, "instruction": live.instruction, "step": live.step,
-                         "max_steps": live.max_steps, "last_action": live.last_action,
+            envs.append({**health, "task_id": live.task_id, "instruction": live.instruction,
+                         "step": live.step, "max_steps": live.max_steps, "last_action": live.last_action,
                          "last_error": live.last_error or health.get("last_error"),
                          "frame_seq": frame[2] if frame else 0,
                          "recording_episode": live.episode_id if live.open else None})

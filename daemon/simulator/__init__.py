@@ -35,7 +35,8 @@ def provision(home: Path, count: int, preset: str = SIMULATOR_DEFAULTS["preset"]
         machine = Machine(home / f"vm{index}" / f"vm{index}.vmx")
         machine.dir.mkdir(parents=True, exist_ok=True)
         with machine.locked():
-            vmx_text = (f'.encoding = "UTF-8"\ndisplayName = "Simulated OSWorld VM {index}"\nguestOS = "ubuntu-64"\n'
+            vmx_text = (f'.encoding = "UTF-8"\ndisplayName = "Simulated OSWorld VM {index}"\n'
+                        f'guestOS = "ubuntu-64"\n'
                         f'sim.index = "{index}"\nguest.ip = "{first + index}"\nguest.port = "{guest_port}"\n')
             if not machine.exists() or machine.vmx.read_text() != vmx_text:
                 write_atomic(machine.vmx, vmx_text.encode())

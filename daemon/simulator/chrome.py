@@ -37,7 +37,9 @@ class Tab:
 
     @property
     def title(self) -> str:
-        return "New Tab" if self.url == "chrome://newtab/" else urllib.parse.urlparse(self.url).netloc or self.url
+        if self.url == "chrome://newtab/":
+            return "New Tab"
+        return urllib.parse.urlparse(self.url).netloc or self.url
 
     def document(self) -> str:
         return (f"<html><head><title>{html.escape(self.title)}</title></head>"
