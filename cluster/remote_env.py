@@ -203,8 +203,9 @@ class RemoteEnv:
         try:
             if not self.verified:
                 self.verify()
-            headers = {"Content-Type": "application/json", **self.address.auth_headers()}
-            response = self.session.post(self.address.url(path), data=json.dumps(body), headers=headers,
+            response = self.session.post(self.address.url(path), data=json.dumps(body),
+                                         headers={"Content-Type": "application/json",
+                                                  **self.address.auth_headers()},
                                          timeout=(self.timeouts.connect, timeout))
         except EnvFault as fault:
             if fault.code == "daemon_unreachable":

@@ -17,7 +17,7 @@ class BudgetSpent(Exception):
 
 class Budget:
     def __init__(self) -> None:
-        self._local = threading.local()         # .end: time.monotonic() at which it is spent; absent: no budget
+        self._local = threading.local()     # .end: time.monotonic() at which it is spent; absent: no budget
 
     def start(self, seconds: float, since: float | None = None) -> None:
         self._local.end = (time.monotonic() if since is None else since) + seconds

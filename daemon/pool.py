@@ -329,9 +329,8 @@ class Pool:
             return "the env is marked recovering but no recovery runs"
         if handle.phase is Phase.BROKEN:
             waited = time.monotonic() - handle.broken_since
-            if waited >= self.settings.pool["broken_retry_seconds"]:
-                return f"broken for {waited:.0f} s"
-            return None
+            return (f"broken for {waited:.0f} s" if waited >= self.settings.pool["broken_retry_seconds"]
+                    else None)
         if not handle.alive():
             return "the env has no worker process"
         if handle.phase is Phase.GUEST_LOST:

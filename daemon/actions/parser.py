@@ -64,7 +64,8 @@ class _Scanner:
         self.skip_space()
         match = NAME.match(self.text, self.pos)
         if not match:
-            raise ParseError(f"expected an action name after 'Action:', found {self.text[self.pos:self.pos + 20]!r}")
+            raise ParseError("expected an action name after 'Action:', "
+                             f"found {self.text[self.pos:self.pos + 20]!r}")
         self.pos = match.end()
         if self.peek() != "(":
             raise ParseError(f"action {match.group()!r} has no '(' argument list")
@@ -86,7 +87,8 @@ class _Scanner:
     def argument(self, action: str) -> tuple[str, str]:
         match = NAME.match(self.text, self.pos)
         if not match:
-            raise ParseError(f"action {action!r}: expected key='value', found {self.text[self.pos:self.pos + 20]!r}")
+            raise ParseError(f"action {action!r}: expected key='value', "
+                             f"found {self.text[self.pos:self.pos + 20]!r}")
         self.pos = match.end()
         self.skip_space()
         if self.peek() != "=":

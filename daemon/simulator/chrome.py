@@ -37,9 +37,8 @@ class Tab:
 
     @property
     def title(self) -> str:
-        if self.url == "chrome://newtab/":
-            return "New Tab"
-        return urllib.parse.urlparse(self.url).netloc or self.url
+        return ("New Tab" if self.url == "chrome://newtab/"
+                else urllib.parse.urlparse(self.url).netloc or self.url)
 
     def document(self) -> str:
         return (f"<html><head><title>{html.escape(self.title)}</title></head>"
@@ -141,7 +140,8 @@ class SessionHandler(tornado.websocket.WebSocketHandler):
 
     def browser_command(self, request: dict) -> dict:
         method, params = request["method"], request.get("params", {})
-        if method == "Target.getTargets":              # newest first, then the others: Chrome's order is not creation's
+        if method == "Target.getTargets":
+            # newest first, then the others: Chrome's order is not creation's
             with self.browser.lock:
                 tabs = self.browser.tabs[-1:] + self.browser.tabs[:-1]
                 return {"targetInfos": [tab.info() for tab in tabs]}

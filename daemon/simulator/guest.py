@@ -147,7 +147,8 @@ class Handler(BaseHTTPRequestHandler):
         except PipesHeld:                         # the real server's subprocess.run(timeout=120) expires
             limit = self.guest.seconds("execute_limit")
             time.sleep(limit)
-            self.send(500, {"status": "error", "message": f"Command '{command}' timed out after {limit:g} seconds"})
+            self.send(500, {"status": "error",
+                            "message": f"Command '{command}' timed out after {limit:g} seconds"})
         else:
             self.send(200, answer)
 
@@ -259,8 +260,8 @@ class Handler(BaseHTTPRequestHandler):
     def accessibility(self):
         desktop = self.guest.desktop
         editor = desktop.editor
-        window = (f'<frame name="{os.path.basename(editor["path"])} - Text Editor"><text>{len(editor["text"])}'
-                  f' characters</text></frame>' if editor else "")
+        window = (f'<frame name="{os.path.basename(editor["path"])} - Text Editor">'
+                  f'<text>{len(editor["text"])} characters</text></frame>' if editor else "")
         browser = self.guest.chrome.address_bar_xml() if self.guest.chrome else ""
         self.send(200, {"AT": f'<desktop-frame name="main">{window}{browser}</desktop-frame>'})
 
@@ -268,8 +269,8 @@ class Handler(BaseHTTPRequestHandler):
         """The editor's size; for a class no window has, the real view returns None: Flask's HTML 500."""
         name = str(self.form().get("app_class_name", "")).lower()
         if self.guest.desktop.editor is None or name != EDITOR_CLASS:
-            self.send(500, FLASK_500.format("The server encountered an internal error and was unable to complete "
-                                            "your request."), "text/html")
+            self.send(500, FLASK_500.format("The server encountered an internal error and was unable to "
+                                            "complete your request."), "text/html")
             return
         left, top, right, bottom = EDITOR_BOX
         self.send(200, {"width": right - left, "height": bottom - top})

@@ -16,7 +16,8 @@ import time
 
 from .desktop import HOME, Desktop
 
-SLEEP_CAP = 0.05                  # simulated sleeps are capped: the simulator's latencies come from the scenario
+# Simulated sleeps are capped: the simulator's latencies come from the scenario.
+SLEEP_CAP = 0.05
 PYTHON = {"python", "python3"}
 CLIPBOARD_TOOLS = ("xclip", "xsel")
 ALLOWED_IMPORTS = {"pyautogui", "time", "subprocess", "pyperclip"}
@@ -87,8 +88,9 @@ def run_python(desktop: Desktop, source: str) -> None:
 
 def _is_failsafe(node: ast.Assign) -> bool:
     (target,) = node.targets
-    return (isinstance(target, ast.Attribute) and target.attr == "FAILSAFE" and isinstance(target.value, ast.Name)
-            and target.value.id == "pyautogui" and isinstance(node.value, ast.Constant))
+    return (isinstance(target, ast.Attribute) and target.attr == "FAILSAFE"
+            and isinstance(target.value, ast.Name) and target.value.id == "pyautogui"
+            and isinstance(node.value, ast.Constant))
 
 
 def _call(desktop: Desktop, node: ast.Call):
@@ -174,8 +176,10 @@ PYAUTOGUI = {
     "pyautogui.click": _click,
     "pyautogui.doubleClick": lambda d, x=None, y=None, **k: _click(d, x, y, clicks=2),
     "pyautogui.rightClick": lambda d, x=None, y=None, **k: _click(d, x, y, button="right"),
-    "pyautogui.moveTo": lambda d, x=None, y=None, *a, **k: (_point(d, x, y), d.changed(f"move to {d.pointer}")),
-    "pyautogui.dragTo": lambda d, x=None, y=None, *a, **k: (_point(d, x, y), d.changed(f"drag to {d.pointer}")),
+    "pyautogui.moveTo": lambda d, x=None, y=None, *a, **k: (_point(d, x, y),
+                                                            d.changed(f"move to {d.pointer}")),
+    "pyautogui.dragTo": lambda d, x=None, y=None, *a, **k: (_point(d, x, y),
+                                                            d.changed(f"drag to {d.pointer}")),
     "pyautogui.mouseDown": lambda d, *a, **k: d.changed(f"mouse down at {d.pointer}"),
     "pyautogui.mouseUp": lambda d, *a, **k: d.changed(f"mouse up at {d.pointer}"),
     "pyautogui.scroll": _scroll,

@@ -100,8 +100,9 @@ class Machine:
     # --- power ----------------------------------------------------------------------------------------------
     def start_guest(self) -> None:
         log = open(self.dir / "guest.log", "ab")
-        process = subprocess.Popen([sys.executable, "-m", GUEST_MODULE, str(self.vmx)], stdin=subprocess.DEVNULL,
-                                   stdout=log, stderr=log, start_new_session=True, close_fds=True)
+        process = subprocess.Popen([sys.executable, "-m", GUEST_MODULE, str(self.vmx)],
+                                   stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                                   close_fds=True)
         log.close()
         state = self.state()
         state.update(power="on", pid=process.pid, zombie=False, started=time.time())
@@ -131,7 +132,8 @@ class Machine:
     # --- snapshots ------------------------------------------------------------------------------------------
     def snapshots(self) -> list[str]:
         folder = self.dir / "snapshots"
-        files = sorted(folder.glob("*.json"), key=lambda p: int(p.name.split("-", 1)[0])) if folder.is_dir() else []
+        files = sorted(folder.glob("*.json"), key=lambda p: int(p.name.split("-", 1)[0])) \
+            if folder.is_dir() else []
         return [p.name.split("-", 1)[1][:-5] for p in files]
 
     def take_snapshot(self, name: str) -> None:

@@ -21,7 +21,8 @@ _FINAL_BLOCK = zlib.compressobj(LEVEL, zlib.DEFLATED, -15).flush(zlib.Z_FINISH) 
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return (struct.pack(">I", len(data)) + kind + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
 
 
 class BandedPngEncoder:
@@ -35,7 +36,8 @@ class BandedPngEncoder:
         segments, checksum = [], zlib.adler32(b"")
         for band_index, top in enumerate(range(0, height, BAND_ROWS)):
             rows = range(top, min(top + BAND_ROWS, height))
-            band = b"".join(b"\x00" + raw[row * stride:(row + 1) * stride] for row in rows)   # filter type None
+            # filter type None
+            band = b"".join(b"\x00" + raw[row * stride:(row + 1) * stride] for row in rows)
             checksum = zlib.adler32(band, checksum)
             segments.append(self._segment(band_index, band))
         stream = b"\x78\x01" + b"".join(segments) + _FINAL_BLOCK + struct.pack(">I", checksum & 0xFFFFFFFF)

@@ -100,8 +100,8 @@ class TrajectoryWriter:
             try:
                 getattr(self, f"_do_{item[0]}")(*item[1:])
             except (OSError, ValueError) as exc:
-                log.error("trajectory %s write failed: %s; the episode's recording is incomplete (check the free "
-                          "space and permissions under %s)", item[0], exc, self.root)
+                log.error("trajectory %s write failed: %s; the episode's recording is incomplete (check the "
+                          "free space and permissions under %s)", item[0], exc, self.root)
             finally:
                 with self.pending_lock:
                     self.pending_bytes -= size

@@ -38,7 +38,8 @@ class VmDriver:
                                            stdin=subprocess.DEVNULL, text=True, env=self.env,
                                            start_new_session=True)
             except OSError as exc:
-                raise VmrunError(f"cannot run {self.vmrun}: {exc.strerror}; set vmware.vmrun in the config") from exc
+                raise VmrunError(f"cannot run {self.vmrun}: {exc.strerror}; "
+                                 "set vmware.vmrun in the config") from exc
             self._running = process
             try:
                 output, _ = process.communicate(timeout=timeout)

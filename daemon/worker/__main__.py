@@ -93,7 +93,7 @@ class Worker:
             if exc.status >= 500:
                 self.environment.last_error = exc.message
             return self.refuse(op, exc)
-        except Exception as exc:                       # a bug: answer clearly, log the traceback, pool recovers
+        except Exception as exc:                     # a bug: answer clearly, log the traceback, pool recovers
             crash = DaemonError(500, WORKER_CRASHED, f"the worker failed ({type(exc).__name__}: {exc}); "
                                 "the env is being recovered", detail=traceback.format_exc())
             return self.refuse(op, crash)
@@ -109,8 +109,8 @@ class Worker:
         episode = self.environment.episode
         step = len(episode.records) if episode else "-"            # the step index the request was about
         self.environment.log.log(logging.ERROR if exc.status >= 500 else logging.WARNING,
-                                 "%s answered %d %s at step %s: %s%s", op, exc.status, exc.code, step, exc.message,
-                                 exc.detail and f"\n{exc.detail}")
+                                 "%s answered %d %s at step %s: %s%s", op, exc.status, exc.code, step,
+                                 exc.message, exc.detail and f"\n{exc.detail}")
         return exc.reply()
 
 
@@ -143,7 +143,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m daemon.worker")
     parser.add_argument("--config", required=True)
     parser.add_argument("--env-idx", type=int, required=True)
-    parser.add_argument("--adopt", action="store_true", help="take over this env's VM if it is already running")
+    parser.add_argument("--adopt", action="store_true",
+                        help="take over this env's VM if it is already running")
     args = parser.parse_args()
     for signum in (signal.SIGINT, signal.SIGTERM):
         # The daemon owns this process's lifetime (stdin EOF ends it; the pool SIGKILLs a hung one). A signal

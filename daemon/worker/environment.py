@@ -80,7 +80,8 @@ class Environment:
         task = args["task_config"]
         options = self.settings.episode
         episode = Episode(self.env_idx, task, args.get("max_steps") or options["max_steps"],
-                          args.get("history") or options["history"], args.get("image_format") or options["image_format"],
+                          args.get("history") or options["history"],
+                          args.get("image_format") or options["image_format"],
                           args.get("jpeg_quality") or options["jpeg_quality"])
         self.log = self.lifecycle.log = env_logger("daemon.worker", self.env_idx, episode.episode_id)
         self.episode = None
@@ -140,7 +141,8 @@ class Environment:
             try:
                 with self._guest_loss_check(episode):
                     episode.score = evaluate_task(episode.task_config, self.lifecycle.guest,
-                                                  self._task_context(episode.task_config), episode.last_terminal)
+                                                  self._task_context(episode.task_config),
+                                                  episode.last_terminal)
             except EvaluatorFault as exc:
                 raise _evaluator_fault_error(exc) from exc
             except MalformedTask as exc:
@@ -198,8 +200,8 @@ class Environment:
             raise DaemonError(409, "wrong_episode", f"episode {wanted} is not this env's current episode "
                            f"({episode.episode_id}); reset to start a new one")
         if episode.lost and not (scored_ok and episode.score is not None):
-            raise DaemonError(502, "episode_lost", f"episode {episode.episode_id} was lost ({episode.lost}); reset "
-                           "to start a new one")
+            raise DaemonError(502, "episode_lost", f"episode {episode.episode_id} was lost ({episode.lost}); "
+                           "reset to start a new one")
         return episode
 
     def _lose_episode(self, reason: str) -> None:
@@ -220,9 +222,9 @@ class Environment:
             self.lifecycle.warm = False
             self.last_error = f"guest lost: {exc}"
             self.set_phase(Phase.GUEST_LOST)
-            raise DaemonError(502, "guest_lost", f"episode {episode.episode_id} is lost: the guest stopped answering "
-                           f"({exc}); the env is being recovered, reset it after Retry-After seconds",
-                           RECOVERY_RETRY_AFTER) from exc
+            raise DaemonError(502, "guest_lost", f"episode {episode.episode_id} is lost: the guest stopped "
+                           f"answering ({exc}); the env is being recovered, reset it after Retry-After "
+                           "seconds", RECOVERY_RETRY_AFTER) from exc
 
     def _action_options(self) -> ActionOptions:
         options = self.settings.episode
@@ -239,8 +241,8 @@ class Environment:
             except GuestError as exc:
                 acted = f"after {index} of {len(compiled.code)} guest commands ran" if index else \
                     "before any action ran"
-                raise DaemonError(502, "guest_failed", f"the guest could not run an action ({acted}; the step is not "
-                               f"applied, so a retry runs it whole): {exc}") from exc
+                raise DaemonError(502, "guest_failed", f"the guest could not run an action ({acted}; the "
+                               f"step is not applied, so a retry runs it whole): {exc}") from exc
             if answer.get("returncode") not in (0, None):
                 self.log.warning("action failed in the guest: %s", (answer.get("error") or "")[:200])
         with self.report.part("settle"):
@@ -266,7 +268,8 @@ class Environment:
         return TaskContext(task_id=str(task.get("id", "task")), cache_dir=Path(evaluation["cache_dir"]),
                            screen=(options["screen_width"], options["screen_height"]),
                            client_password=evaluation["client_password"],
-                           download_timeout=evaluation["download_timeout"], step_timeout=evaluation["step_timeout"],
+                           download_timeout=evaluation["download_timeout"],
+                           step_timeout=evaluation["step_timeout"],
                            external_metric=self.desktop_env.score if self.desktop_env else None,
                            on_setup_failure=evaluation["on_setup_failure"], log=self.log,
                            policy=HostPolicy.from_settings(evaluation))
@@ -276,9 +279,10 @@ class Environment:
             run_setup(task.get("config", []), self.lifecycle.guest, self._task_context(task))
         except SetupError as exc:
             raise DaemonError(502, "setup_failed", f"task setup failed: {exc}") from exc
-        except Exception as exc:              # task input this daemon did not foresee: the task's failure, not ours
-            raise DaemonError(502, "setup_failed", f"task setup failed ({type(exc).__name__}: {exc}); check the "
-                           "task's config steps") from exc
+        except Exception as exc:
+            # task input this daemon did not foresee: the task's failure, not ours
+            raise DaemonError(502, "setup_failed", f"task setup failed ({type(exc).__name__}: {exc}); check "
+                           "the task's config steps") from exc
 
     def _finish(self, answer: Reply) -> Reply:
         """Between steps the VM may be paused (vmware.pause_between_steps): the next operation resumes it."""
