@@ -7,6 +7,6 @@ from .fleet import EnvFleet, Slot
 from .remote_env import EnvFault, EnvResult, Evaluation, RemoteEnv, RetryBudget, Timeouts
 from .rollout import EpisodeRecord, LocalEnvs, run_episode, run_independent, run_lockstep
 
-__all__ = ["AddressError", "DaemonAddress", "EnvFault", "EnvFleet", "EnvResult", "EpisodeRecord", "Evaluation",
-           "LocalEnvs", "RemoteEnv", "RetryBudget", "Slot", "Timeouts", "parse_daemons", "run_episode",
-           "run_independent", "run_lockstep"]
+__all__ = ["AddressError", "DaemonAddress", "EnvFault", "EnvFleet", "EnvResult", "EpisodeRecord",
+           "Evaluation", "LocalEnvs", "RemoteEnv", "RetryBudget", "Slot", "Timeouts", "parse_daemons",
+           "run_episode", "run_independent", "run_lockstep"]

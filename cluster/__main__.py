@@ -20,7 +20,8 @@ ENV_COLUMNS = ("ENV", "PHASE", "EPISODE", "STEPS", "WARM", "BUSY", "LAST ERROR")
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
     try:
         daemons = parse_daemons(args.daemons, args.token_file)
     except AddressError as exc:
@@ -42,19 +43,21 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("daemons", nargs="+", metavar="DAEMON", help="http://HOST:PORT[/t/TOKEN]")
         command.add_argument("--token-file", help="file holding the token of the daemons without /t/<token>")
         command.add_argument("--json", action="store_true", help="one JSON object on stdout")
-        command.add_argument("--recheck", type=float, default=5.0, help="seconds between health probes of a daemon")
+        command.add_argument("--recheck", type=float, default=5.0,
+                             help="seconds between health probes of a daemon")
     smoke_command = commands.choices["smoke"]
     smoke_command.add_argument("--episodes", type=int, default=8, help="episodes in all (default 8)")
-    smoke_command.add_argument("--steps", type=int, default=3, help="clicks per episode before finished (default 3)")
+    smoke_command.add_argument("--steps", type=int, default=3,
+                               help="clicks per episode before finished (default 3)")
     smoke_command.add_argument("--ray", action="store_true", help="run each env in a Ray actor (ray.init: "
                                "RAY_ADDRESS or a local Ray)")
-    smoke_command.add_argument("--lease-wait", type=float, default=300.0, help="seconds an episode waits for a "
-                               "free env before it is masked (default 300)")
+    smoke_command.add_argument("--lease-wait", type=float, default=300.0, help="seconds an episode waits for "
+                               "a free env before it is masked (default 300)")
     smoke_command.add_argument("--retry-seconds", type=float, default=60.0, help="retry budget per request")
     return parser
 
 
-# --- status ----------------------------------------------------------------------------------------------------
+# --- status -------------------------------------------------------------------------------------------------
 def status(fleet: EnvFleet, as_json: bool) -> int:
     daemons = fleet.status()
     if as_json:
@@ -76,8 +79,9 @@ def _print_daemon(daemon: DaemonState) -> None:
         return
     print(f"{daemon.address.display}  up  {len(daemon.envs)} env(s)  tunnel: {_tunnel_text(daemon.tunnel)}")
     rows = [ENV_COLUMNS] + [(str(env.get("env_idx")), str(env.get("phase")), env.get("episode_id") or "-",
-                             str(env.get("steps", 0)), "yes" if env.get("warm") else "no", env.get("busy") or "-",
-                             (env.get("last_error") or "-")[:80]) for env in daemon.envs]
+                             str(env.get("steps", 0)), "yes" if env.get("warm") else "no",
+                             env.get("busy") or "-", (env.get("last_error") or "-")[:80])
+                            for env in daemon.envs]
     widths = [max(len(row[i]) for row in rows) for i in range(len(ENV_COLUMNS))]
     for row in rows:
         print("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
@@ -95,7 +99,7 @@ def _tunnel_text(tunnel: dict | None) -> str:
     return text
 
 
-# --- smoke -----------------------------------------------------------------------------------------------------
+# --- smoke --------------------------------------------------------------------------------------------------
 def smoke(fleet: EnvFleet, args) -> int:
     if args.episodes < 1 or args.steps < 0:
         print("error: --episodes must be >= 1 and --steps >= 0", file=sys.stderr)
@@ -115,7 +119,8 @@ def smoke(fleet: EnvFleet, args) -> int:
 
 
 def _ray_envs(retry: RetryBudget):
-    import ray                                     # only --ray needs Ray installed (the `cluster` extra)
+    import ray  # only --ray needs Ray installed (the `cluster` extra)
+
     from .ray_rollout import RayEnvs
     ray.init(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False,
              ignore_reinit_error=True)

@@ -1,9 +1,9 @@
 """Where a daemon is and how to prove who it is: a URL (maybe carrying `/t/<token>`) plus its token.
 
-The token never appears in `str()` / `repr()` of an address, in error messages or in CLI output: `display` is the
-URL without it. The daemon proves it knows the token by answering `X-OSWorld-Nonce: <nonce>` with
-`X-OSWorld-Proof: hex(HMAC-SHA256(token, b"osworld-proof:" + nonce))`, so a client can check who holds the port
-before it sends the token anywhere.
+The token never appears in `str()` / `repr()` of an address, in error messages or in CLI output: `display` is
+the URL without it. The daemon proves it knows the token by answering `X-OSWorld-Nonce: <nonce>` with
+`X-OSWorld-Proof: hex(HMAC-SHA256(token, b"osworld-proof:" + nonce))`, so a client can check who holds the
+port before it sends the token anywhere.
 """
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ class DaemonAddress:
 
     @classmethod
     def parse(cls, text: str, token: str | None = None) -> "DaemonAddress":
-        """`http://host:port`, `http://host:port/t/<token>` or with a path prefix; `token` when not in the URL."""
+        """`http://host:port`, `http://host:port/t/<token>` or with a path prefix;
+        `token` when not in the URL."""
         parts = urlsplit(text.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise AddressError(f"daemon address {_redact(text)!r} is not an http(s) URL; write e.g. "
@@ -63,7 +64,8 @@ class DaemonAddress:
 
 
 def expected_proof(token: str, nonce: str) -> str:
-    return hmac.new(token.encode("utf-8"), b"osworld-proof:" + nonce.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.new(token.encode("utf-8"), b"osworld-proof:" + nonce.encode("utf-8"),
+                    hashlib.sha256).hexdigest()
 
 
 def new_nonce() -> str:

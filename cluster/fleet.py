@@ -1,10 +1,10 @@
 """EnvFleet: the env slots of several daemons (one per Mac), leased to episodes one at a time.
 
-Each daemon's authenticated /health lists its envs. A slot is free when its daemon answered the last probe, the
-env is not busy, not starting, resetting, recovering or broken, and no episode of this fleet holds it. A daemon
-that stops answering (or an episode that lost it) is skipped until a later probe finds it healthy again; probes
-run at most every `recheck_seconds` per daemon and never under the fleet's lock. One fleet per set of daemons:
-it assumes no other trainer uses their envs at the same time.
+Each daemon's authenticated /health lists its envs. A slot is free when its daemon answered the last probe,
+the env is not busy, not starting, resetting, recovering or broken, and no episode of this fleet holds it. A
+daemon that stops answering (or an episode that lost it) is skipped until a later probe finds it healthy
+again; probes run at most every `recheck_seconds` per daemon and never under the fleet's lock. One fleet per
+set of daemons: it assumes no other trainer uses their envs at the same time.
 """
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from .remote_env import EnvFault, RemoteEnv, Timeouts, get_health
 
 log = logging.getLogger("cluster.fleet")
 
-USABLE_PHASES = {"idle", "running", "done"}       # "running"/"done": a finished lease of ours, reset replaces it
+# "running"/"done": a finished lease of ours, reset replaces it
+USABLE_PHASES = {"idle", "running", "done"}
 DAEMON_LOST_CODES = {"daemon_unreachable", "untrusted_daemon", "unauthorized", "shutting_down"}
 
 
@@ -58,7 +59,7 @@ class EnvFleet:
         self.leased: set[Slot] = set()
         self.lock = threading.Lock()
 
-    # --- health ------------------------------------------------------------------------------------------------
+    # --- health ---------------------------------------------------------------------------------------------
     def refresh(self, force: bool = False) -> None:
         """Probe every daemon whose last probe is older than recheck_seconds (all of them with force)."""
         now = time.monotonic()
@@ -80,7 +81,8 @@ class EnvFleet:
             return
         with self.lock:
             if not daemon.up:
-                log.info("daemon %s is up with %d env(s)", daemon.address.display, len(health.get("envs", [])))
+                log.info("daemon %s is up with %d env(s)", daemon.address.display,
+                         len(health.get("envs", [])))
             daemon.up, daemon.error = True, None
             daemon.envs, daemon.tunnel = list(health.get("envs") or []), health.get("tunnel")
             daemon.checked = time.monotonic()
@@ -89,9 +91,10 @@ class EnvFleet:
         if refresh:
             self.refresh(force=True)
         with self.lock:
-            return [DaemonState(d.address, d.up, list(d.envs), d.tunnel, d.error, d.checked) for d in self.daemons]
+            return [DaemonState(d.address, d.up, list(d.envs), d.tunnel, d.error, d.checked)
+                    for d in self.daemons]
 
-    # --- slots -------------------------------------------------------------------------------------------------
+    # --- slots ----------------------------------------------------------------------------------------------
     def slots(self) -> list[Slot]:
         """Every env of every daemon that answered its last probe (leased or not)."""
         with self.lock:
@@ -102,8 +105,8 @@ class EnvFleet:
             return self._free_locked()
 
     def _free_locked(self) -> list[Slot]:
-        """Free slots, spread over daemons (the least-leased daemon's envs first), warm envs first within a daemon
-        (reset-ahead has reverted their VM: a reset there does not wait for the revert)."""
+        """Free slots, spread over daemons (the least-leased daemon's envs first), warm envs first within a
+        daemon (reset-ahead has reverted their VM: a reset there does not wait for the revert)."""
         load = {d.address: sum(1 for s in self.leased if s.address == d.address) for d in self.daemons}
         warm = {Slot(d.address, env["env_idx"]) for d in self.daemons for env in d.envs if env.get("warm")}
         free = [Slot(d.address, i) for d in self.daemons for i in d.usable_envs()
@@ -125,8 +128,8 @@ class EnvFleet:
             time.sleep(min(poll_seconds, max(deadline - time.monotonic(), 0.0)))
 
     def release(self, slot: Slot, env_error: dict | None = None) -> None:
-        """Give the slot back. After an env error the slot (and, when the daemon itself was lost, every slot of
-        that daemon) is skipped until the next probe says it is healthy."""
+        """Give the slot back. After an env error the slot (and, when the daemon itself was lost, every slot
+        of that daemon) is skipped until the next probe says it is healthy."""
         with self.lock:
             self.leased.discard(slot)
             if env_error is None:

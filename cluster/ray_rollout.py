@@ -1,11 +1,12 @@
 """Ray: an env actor per fleet slot, and a drop-in for ARPO's RemoteEnvWorker.
 
-`RayEnvs` is the backend of cluster.rollout's loops that runs each slot's RemoteEnv in its own actor, spread over
-the Ray cluster's nodes (the actors only wait on HTTP: they ask for no CPU). `ArpoEnvWorker` has the method surface
-of the RemoteEnvWorker ARPO's trainer drives (`reset`, `step`, `evaluate`, `get_history_messages`, `is_done`,
-`is_init`); its answers carry the worker's own index as `env_idx`, as the trainer indexes its lists with it. Each
-reset leases a free slot from one `EnvFleet` actor shared by all workers, so a Mac that goes down costs the
-episodes it was running (returned with `env_error`, for the trainer to mask) and nothing after.
+`RayEnvs` is the backend of cluster.rollout's loops that runs each slot's RemoteEnv in its own actor, spread
+over the Ray cluster's nodes (the actors only wait on HTTP: they ask for no CPU). `ArpoEnvWorker` has the
+method surface of the RemoteEnvWorker ARPO's trainer drives (`reset`, `step`, `evaluate`,
+`get_history_messages`, `is_done`, `is_init`); its answers carry the worker's own index as `env_idx`, as the
+trainer indexes its lists with it. Each reset leases a free slot from one `EnvFleet` actor shared by all
+workers, so a Mac that goes down costs the episodes it was running (returned with `env_error`, for the trainer
+to mask) and nothing after.
 """
 from __future__ import annotations
 
@@ -61,15 +62,16 @@ class _ActorEnv:
         try:
             return ray.get(reference)
         except ray.exceptions.RayActorError as exc:
-            error = {"code": "actor_lost", "message": f"the Ray actor of {self.slot} died ({type(exc).__name__}); "
-                     "its node may be gone"}
+            error = {"code": "actor_lost", "message": f"the Ray actor of {self.slot} died "
+                                                      f"({type(exc).__name__}); its node may be gone"}
             if kind is EnvResult:
                 return EnvResult(self.slot.env_idx, None, True, 0.0, env_error=error)
             return Evaluation(None, error) if kind is Evaluation else []
 
 
 class RayEnvs(SlotEnvs):
-    """Backend for cluster.rollout: an EnvActor per slot, created on first use (or all at once by `create`)."""
+    """Backend for cluster.rollout: an EnvActor per slot, created on first use
+    (or all at once by `create`)."""
 
     def __init__(self, timeouts: Timeouts = Timeouts(), retry: RetryBudget = RetryBudget(),
                  reset_options: dict | None = None):
@@ -95,7 +97,8 @@ class ArpoEnvWorker:
     def __init__(self, worker_idx: int, fleet, max_steps: int | None = None, lease_wait: float = 600.0,
                  timeouts: Timeouts = Timeouts(), retry: RetryBudget = RetryBudget(),
                  reset_options: dict | None = None):
-        self.worker_idx, self.fleet, self.max_steps, self.lease_wait = worker_idx, fleet, max_steps, lease_wait
+        self.worker_idx, self.fleet = worker_idx, fleet
+        self.max_steps, self.lease_wait = max_steps, lease_wait
         self.options = (timeouts, retry, reset_options)
         self.slot: Slot | None = None
         self.env: RemoteEnv | None = None
@@ -118,8 +121,8 @@ class ArpoEnvWorker:
 
     def step(self, prediction: str) -> dict:
         if self.env is None or self.last is None or self.last.is_done:
-            return self._answer(EnvResult(-1, None, True, 0.0, env_error=self.error or
-                                          {"code": "no_episode", "message": "step without a running episode"}))
+            return self._answer(EnvResult(-1, None, True, 0.0, env_error=self.error or {
+                "code": "no_episode", "message": "step without a running episode"}))
         self.last = self.env.step(prediction)
         self.error = self.error or self.last.env_error
         return self._answer(self.last)
@@ -144,7 +147,8 @@ class ArpoEnvWorker:
         return self.last is not None
 
     def env_error(self) -> dict | None:
-        """Not None when this worker's current episode was lost to an infrastructure fault: mask its sample."""
+        """Not None when this worker's current episode was lost to an infrastructure fault:
+        mask its sample."""
         return self.error
 
     def _answer(self, result: EnvResult) -> dict:
@@ -161,8 +165,8 @@ class ArpoEnvWorker:
 
 
 def create_fleet_actor(daemons: list[DaemonAddress], recheck_seconds: float = 5.0):
-    """One EnvFleet in an actor, shared by every ArpoEnvWorker (they lease from it). Threaded: a lease that waits
-    for a free slot does not hold up the releases that free one."""
+    """One EnvFleet in an actor, shared by every ArpoEnvWorker (they lease from it). Threaded: a lease that
+    waits for a free slot does not hold up the releases that free one."""
     return ray.remote(EnvFleet).options(num_cpus=0, max_concurrency=64).remote(daemons,
                                                                               recheck_seconds=recheck_seconds)
 

@@ -1,11 +1,12 @@
 """RemoteEnv: one env of one daemon over HTTP, as the trainer sees it.
 
 - One kept-alive `requests.Session` per env (no new TCP connection, and no new tunnel channel, per call).
-- Every step carries `env_idx`, `episode_id` and `step_idx`, so a retried step returns the daemon's stored answer
-  instead of acting twice; connection errors, timeouts, 503 (after its Retry-After) and 409 env_busy (the first
-  attempt still running) are retried within a bounded budget of attempts and seconds.
-- The episode runs with `history: delta` and the full history is rebuilt here: `obs_messages` of every result is
-  exactly the list the seed protocol would have sent, and `history_messages()` what /env/history_messages holds.
+- Every step carries `env_idx`, `episode_id` and `step_idx`, so a retried step returns the daemon's stored
+  answer instead of acting twice; connection errors, timeouts, 503 (after its Retry-After) and 409 env_busy
+  (the first attempt still running) are retried within a bounded budget of attempts and seconds.
+- The episode runs with `history: delta` and the full history is rebuilt here: `obs_messages` of every result
+  is exactly the list the seed protocol would have sent, and `history_messages()` what /env/history_messages
+  holds.
 - Before the token is sent anywhere, the daemon must prove it knows it (HMAC of a fresh nonce on GET /health),
   again at every reset and after any connection failure (whoever answers the port next may be someone else).
 - A failure of the environment, not of the agent, comes back as `env_error` {"code", "message"}: the trainer
@@ -91,7 +92,8 @@ class RemoteEnv:
                  retry: RetryBudget = RetryBudget(), reset_options: dict | None = None):
         self.address, self.env_idx = address, env_idx
         self.timeouts, self.retry = timeouts, retry
-        self.reset_options = dict(reset_options or {})      # e.g. {"image_format": "jpeg", "jpeg_quality": 85}
+        # e.g. {"image_format": "jpeg", "jpeg_quality": 85}
+        self.reset_options = dict(reset_options or {})
         self.session = requests.Session()
         self.verified = False
         self.episode_id: str | None = None
@@ -102,9 +104,10 @@ class RemoteEnv:
     def __repr__(self) -> str:
         return f"RemoteEnv({self.address.display} env {self.env_idx})"
 
-    # --- episode -----------------------------------------------------------------------------------------------
+    # --- episode --------------------------------------------------------------------------------------------
     def reset(self, task_config: dict, max_steps: int | None = None) -> EnvResult:
-        """A new episode. The daemon proves itself again first: it may have restarted since the last episode."""
+        """A new episode. The daemon proves itself again first:
+        it may have restarted since the last episode."""
         self.episode_id, self.step_idx, self.done, self.messages = None, 0, True, []
         self.verified = False
         body = {**self.reset_options, "env_idx": self.env_idx, "task_config": task_config, "history": "delta"}
@@ -120,7 +123,8 @@ class RemoteEnv:
 
     def step(self, prediction: str) -> EnvResult:
         if self.episode_id is None or self.done:
-            return self._failed(EnvFault("no_episode", f"{self}: step without a running episode; reset first"))
+            return self._failed(EnvFault("no_episode",
+                                         f"{self}: step without a running episode; reset first"))
         body = {"env_idx": self.env_idx, "prediction": prediction, "episode_id": self.episode_id,
                 "step_idx": self.step_idx}
         try:
@@ -146,16 +150,17 @@ class RemoteEnv:
         return Evaluation(float(score))
 
     def history_messages(self) -> list[dict]:
-        """The episode's full history, final assistant message included (what /env/history_messages returns)."""
+        """The episode's full history, final assistant message included
+        (what /env/history_messages returns)."""
         return list(self.messages)
 
     def close(self) -> None:
         self.session.close()
 
-    # --- daemon identity ---------------------------------------------------------------------------------------
+    # --- daemon identity ------------------------------------------------------------------------------------
     def verify(self) -> None:
-        """GET /health with a nonce and no token; the answer must carry the HMAC that only the token's holder can
-        compute. Raises EnvFault('untrusted_daemon') otherwise (the token is not sent)."""
+        """GET /health with a nonce and no token; the answer must carry the HMAC that only the token's holder
+        can compute. Raises EnvFault('untrusted_daemon') otherwise (the token is not sent)."""
         self.verified = False
         nonce = new_nonce()
         try:
@@ -165,19 +170,19 @@ class RemoteEnv:
             raise EnvFault("daemon_unreachable", f"{self.address.display} did not answer /health: "
                            f"{type(exc).__name__}; is the daemon (and its tunnel) up?") from None
         if not self.address.proof_matches(nonce, response.headers.get(PROOF_HEADER)):
-            raise EnvFault("untrusted_daemon", f"{self.address.display} answered /health without a valid proof of "
-                           "the token: another program holds this port, or the token is not this daemon's "
-                           "(<run_dir>/auth-token on the Mac); the token was not sent")
+            raise EnvFault("untrusted_daemon", f"{self.address.display} answered /health without a valid "
+                           "proof of the token: another program holds this port, or the token is not this "
+                           "daemon's (<run_dir>/auth-token on the Mac); the token was not sent")
         self.verified = True
 
     def health(self) -> dict:
         """The daemon's authenticated /health (envs, tunnel), after checking its proof."""
         return get_health(self)
 
-    # --- HTTP with retries -------------------------------------------------------------------------------------
+    # --- HTTP with retries ----------------------------------------------------------------------------------
     def _post(self, path: str, body: dict, timeout: float, retry_502: bool = False):
-        """`retry_502`: a failed step changed nothing on the daemon (the same step_idx may be sent again), unless
-        its episode is gone."""
+        """`retry_502`: a failed step changed nothing on the daemon (the same step_idx may be sent again),
+        unless its episode is gone."""
         started = time.monotonic()
         fault: EnvFault | None = None
         for attempt in range(self.retry.attempts):
@@ -199,7 +204,8 @@ class RemoteEnv:
             if not self.verified:
                 self.verify()
             response = self.session.post(self.address.url(path), data=json.dumps(body),
-                                         headers={"Content-Type": "application/json", **self.address.auth_headers()},
+                                         headers={"Content-Type": "application/json",
+                                                  **self.address.auth_headers()},
                                          timeout=(self.timeouts.connect, timeout))
         except EnvFault as fault:
             if fault.code == "daemon_unreachable":
@@ -207,7 +213,8 @@ class RemoteEnv:
             raise
         except (requests.ConnectionError, requests.Timeout) as exc:
             self.verified = False
-            raise _Retryable(EnvFault("daemon_unreachable", f"{self.address.display}{path} env {self.env_idx}: "
+            raise _Retryable(EnvFault("daemon_unreachable",
+                                      f"{self.address.display}{path} env {self.env_idx}: "
                                       f"{type(exc).__name__}; is the daemon (and its tunnel) up?")) from None
         if response.status_code == 200:
             return _json(response, self, path)
@@ -217,14 +224,15 @@ class RemoteEnv:
             raise _Retryable(fault, _retry_after(response))
         raise fault
 
-    # --- results -----------------------------------------------------------------------------------------------
+    # --- results --------------------------------------------------------------------------------------------
     def _result(self, answer: dict) -> EnvResult:
         return EnvResult(self.env_idx, None if self.done else list(self.messages), self.done,
                          float(answer.get("format_reward", 0.0)), self.episode_id, self.step_idx,
                          warnings=answer.get("warnings") or [])
 
     def _failed(self, fault: EnvFault) -> EnvResult:
-        log.warning("%s episode %s: environment failure %s: %s", self, self.episode_id, fault.code, fault.message)
+        log.warning("%s episode %s: environment failure %s: %s", self, self.episode_id, fault.code,
+                    fault.message)
         return EnvResult(self.env_idx, None, True, 0.0, self.episode_id, self.step_idx, fault.as_dict())
 
 
@@ -235,7 +243,8 @@ class _Retryable(Exception):
 
 
 def get_health(env: RemoteEnv) -> dict:
-    """Authenticated GET /health through `env`'s session (proof first, every time; one attempt: callers poll)."""
+    """Authenticated GET /health through `env`'s session
+    (proof first, every time; one attempt: callers poll)."""
     env.verify()
     try:
         response = env.session.get(env.address.url("/health"), headers=env.address.auth_headers(),
@@ -253,8 +262,9 @@ def _json(response: requests.Response, env: RemoteEnv, path: str):
     try:
         return response.json()
     except ValueError:
-        raise EnvFault("bad_answer", f"{env.address.display}{path} answered {response.status_code} with a body "
-                       "that is not JSON; is this an OSWorld env daemon?", response.status_code) from None
+        raise EnvFault("bad_answer", f"{env.address.display}{path} answered {response.status_code} with a "
+                       "body that is not JSON; is this an OSWorld env daemon?",
+                       response.status_code) from None
 
 
 def _fault_of(response: requests.Response, env: RemoteEnv, path: str) -> EnvFault:

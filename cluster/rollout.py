@@ -1,4 +1,5 @@
-"""The two rollout loops researchers use, over leased fleet slots, with a policy callback (messages -> prediction).
+"""The two rollout loops researchers use, over leased fleet slots, with a policy callback
+(messages -> prediction).
 
 - `run_lockstep`: ARPO's batch. One env per task, every round waits for all running envs (one "batched
   generation": the policy is called for every running env at once and the round waits for the slowest), an env
@@ -21,8 +22,8 @@ from typing import Callable
 from .fleet import EnvFleet, Slot
 from .remote_env import EnvResult, Evaluation, RemoteEnv, RetryBudget, Timeouts
 
-Policy = Callable[[list], str]                     # one env's messages -> its prediction
-BatchPolicy = Callable[[list], list]               # every running env's messages -> their predictions, in order
+Policy = Callable[[list], str]                   # one env's messages -> its prediction
+BatchPolicy = Callable[[list], list]             # every running env's messages -> their predictions, in order
 
 
 @dataclass
@@ -133,8 +134,9 @@ def run_episode(env, task: dict, policy: Policy, max_steps: int, record: Episode
 
 def run_independent(fleet: EnvFleet, envs, tasks: list[dict], policy: Policy, max_steps: int = 15,
                     lease_wait: float = 600.0, concurrency: int | None = None) -> list[EpisodeRecord]:
-    """Every task as its own episode on the next free slot; returns the records in task order. Once a lease has
-    waited lease_wait in vain the fleet is stuck: the tasks left take a free slot only if one is free at once."""
+    """Every task as its own episode on the next free slot; returns the records in task order. Once a lease
+    has waited lease_wait in vain the fleet is stuck: the tasks left take a free slot only if one is free at
+    once."""
     fleet.refresh(force=True)
     todo: queue.Queue = queue.Queue()
     for index, task in enumerate(tasks):
@@ -173,8 +175,9 @@ def _leased_episode(fleet: EnvFleet, envs, task: dict, policy: Policy, max_steps
 
 def run_lockstep(fleet: EnvFleet, envs, tasks: list[dict], policy: Policy | None, max_steps: int = 15,
                  lease_wait: float = 600.0, batch_policy: BatchPolicy | None = None) -> list[EpisodeRecord]:
-    """ARPO's batch: one slot per task, rounds in lock-step, evaluation as soon as an env is done. Each round asks
-    `batch_policy` once for all running envs (one batched generation), or `policy` for each env at once."""
+    """ARPO's batch: one slot per task, rounds in lock-step, evaluation as soon as an env is done. Each round
+    asks `batch_policy` once for all running envs (one batched generation), or `policy` for each env at
+    once."""
     fleet.refresh(force=True)
     records = [EpisodeRecord(_task_id(task)) for task in tasks]
     deadline = time.monotonic() + lease_wait            # one wait for the whole batch, not one per slot
@@ -225,8 +228,9 @@ def _lockstep_rounds(episodes: list[_Episode], batch_policy: BatchPolicy, max_st
 
 
 def _no_slot(record: EpisodeRecord, waited: float) -> EpisodeRecord:
-    record.env_error = {"code": "no_free_env", "message": f"no env of the fleet was free within {waited:.0f} s "
-                        "(daemons down, envs recovering, or all leased); see `python -m cluster status`"}
+    record.env_error = {"code": "no_free_env",
+                        "message": f"no env of the fleet was free within {waited:.0f} s (daemons down, envs "
+                                   "recovering, or all leased); see `python -m cluster status`"}
     record.started = record.ended = time.monotonic()
     return record
 

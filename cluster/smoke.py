@@ -1,6 +1,7 @@
-"""`python -m cluster smoke`: short scripted episodes (K clicks, then `finished`) over every free env, evaluated,
-summarized. An episode is `ok` when it ran as scripted, `masked` when its environment failed (env_error: what a
-trainer would mask) and `failed` when the daemon answered something the protocol does not allow."""
+"""`python -m cluster smoke`: short scripted episodes (K clicks, then `finished`) over every free env,
+evaluated, summarized. An episode is `ok` when it ran as scripted, `masked` when its environment failed
+(env_error: what a trainer would mask) and `failed` when the daemon answered something the protocol does not
+allow."""
 from __future__ import annotations
 
 import statistics
@@ -9,8 +10,10 @@ import time
 from .rollout import EpisodeRecord, run_independent
 
 SMOKE_TASK = {"id": "cluster-smoke", "snapshot": "init_state", "source": "cluster smoke test", "config": [],
-              "instruction": "Smoke test of the env fleet: click a few times, then declare the task finished.",
-              "related_apps": [], "evaluator": {"func": "infeasible"}}     # scores 0.0 after finished: no setup
+              "instruction": "Smoke test of the env fleet: click a few times, then declare the task "
+                             "finished.",
+              # scores 0.0 after finished: no setup
+              "related_apps": [], "evaluator": {"func": "infeasible"}}
 CLICK = "Thought: smoke test step {n}.\nAction: click(start_box='({x},{y})')"
 FINISH = "Thought: the smoke test is over.\nAction: finished(content='smoke')"
 
@@ -75,7 +78,8 @@ def summarize(records: list[EpisodeRecord], clicks: int, wall: float, daemons: l
             "step_p50_ms": round(statistics.median(step_ms), 1) if step_ms else None,
             "step_p95_ms": round(_percentile(step_ms, 0.95), 1) if step_ms else None,
             "env_utilization": round(busy / (len(slots) * wall), 3) if slots and wall > 0 else 0.0,
-            "envs_used": len(slots), "wall_seconds": round(wall, 2), "env_errors": errors, "failures": failures}
+            "envs_used": len(slots), "wall_seconds": round(wall, 2), "env_errors": errors,
+            "failures": failures}
 
 
 def _percentile(ordered: list[float], fraction: float) -> float:

@@ -1,8 +1,9 @@
 """One operation's time budget (a reset, a step, an evaluate), shared by every vmrun and guest call it makes.
 
 Each call's own timeout is clipped to what is left, so an operation ends within its budget with a clear error
-instead of running into the pool's deadline (which kills the worker and costs a VM recovery). The budget belongs
-to the thread that started it: the worker's reset-ahead thread keeps its own beside the operation in flight.
+instead of running into the pool's deadline (which kills the worker and costs a VM recovery). The budget
+belongs to the thread that started it: the worker's reset-ahead thread keeps its own beside the operation in
+flight.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ class BudgetSpent(Exception):
 
 class Budget:
     def __init__(self) -> None:
-        self._local = threading.local()         # .end: time.monotonic() at which it is spent; absent: no budget
+        self._local = threading.local()     # .end: time.monotonic() at which it is spent; absent: no budget
 
     def start(self, seconds: float, since: float | None = None) -> None:
         self._local.end = (time.monotonic() if since is None else since) + seconds

@@ -1,13 +1,14 @@
 """The pool: one worker subprocess per VM, spawned, watched and replaced from the daemon's event loop.
 
-One operation per env at a time (a second is refused, not queued: the trainer's request would otherwise time out
-behind it), with two exceptions a retrying client needs: a repeated evaluate attaches to the one in flight and gets
-its answer, and a reset arriving while an evaluate runs waits for it (bounded by the evaluate's deadline). Every
-operation has a deadline; a worker that overruns it or dies is killed and replaced, the waiting request is answered
-with a clear error, and the new worker brings its VM back to a known-good state while the env answers 503
-"recovering". A worker that reports its guest lost keeps running and recovers its VM the same way. Recovery never
-dies (a failed spawn is one failed attempt of a bounded, logged series), and a watchdog recovers any env found
-neither serving nor recovering. Nothing here blocks the event loop, and envs share no lock.
+One operation per env at a time (a second is refused, not queued: the trainer's request would otherwise time
+out behind it), with two exceptions a retrying client needs: a repeated evaluate attaches to the one in flight
+and gets its answer, and a reset arriving while an evaluate runs waits for it (bounded by the evaluate's
+deadline). Every operation has a deadline; a worker that overruns it or dies is killed and replaced, the
+waiting request is answered with a clear error, and the new worker brings its VM back to a known-good state
+while the env answers 503 "recovering". A worker that reports its guest lost keeps running and recovers its VM
+the same way. Recovery never dies (a failed spawn is one failed attempt of a bounded, logged series), and a
+watchdog recovers any env found neither serving nor recovering. Nothing here blocks the event loop, and envs
+share no lock.
 """
 from __future__ import annotations
 
@@ -56,13 +57,14 @@ class WorkerHandle:
         self.broken_since = 0.0
         self.log = env_logger("daemon.pool", env_idx)
         self.on_lost = lambda handle: None       # set by the pool: a worker that died while idle is replaced
-        self.on_frame = lambda env_idx, header, image: None     # set by the pool: a screenshot after its answer
+        # set by the pool: a screenshot after its answer
+        self.on_frame = lambda env_idx, header, image: None
 
     def spawn(self, adopt: bool = False) -> None:
         """Start the worker process; OSError when it cannot be started (e.g. EMFILE)."""
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daemon.worker", "--config", self.config_path, "--env-idx", str(self.env_idx),
-             *(["--adopt"] if adopt else [])],
+            [sys.executable, "-m", "daemon.worker", "--config", self.config_path,
+             "--env-idx", str(self.env_idx), *(["--adopt"] if adopt else [])],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, close_fds=True)
         self.stdin = PipeIOStream(os.dup(self.process.stdin.fileno()))
         self.stdout = PipeIOStream(os.dup(self.process.stdout.fileno()), max_buffer_size=PIPE_BUFFER)
@@ -187,8 +189,8 @@ class Pool:
         self.on_frame = lambda env_idx, header, image: None  # a screenshot arrived (after its answer)
 
     def start(self) -> None:
-        """Spawn every worker (each adopts its VM if a previous daemon left it running), stop the running VMs this
-        daemon started that are no longer configured, and start the watchdog."""
+        """Spawn every worker (each adopts its VM if a previous daemon left it running), stop the running VMs
+        this daemon started that are no longer configured, and start the watchdog."""
         for handle in self.handles:
             try:
                 handle.spawn(adopt=True)
@@ -204,8 +206,8 @@ class Pool:
     async def call(self, env_idx: int, op: str, args: dict) -> Reply:
         handle = self.handles[env_idx]
         if self.draining:
-            return error_reply(503, "shutting_down", "the daemon is shutting down; retry against its successor",
-                               RETRY_AFTER)
+            return error_reply(503, "shutting_down",
+                               "the daemon is shutting down; retry against its successor", RETRY_AFTER)
         if handle.busy == "evaluate" and op in ("evaluate", "reset"):
             evaluated = await self._wait_for_evaluate(handle, op)
             if op == "evaluate" and evaluated is not None:
@@ -213,11 +215,12 @@ class Pool:
         if handle.phase in POOL_PHASES:
             broken = handle.phase is Phase.BROKEN
             what = "broken: its VM could not be recovered yet" if broken else "being recovered"
-            return error_reply(503, "env_recovering", f"env {env_idx} is {what} ({handle.state.get('last_error')}); "
+            return error_reply(503, "env_recovering",
+                               f"env {env_idx} is {what} ({handle.state.get('last_error')}); "
                                "retry after Retry-After seconds", RETRY_AFTER)
         if handle.busy:
-            return error_reply(409, "env_busy", f"env {env_idx} is busy with {handle.busy}; one request per env "
-                               "at a time")
+            return error_reply(409, "env_busy", f"env {env_idx} is busy with {handle.busy}; one request per "
+                               "env at a time")
         return await self._run(handle, op, args)
 
     async def _run(self, handle: WorkerHandle, op: str, args: dict) -> Reply:
@@ -237,8 +240,8 @@ class Pool:
         except DaemonError as exc:                    # the worker died or overran: the pool's own answer
             handle.log.error("%s: %s; replacing the worker", op, exc.message)
             self._replace(handle, exc.code)
-            return error_reply(503, exc.code, f"{exc.message}; env {handle.env_idx} is being recovered, reset it "
-                               "after Retry-After seconds", RETRY_AFTER)
+            return error_reply(503, exc.code, f"{exc.message}; env {handle.env_idx} is being recovered, "
+                               "reset it after Retry-After seconds", RETRY_AFTER)
         if reply.code == WORKER_CRASHED:              # the worker's state is unknown after a bug in it
             self._replace(handle, WORKER_CRASHED)
         elif handle.phase is Phase.GUEST_LOST:
@@ -247,11 +250,12 @@ class Pool:
         return reply
 
     async def _wait_for_evaluate(self, handle: WorkerHandle, op: str) -> Reply | None:
-        """The reply of the evaluate in flight, waited for within the evaluate deadline (the pool's own bound on
-        it); None when it gave none in time. A repeated evaluate answers it; a reset then runs as usual."""
+        """The reply of the evaluate in flight, waited for within the evaluate deadline (the pool's own bound
+        on it); None when it gave none in time. A repeated evaluate answers it; a reset then runs as usual."""
         handle.log.info("%s waits for the evaluate in flight", op)
         try:
-            return await asyncio.wait_for(asyncio.shield(handle.in_flight), self.settings.deadlines["evaluate"])
+            return await asyncio.wait_for(asyncio.shield(handle.in_flight),
+                                          self.settings.deadlines["evaluate"])
         except asyncio.TimeoutError:
             return None
 
@@ -273,8 +277,8 @@ class Pool:
         handle.recovery = asyncio.ensure_future(self._recover(handle))
 
     async def _recover(self, handle: WorkerHandle) -> None:
-        """Respawn the worker if it is gone and bring its VM to a known-good state; back off and retry, bounded.
-        Never raises: whatever fails is one failed attempt, logged."""
+        """Respawn the worker if it is gone and bring its VM to a known-good state; back off and retry,
+        bounded. Never raises: whatever fails is one failed attempt, logged."""
         backoff = self.settings.pool["recovery_backoff"]
         for attempt, pause in enumerate((0, *backoff)):
             await asyncio.sleep(pause)
@@ -293,8 +297,8 @@ class Pool:
             handle.log.error("recovery attempt %d/%d failed: %s", attempt + 1, len(backoff) + 1,
                              reply.body[:300].decode("utf-8", "replace"))
         handle.broken_since = time.monotonic()
-        handle.log.error("env stays broken after %d recovery attempts; the watchdog tries again in %.0f s, or "
-                         "restart the daemon once the VM is fixed", len(backoff) + 1,
+        handle.log.error("env stays broken after %d recovery attempts; the watchdog tries again in %.0f s, "
+                         "or restart the daemon once the VM is fixed", len(backoff) + 1,
                          self.settings.pool["broken_retry_seconds"])
 
     async def _recover_once(self, handle: WorkerHandle) -> Reply:
@@ -325,7 +329,8 @@ class Pool:
             return "the env is marked recovering but no recovery runs"
         if handle.phase is Phase.BROKEN:
             waited = time.monotonic() - handle.broken_since
-            return f"broken for {waited:.0f} s" if waited >= self.settings.pool["broken_retry_seconds"] else None
+            return (f"broken for {waited:.0f} s" if waited >= self.settings.pool["broken_retry_seconds"]
+                    else None)
         if not handle.alive():
             return "the env has no worker process"
         if handle.phase is Phase.GUEST_LOST:

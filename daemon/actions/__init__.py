@@ -1,7 +1,8 @@
 """UI-TARS predictions → structured actions → pyautogui code for the guest's /execute. Pure: no I/O.
 
 The generated language, which the simulated guest interprets and nothing else may appear in:
-  pyautogui.click(x, y, clicks=n, button=b) · moveTo(x, y[, duration=s]) · mouseDown(button=b) · mouseUp(button=b)
+  pyautogui.click(x, y, clicks=n, button=b) · moveTo(x, y[, duration=s])
+  pyautogui.mouseDown(button=b) · mouseUp(button=b)
   pyautogui.hotkey(*keys) · press(key) · keyDown(key) · keyUp(key) · write(text, interval=s)
   pyautogui.scroll(n[, x=x, y=y]) · hscroll(n[, x=x, y=y])
   import subprocess; subprocess.run([...], input=b'...', check=False, timeout=10)   (clipboard paste only)

@@ -1,4 +1,5 @@
-"""Action calls → structured actions → pyautogui code built from values (repr of parsed data, never model text)."""
+"""Action calls → structured actions → pyautogui code built from values
+(repr of parsed data, never model text)."""
 from __future__ import annotations
 
 import math
@@ -22,7 +23,8 @@ SCROLL_CLICKS = 5
 TYPABLE = set(map(chr, range(32, 127))) - {"<"}
 ACTION_NAMES = {"click", "left_single", "left_double", "right_single", "hover", "drag", "hotkey", "press",
                 "keydown", "keyup", "type", "scroll", "wait", "finished", "call_user", "error_env"}
-CLICKS = {"click": ("left", 1), "left_single": ("left", 1), "left_double": ("left", 2), "right_single": ("right", 1)}
+CLICKS = {"click": ("left", 1), "left_single": ("left", 1), "left_double": ("left", 2),
+          "right_single": ("right", 1)}
 _EPISODE = DEFAULTS["episode"]
 KEY_FUNCTIONS = {"press": "press", "keydown": "keyDown", "keyup": "keyUp"}
 TERMINALS = {"finished": "DONE", "call_user": "FAIL", "error_env": "FAIL", "wait": "WAIT"}
@@ -34,7 +36,8 @@ class ActionOptions:
     model_type: str = _EPISODE["model_type"]    # qwen25vl: smart-resized pixels; qwen2vl: relative to 1000
     typing_interval: float = _EPISODE["typing_interval"]    # seconds per typed character
     clipboard_tool: str | None = "xclip"  # how non-ASCII text is pasted; None: dropped with a warning
-    max_code_seconds: float = 100.0       # each code string finishes well within the guest's 120 s execute limit
+    # each code string finishes well within the guest's 120 s execute limit
+    max_code_seconds: float = 100.0
 
 
 @dataclass
@@ -70,7 +73,8 @@ def smart_resize(height: int, width: int, factor: int = 28, min_pixels: int = 10
 
 
 def restore_box_tokens(text: str) -> str:
-    """start_box='(x,y)' → start_box='<|box_start|>(x,y)<|box_end|>' (no space after the comma, as trained)."""
+    """start_box='(x,y)' → start_box='<|box_start|>(x,y)<|box_end|>'
+    (no space after the comma, as trained)."""
     return re.sub(r"(start_box|end_box)='\((\d+),(\d+)\)'", r"\1='<|box_start|>(\2,\3)<|box_end|>'", text)
 
 
@@ -116,7 +120,7 @@ class _Compiler:
         method = "click" if name in CLICKS else "key" if name in KEY_FUNCTIONS else name
         getattr(self, f"_{method}")(call)
 
-    # --- coordinates -------------------------------------------------------------------------------------------
+    # --- coordinates ----------------------------------------------------------------------------------------
     def point(self, call: Call, *keys: str, required: bool = True) -> tuple[float, float] | None:
         raw = next((call.args[k] for k in keys if k in call.args), None)
         if raw is None:
@@ -130,7 +134,8 @@ class _Compiler:
         if numbers is None:
             raise ValueError(f"action {call.name!r}: {keys[0]}={raw!r} is not a box like '(x,y)'")
         values = [float(n) for n in numbers]
-        x, y = (values[0], values[1]) if len(values) == 2 else ((values[0] + values[2]) / 2, (values[1] + values[3]) / 2)
+        x, y = (values[0], values[1]) if len(values) == 2 else \
+            ((values[0] + values[2]) / 2, (values[1] + values[3]) / 2)
         return self.to_screen(x * self.scale[0], y * self.scale[1])
 
     def to_screen(self, x: float, y: float) -> tuple[float, float]:
@@ -145,7 +150,7 @@ class _Compiler:
         self.actions.append(action)
         self.code.append(code)
 
-    # --- actions -----------------------------------------------------------------------------------------------
+    # --- actions --------------------------------------------------------------------------------------------
     def _click(self, call: Call) -> None:
         button, clicks = CLICKS[call.name]
         x, y = self.point(call, "start_box", "point", "start_point")
@@ -161,7 +166,8 @@ class _Compiler:
         x2, y2 = self.point(call, "end_box", "end_point")
         self.emit({"type": "drag", "x": x1, "y": y1, "x2": x2, "y2": y2},
                   f"pyautogui.moveTo({round(x1)!r}, {round(y1)!r}); pyautogui.mouseDown(button='left'); "
-                  f"pyautogui.moveTo({round(x2)!r}, {round(y2)!r}, duration=0.5); pyautogui.mouseUp(button='left')")
+                  f"pyautogui.moveTo({round(x2)!r}, {round(y2)!r}, duration=0.5); "
+                  "pyautogui.mouseUp(button='left')")
 
     def _hotkey(self, call: Call) -> None:
         keys = split_keys(self.key_arg(call))
@@ -203,8 +209,8 @@ class _Compiler:
 
 
 class TypingPlan:
-    """Text → code strings: write() for plain ASCII, shift+comma for '<', Enter/Tab keys, clipboard for the rest,
-    split so that no string types for longer than max_code_seconds."""
+    """Text → code strings: write() for plain ASCII, shift+comma for '<', Enter/Tab keys, clipboard for the
+    rest, split so that no string types for longer than max_code_seconds."""
 
     def __init__(self, options: ActionOptions, warnings: list[str]):
         self.options, self.warnings = options, warnings
@@ -221,7 +227,8 @@ class TypingPlan:
         interval = self.options.typing_interval
         if kind == "ascii":
             chunk = max(1, int(self.options.max_code_seconds / 2 / max(interval, 1e-3)))
-            return [(f"pyautogui.write({run[i:i + chunk]!r}, interval={interval!r})", len(run[i:i + chunk]) * interval)
+            return [(f"pyautogui.write({run[i:i + chunk]!r}, interval={interval!r})",
+                     len(run[i:i + chunk]) * interval)
                     for i in range(0, len(run), chunk)]
         if kind == "<":
             return [("pyautogui.hotkey('shift', ',')", 0.05)] * len(run)
@@ -232,19 +239,22 @@ class TypingPlan:
     def paste(self, run: str) -> list[tuple[str, float]]:
         tool = self.options.clipboard_tool
         if tool is None:
-            self.warnings.append(f"dropped {len(run)} characters pyautogui cannot type and no clipboard tool is "
-                                 f"configured: {run[:20]!r}")
+            self.warnings.append(f"dropped {len(run)} characters pyautogui cannot type and no clipboard tool "
+                                 f"is configured: {run[:20]!r}")
             return []
         argv = ["xclip", "-selection", "clipboard"] if tool == "xclip" else ["xsel", "--clipboard", "--input"]
-        # The tool forks a child that keeps the selection; with the guest server's stdout/stderr pipes inherited,
-        # the server's /execute would wait for that child until its 120 s limit (osworld-protocol.md §6).
+        # The tool forks a child that keeps the selection; with the guest server's stdout/stderr pipes
+        # inherited, the server's /execute would wait for that child until its 120 s limit
+        # (osworld-protocol.md §6).
         return [(f"import subprocess; subprocess.run({argv!r}, input={run.encode('utf-8')!r}, check=False, "
-                 f"timeout=10, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); pyautogui.hotkey('ctrl', 'v')",
+                 "timeout=10, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
+                 "pyautogui.hotkey('ctrl', 'v')",
                  0.5)]
 
 
 def _runs(text: str) -> list[tuple[str, str]]:
-    """Split text into runs of one kind: 'ascii', '<', '\\n', '\\t' or 'other' (non-ASCII and control chars)."""
+    """Split text into runs of one kind: 'ascii', '<', '\\n', '\\t' or 'other'
+    (non-ASCII and control chars)."""
     runs: list[tuple[str, str]] = []
     for char in text:
         kind = "ascii" if char in TYPABLE else char if char in "<\n\t" else "other"

@@ -1,4 +1,5 @@
-"""Key names: what models write → what pyautogui understands. One table for hotkey, press, keydown and keyup."""
+"""Key names: what models write → what pyautogui understands. One table for hotkey, press, keydown and
+keyup."""
 from __future__ import annotations
 
 ALIASES = {
@@ -13,8 +14,9 @@ ALIASES = {
 # Named keys pyautogui knows (a subset of pyautogui.KEY_NAMES that desktop work uses); single characters pass.
 NAMED = {
     "enter", "tab", "space", "backspace", "delete", "esc", "up", "down", "left", "right", "home", "end",
-    "pageup", "pagedown", "insert", "ctrl", "ctrlleft", "ctrlright", "shift", "shiftleft", "shiftright", "alt",
-    "altleft", "altright", "win", "winleft", "winright", "capslock", "numlock", "scrolllock", "printscreen",
+    "pageup", "pagedown", "insert", "ctrl", "ctrlleft", "ctrlright", "shift", "shiftleft", "shiftright",
+    "alt", "altleft", "altright", "win", "winleft", "winright", "capslock", "numlock", "scrolllock",
+    "printscreen",
     "pause", "menu", "apps", "volumeup", "volumedown", "volumemute", "playpause", "nexttrack", "prevtrack",
     *(f"f{n}" for n in range(1, 25)),
 }

@@ -64,7 +64,8 @@ class _Scanner:
         self.skip_space()
         match = NAME.match(self.text, self.pos)
         if not match:
-            raise ParseError(f"expected an action name after 'Action:', found {self.text[self.pos:self.pos + 20]!r}")
+            raise ParseError("expected an action name after 'Action:', "
+                             f"found {self.text[self.pos:self.pos + 20]!r}")
         self.pos = match.end()
         if self.peek() != "(":
             raise ParseError(f"action {match.group()!r} has no '(' argument list")
@@ -86,7 +87,8 @@ class _Scanner:
     def argument(self, action: str) -> tuple[str, str]:
         match = NAME.match(self.text, self.pos)
         if not match:
-            raise ParseError(f"action {action!r}: expected key='value', found {self.text[self.pos:self.pos + 20]!r}")
+            raise ParseError(f"action {action!r}: expected key='value', "
+                             f"found {self.text[self.pos:self.pos + 20]!r}")
         self.pos = match.end()
         self.skip_space()
         if self.peek() != "=":
@@ -123,7 +125,8 @@ class _Scanner:
         return bool(re.match(r",\s*[A-Za-z_][A-Za-z0-9_]*\s*=", rest))
 
     def bare(self, action: str) -> str:
-        """An unquoted value such as (235,512) or [1, 2, 3, 4]: up to the balancing bracket or the next , or )."""
+        """An unquoted value such as (235,512) or [1, 2, 3, 4]:
+        up to the balancing bracket or the next , or )."""
         start, depth = self.pos, 0
         while self.pos < len(self.text):
             char = self.text[self.pos]

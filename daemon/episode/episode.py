@@ -1,7 +1,9 @@
-"""One episode's state: its messages (each serialized to JSON once), its steps, and the answers built from them.
+"""One episode's state: its messages (each serialized to JSON once), its steps, and the answers built from
+them.
 
-Answers are assembled by joining stored message bytes, so a full-history answer costs one join, not a re-encode
-of every image, and a retried step re-renders its answer from the history instead of keeping every answer.
+Answers are assembled by joining stored message bytes, so a full-history answer costs one join, not a
+re-encode of every image, and a retried step re-renders its answer from the history instead of keeping every
+answer.
 """
 from __future__ import annotations
 
@@ -18,8 +20,8 @@ def text_message(role: str, text: str) -> dict:
 
 
 def image_message(b64: bytes) -> bytes:
-    """The serialized user image message. Built as bytes: base64 needs no JSON escaping, and a 1.4 MB screenshot
-    is copied once instead of being scanned and re-encoded by json.dumps on every step."""
+    """The serialized user image message. Built as bytes: base64 needs no JSON escaping, and a 1.4 MB
+    screenshot is copied once instead of being scanned and re-encoded by json.dumps on every step."""
     return (b'{"role": "user", "content": [{"type": "image", "b64": "' + b64 +
             f'", "min_pixels": {MIN_PIXELS}, "max_pixels": {MAX_PIXELS}}}]}}'.encode())
 
@@ -74,7 +76,7 @@ class Episode:
         self.records.append(record)
         return record
 
-    # --- answers -----------------------------------------------------------------------------------------------
+    # --- answers --------------------------------------------------------------------------------------------
     def reset_answer(self) -> bytes:
         return self._answer(self.messages, step_idx=0, is_done=False, format_reward=0.0, warnings=[])
 

@@ -8,7 +8,8 @@ from PIL import Image
 from ..actions import smart_resize
 
 
-def encode_image(png: bytes, image_format: str, jpeg_quality: int, jpeg_max_pixels: int | None = None) -> bytes:
+def encode_image(png: bytes, image_format: str, jpeg_quality: int,
+                 jpeg_max_pixels: int | None = None) -> bytes:
     """The screenshot as the trainer receives it (before base64): the guest's PNG untouched, or a JPEG."""
     if image_format == "png":
         return png

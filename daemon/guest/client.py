@@ -1,10 +1,10 @@
 """Client of the OSWorld guest HTTP API (the Flask server inside each VM, port 5000).
 
-Every request has a timeout, clipped to what is left of the operation's time budget. Only a connection the guest
-refused or reset is tried again (bounded): a timed-out request may have acted, so it is never sent twice, and an
-/execute is never resent at all. While a long request waits (an /execute may take the guest's own 120 s), the
-guest is asked /platform every few seconds: a guest that stops answering that (frozen, or its VM gone) ends the
-wait at once instead of at the request's full timeout.
+Every request has a timeout, clipped to what is left of the operation's time budget. Only a connection the
+guest refused or reset is tried again (bounded): a timed-out request may have acted, so it is never sent
+twice, and an /execute is never resent at all. While a long request waits (an /execute may take the guest's
+own 120 s), the guest is asked /platform every few seconds: a guest that stops answering that (frozen, or its
+VM gone) ends the wait at once instead of at the request's full timeout.
 """
 from __future__ import annotations
 
@@ -31,9 +31,9 @@ NOT_A_DIRECTORY = "The provided path is not a directory"      # the real server'
 
 
 class GuestError(Exception):
-    """A guest request failed; the message names the endpoint and the guest, and what to do. `status` is the HTTP
-    status the guest answered with, None when it did not answer at all (refused, reset, timed out, stopped
-    answering: the guest may be lost)."""
+    """A guest request failed; the message names the endpoint and the guest, and what to do. `status` is the
+    HTTP status the guest answered with, None when it did not answer at all (refused, reset, timed out,
+    stopped answering: the guest may be lost)."""
 
     def __init__(self, message: str, status: int | None = None):
         super().__init__(message)
@@ -46,7 +46,8 @@ class GuestError(Exception):
 
 class GuestClient:
     def __init__(self, ip: str, port: int = _VMWARE["guest_port"],
-                 request_timeout: float = _VMWARE["guest_request_timeout"], retries: int = _VMWARE["guest_retries"],
+                 request_timeout: float = _VMWARE["guest_request_timeout"],
+                 retries: int = _VMWARE["guest_retries"],
                  devtools_port: int = _VMWARE["devtools_port"], vlc_port: int = _VMWARE["vlc_port"], *,
                  screenshot_timeout: float = _VMWARE["screenshot_timeout"],
                  liveness_timeout: float = _VMWARE["liveness_timeout"], budget: Budget | None = None):
@@ -58,9 +59,10 @@ class GuestClient:
         self.liveness_timeout = liveness_timeout
         self.budget = budget or Budget()    # the operation's, shared with its vmrun calls
 
-    # --- transport ---------------------------------------------------------------------------------------------
+    # --- transport ------------------------------------------------------------------------------------------
     def _request(self, method: str, path: str, body: bytes | None = None, content_type: str | None = None,
-                 timeout: float | None = None, retries: int | None = None, ok_404: bool = False) -> bytes | None:
+                 timeout: float | None = None, retries: int | None = None,
+                 ok_404: bool = False) -> bytes | None:
         attempts = max(1, self.retries if retries is None else retries)
         attempt = 1
         while True:
@@ -73,8 +75,8 @@ class GuestClient:
             except RETRIABLE as exc:
                 if attempt >= attempts:
                     raise GuestError(f"guest {self.base}{path} refused or dropped the connection {attempts} "
-                                     f"time(s) ({exc}); check that the VM runs and its OSWorld server listens on "
-                                     "the guest port") from exc
+                                     f"time(s) ({exc}); check that the VM runs and its OSWorld server "
+                                     "listens on the guest port") from exc
                 attempt += 1
                 time.sleep(RETRY_PAUSE)
                 continue
@@ -101,17 +103,19 @@ class GuestClient:
             connection.close()
 
     def _await_answer(self, connection: http.client.HTTPConnection, path: str, limit: float) -> None:
-        """Wait until the answer starts; on a long wait, probe the guest and give up when it stops answering."""
+        """Wait until the answer starts; on a long wait, probe the guest and give up when it stops
+        answering."""
         window = self.liveness_timeout
         if path == "/platform" or limit <= 2 * window:
             return                                       # short: the socket timeout alone bounds it
         deadline = time.monotonic() + limit
-        while not select.select([connection.sock], [], [], max(0.0, min(window, deadline - time.monotonic())))[0]:
+        while not select.select([connection.sock], [], [],
+                                max(0.0, min(window, deadline - time.monotonic())))[0]:
             if time.monotonic() >= deadline:
                 raise TimeoutError
             if not self.answers(window):
-                raise GuestError(f"guest {self.base} stopped answering while {path} ran: /platform did not answer "
-                                 f"within {window:.0f} s (the VM is frozen or gone)")
+                raise GuestError(f"guest {self.base} stopped answering while {path} ran: /platform did not "
+                                 f"answer within {window:.0f} s (the VM is frozen or gone)")
         connection.sock.settimeout(max(0.1, deadline - time.monotonic()))
 
     def answers(self, within: float) -> bool:
@@ -136,18 +140,20 @@ class GuestClient:
         return self._request("POST", path, urllib.parse.urlencode(fields).encode(),
                              "application/x-www-form-urlencoded", **kwargs)
 
-    # --- endpoints ---------------------------------------------------------------------------------------------
+    # --- endpoints ------------------------------------------------------------------------------------------
     def platform(self, timeout: float | None = None) -> str:
         return self._request("GET", "/platform", timeout=timeout, retries=1).decode()
 
     def screenshot(self) -> bytes:
         data = self._request("GET", "/screenshot", timeout=self.screenshot_timeout)
         if not data or not data.startswith(b"\x89PNG"):
-            raise GuestError(f"guest {self.base}/screenshot did not answer a PNG ({len(data or b'')} bytes)", 200)
+            raise GuestError(f"guest {self.base}/screenshot did not answer a PNG ({len(data or b'')} bytes)",
+                             200)
         return data
 
     def execute(self, command: list[str] | str, shell: bool = False, timeout: float | None = None) -> dict:
-        answer = self._json("POST", "/execute", {"command": command, "shell": shell}, timeout=timeout, retries=1)
+        answer = self._json("POST", "/execute", {"command": command, "shell": shell}, timeout=timeout,
+                            retries=1)
         if not isinstance(answer, dict):
             raise GuestError(f"guest {self.base}/execute answered {answer!r}, not a JSON object", 200)
         return answer
@@ -169,9 +175,11 @@ class GuestClient:
     def upload(self, guest_path: str, data: bytes) -> None:
         boundary = uuid.uuid4().hex
         body = b"".join([
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file_path"\r\n\r\n{guest_path}\r\n'.encode(),
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file_path"\r\n\r\n'
+            f'{guest_path}\r\n'.encode(),
             f'--{boundary}\r\nContent-Disposition: form-data; name="file_data"; filename="upload"\r\n'
-            f'Content-Type: application/octet-stream\r\n\r\n'.encode(), data, f"\r\n--{boundary}--\r\n".encode()])
+            f'Content-Type: application/octet-stream\r\n\r\n'.encode(),
+            data, f"\r\n--{boundary}--\r\n".encode()])
         self._request("POST", "/setup/upload", body, f"multipart/form-data; boundary={boundary}")
 
     def change_wallpaper(self, guest_path: str) -> None:
@@ -181,8 +189,8 @@ class GuestClient:
         return self._form("/file", {"file_path": guest_path}, ok_404=True)
 
     def list_directory(self, guest_path: str) -> dict | None:
-        """The guest's {"type", "name", "children"} tree of a folder; None when the folder does not exist (the real
-        server answers 400 there, and takes the path as it is: no ~ expansion)."""
+        """The guest's {"type", "name", "children"} tree of a folder; None when the folder does not exist (the
+        real server answers 400 there, and takes the path as it is: no ~ expansion)."""
         try:
             answer = self._json("POST", "/list_directory", {"path": guest_path}, ok_404=True)
         except GuestError as exc:
@@ -213,8 +221,8 @@ class GuestClient:
         return self._request("POST", "/wallpaper", ok_404=True)
 
     def vlc_status(self, timeout: float) -> bytes | None:
-        """VLC's status.xml from its web interface in the guest; None when VLC does not answer (not running, or
-        its interface not up yet: it is asked a few times, as OSWorld does)."""
+        """VLC's status.xml from its web interface in the guest; None when VLC does not answer (not running,
+        or its interface not up yet: it is asked a few times, as OSWorld does)."""
         request = urllib.request.Request(f"http://{self.ip}:{self.vlc_port}/requests/status.xml")
         request.add_header("Authorization", "Basic " + base64.b64encode(f":{VLC_PASSWORD}".encode()).decode())
         for attempt in range(max(1, self.retries)):

@@ -30,7 +30,7 @@ class DevToolsClient:
         self.timeout = timeout
         self._ids = itertools.count(1)
 
-    # --- transport ---------------------------------------------------------------------------------------------
+    # --- transport ------------------------------------------------------------------------------------------
     def _http_json(self, path: str) -> object:
         try:
             with urllib.request.urlopen(self.base + path, timeout=self.timeout) as answer:
@@ -44,7 +44,7 @@ class DevToolsClient:
         deadline = time.monotonic() + within
         while True:
             try:
-                self._browser_url                      # answered: Chrome listens (and the URL is kept)
+                _ = self._browser_url                  # answered: Chrome listens (and the URL is kept)
                 return
             except DevToolsError:
                 if time.monotonic() + pause >= deadline:
@@ -90,11 +90,13 @@ class DevToolsClient:
     def _page(self, target_id: str, method: str, params: dict) -> dict:
         return self._command(self._ws_url(f"/devtools/page/{target_id}"), method, params)
 
-    # --- tabs --------------------------------------------------------------------------------------------------
+    # --- tabs -----------------------------------------------------------------------------------------------
     def tabs(self) -> list[dict]:
-        """Open tabs ({id, url, title}) in the order Chrome lists its targets, which is not their creation order."""
+        """Open tabs ({id, url, title}) in the order Chrome lists its targets, which is not their creation
+        order."""
         infos = self._browser("Target.getTargets")["targetInfos"]
-        return [{"id": t["targetId"], "url": t["url"], "title": t["title"]} for t in infos if t["type"] == "page"]
+        return [{"id": t["targetId"], "url": t["url"], "title": t["title"]}
+                for t in infos if t["type"] == "page"]
 
     def open_tab(self, url: str, load_timeout: float) -> str:
         """Open url in a new tab and wait (bounded) for it to load; a page that never loads is left as it is,
@@ -124,7 +126,8 @@ class DevToolsClient:
         return base64.b64decode(answer["data"])
 
     def wait_loaded(self, target_id: str, timeout: float) -> None:
-        """Until the tab's document is complete, for `timeout` seconds at most (then the page is left loading)."""
+        """Until the tab's document is complete, for `timeout` seconds at most
+        (then the page is left loading)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not self.evaluate(target_id, PAGE_LOADED):
             time.sleep(0.2)

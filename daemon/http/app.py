@@ -9,7 +9,8 @@ from . import auth, dashboard, handlers
 from .access import AccessLog
 
 
-def make_app(pool, settings, guard: auth.Guard, supervisor_view=None, observer=None) -> tornado.web.Application:
+def make_app(pool, settings, guard: auth.Guard, supervisor_view=None,
+             observer=None) -> tornado.web.Application:
     if observer is None:
         from ..observe import Observer
         observer = Observer(pool, settings)

@@ -1,10 +1,11 @@
 """Who may drive the daemon: a secret token in a file, checked on every route before anything else.
 
-The token is accepted as `Authorization: Bearer <token>`, as a path prefix `/t/<token>/...` (the unchanged seed
-client only lets its user change `remote_server_url`), and for GET routes only as the cookie `osworld_token` (the
-dashboard). A request that carries `X-OSWorld-Nonce` gets `X-OSWorld-Proof`, an HMAC of the nonce under the token,
-on any answer: a client checks it on an unauthenticated `GET /health` before it sends its token, so a port squatter
-on the login node cannot collect the token or feed it fake observations. The token never reaches a log line.
+The token is accepted as `Authorization: Bearer <token>`, as a path prefix `/t/<token>/...` (the unchanged
+seed client only lets its user change `remote_server_url`), and for GET routes only as the cookie
+`osworld_token` (the dashboard). A request that carries `X-OSWorld-Nonce` gets `X-OSWorld-Proof`, an HMAC of
+the nonce under the token, on any answer: a client checks it on an unauthenticated `GET /health` before it
+sends its token, so a port squatter on the login node cannot collect the token or feed it fake observations.
+The token never reaches a log line.
 """
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ class TokenFileError(Exception):
 
 
 def load_or_create_token(path: str | os.PathLike) -> str:
-    """The token in `path`; at first start a new one (32 random bytes, urlsafe), written 0600 and never replaced."""
+    """The token in `path`; at first start a new one (32 random bytes, urlsafe), written 0600 and never
+    replaced."""
     path = Path(path)
     if write_new_atomic(path, (secrets.token_urlsafe(32) + "\n").encode(), mode=0o600):
         log.info("created a new auth token in %s (mode 0600)", path)
@@ -47,11 +49,11 @@ def load_or_create_token(path: str | os.PathLike) -> str:
         raise TokenFileError(f"{path}: cannot read the auth token ({exc}); fix it or remove the file so that "
                              "the daemon creates a new one") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise TokenFileError(f"{path}: the auth token file is readable by others (mode {stat.filemode(mode)}); "
-                             f"run: chmod 600 {path}")
+        raise TokenFileError(f"{path}: the auth token file is readable by others "
+                             f"(mode {stat.filemode(mode)}); run: chmod 600 {path}")
     if len(token) < 16 or not re.fullmatch(r"[A-Za-z0-9_-]+", token):
-        raise TokenFileError(f"{path}: not a token (16 or more characters of A-Z a-z 0-9 _ -); remove the file "
-                             "so that the daemon creates a new one")
+        raise TokenFileError(f"{path}: not a token (16 or more characters of A-Z a-z 0-9 _ -); remove the "
+                             "file so that the daemon creates a new one")
     return token
 
 
@@ -156,6 +158,6 @@ def set_token_cookie(handler: tornado.web.RequestHandler, token: str) -> None:
 
 def warn_if_open(required: bool, host: str, port: int) -> None:
     if not required:
-        log.warning("AUTHENTICATION IS OFF (server.auth: false): anyone who can reach %s:%d (through the tunnel: "
-                    "every user of the cluster's login node) can drive every VM. Remove server.auth: false unless "
-                    "you know why it is there.", host, port)
+        log.warning("AUTHENTICATION IS OFF (server.auth: false): anyone who can reach %s:%d (through the "
+                    "tunnel: every user of the cluster's login node) can drive every VM. Remove server.auth: "
+                    "false unless you know why it is there.", host, port)

@@ -1,4 +1,5 @@
-"""Request bodies: JSON parsed only after a nesting check, so no body can drive the parser into a RecursionError.
+"""Request bodies: JSON parsed only after a nesting check, so no body can drive the parser into a
+RecursionError.
 
 The check runs at C speed on bytes: escapes dropped, then strings, then everything but brackets; each pass of
 `_INNERMOST` then peels one level. Every regex here is linear (no nested quantifiers that can backtrack).
@@ -19,7 +20,8 @@ class BodyError(ValueError):
 
 
 def nested_deeper_than(raw: bytes, limit: int) -> bool:
-    """True when brackets nest more than `limit` levels (or never balance: then the JSON is invalid anyway)."""
+    """True when brackets nest more than `limit` levels
+    (or never balance: then the JSON is invalid anyway)."""
     brackets = _NOT_BRACKET.sub(b"", _STRING.sub(b"", _ESCAPE.sub(b"", raw)))
     if brackets.count(b"[") + brackets.count(b"{") <= limit:
         return False
@@ -42,7 +44,8 @@ def parse_json_object(raw: bytes, max_depth: int) -> dict:
         raise BodyError(f"body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise BodyError("body must be a JSON object")
-    try:                       # a lone surrogate (\ud800) parses, but no worker could ever write it out as UTF-8
+    # A lone surrogate (\ud800) parses, but no worker could ever write it out as UTF-8.
+    try:
         json.dumps(body, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
         raise BodyError("body holds a string with a lone UTF-16 surrogate escape (\\ud800-\\udfff): not "

@@ -1,8 +1,9 @@
 """GET /metrics and the dashboard: its pages, assets and JSON, all read-only and answered from memory or the
 trajectories folder (file reads off the event loop). Names from the URL are checked before they touch a path.
 
-Every route needs the token like any other (ApiHandler.prepare). A browser logs in once at `/t/<token>/dashboard`:
-that sets the HttpOnly cookie and redirects to `/dashboard`: the token is in no link, page or later request line.
+Every route needs the token like any other (ApiHandler.prepare). A browser logs in once at
+`/t/<token>/dashboard`: that sets the HttpOnly cookie and redirects to `/dashboard`: the token is in no link,
+page or later request line.
 """
 from __future__ import annotations
 
@@ -68,7 +69,7 @@ class PageHandler(ObserveHandler):
         self.page = page
 
     def get(self, *ignored):
-        if getattr(self.request, "path_token", None) is not None:     # /t/<token>/dashboard: log in, then leave
+        if getattr(self.request, "path_token", None) is not None:   # /t/<token>/dashboard: log in, then leave
             auth.set_token_cookie(self, self.application.settings["guard"].token)
             self.redirect(self.request.path)
             return
@@ -128,7 +129,8 @@ class EpisodeHandler(ObserveHandler):
         meta = await self.off_loop(read_json, folder / EPISODE_FILE)
         steps = await self.off_loop(read_steps, folder)
         first = await self.off_loop(first_frame, folder)
-        self.send_json({"episode": meta, "steps": steps, "first_frame": f"frames/{first.name}" if first else None})
+        self.send_json({"episode": meta, "steps": steps,
+                        "first_frame": f"frames/{first.name}" if first else None})
 
 
 class EpisodeFrameHandler(ObserveHandler):
@@ -153,5 +155,6 @@ def routes(shared: dict) -> list[tuple]:
         (r"/dashboard/api/frames/([0-9]{1,4})", LiveFrameHandler, shared),
         (r"/dashboard/api/episodes", EpisodesHandler, shared),
         (rf"/dashboard/api/episodes/{episode_id}", EpisodeHandler, shared),
-        (rf"/dashboard/api/episodes/{episode_id}/frames/([0-9]{{3,6}}\.(?:png|jpg))", EpisodeFrameHandler, shared),
+        (rf"/dashboard/api/episodes/{episode_id}/frames/([0-9]{{3,6}}\.(?:png|jpg))", EpisodeFrameHandler,
+         shared),
     ]

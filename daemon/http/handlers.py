@@ -159,8 +159,10 @@ class ResetHandler(EnvHandler):
             "history": _optional(body, "history", str, lambda v: v in ("full", "delta"), "'full' or 'delta'"),
             "max_steps": _optional(body, "max_steps", int, lambda v: 1 <= v <= cap,
                                    f"an integer from 1 to {cap} (episode.max_steps_cap)"),
-            "image_format": _optional(body, "image_format", str, lambda v: v in ("png", "jpeg"), "'png' or 'jpeg'"),
-            "jpeg_quality": _optional(body, "jpeg_quality", int, lambda v: 1 <= v <= 100, "an integer 1..100"),
+            "image_format": _optional(body, "image_format", str, lambda v: v in ("png", "jpeg"),
+                                      "'png' or 'jpeg'"),
+            "jpeg_quality": _optional(body, "jpeg_quality", int, lambda v: 1 <= v <= 100,
+                                      "an integer 1..100"),
         }
         missing = missing_capabilities(task, self.config)
         if missing:
@@ -192,8 +194,8 @@ class HistoryHandler(EnvHandler):
 
 
 class HealthHandler(ApiHandler):
-    """Answers from memory only (no worker round trip), so it stays fast while every VM is busy. Without the token
-    only {"status": "ok"}: the cluster's `curl .../health` works, and nothing about the envs leaks."""
+    """Answers from memory only (no worker round trip), so it stays fast while every VM is busy. Without the
+    token only {"status": "ok"}: the cluster's `curl .../health` works, and nothing about the envs leaks."""
 
     open_without_token = True
 

@@ -1,9 +1,10 @@
 """The HTTP server under the app: how many connections it holds, how long they may idle, what it does when the
 process runs out of descriptors.
 
-Over `server.max_connections` a new connection gets a canned 503 and is closed at once, so idle connections cannot
-take the descriptors `/health` and the workers need. Tornado's accept loop logs every failed accept and retries at
-once (a log flood and a busy loop at EMFILE); ours logs at a bounded rate and pauses accepting briefly instead.
+Over `server.max_connections` a new connection gets a canned 503 and is closed at once, so idle connections
+cannot take the descriptors `/health` and the workers need. Tornado's accept loop logs every failed accept and
+retries at once (a log flood and a busy loop at EMFILE); ours logs at a bounded rate and pauses accepting
+briefly instead.
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from tornado.ioloop import IOLoop
 from ..errors import error_reply
 
 ACCEPT_BATCH = 128                 # connections accepted per readiness event (Tornado's own heuristic)
-ACCEPT_PAUSE = 0.1                 # seconds without accepting after an accept error (EMFILE: descriptors run out)
+# Seconds without accepting after an accept error (EMFILE: descriptors run out).
+ACCEPT_PAUSE = 0.1
 LOG_EVERY = 60.0                   # at most one line per kind of trouble per minute
 FD_RESERVE = 256                   # descriptors kept free of connections: worker pipes, log and status files
 UNLIMITED_FALLBACK = 10240         # macOS refuses RLIM_INFINITY as a soft limit; its OPEN_MAX is this
@@ -54,7 +56,8 @@ def busy_answer() -> bytes:
 
 
 class AcceptLoop:
-    """Accepts on one listening socket; on an accept error, logs (bounded) and stops accepting for a moment."""
+    """Accepts on one listening socket; on an accept error, logs (bounded) and stops accepting for a
+    moment."""
 
     def __init__(self, sock: socket.socket, on_connection, errors: BoundedLog):
         self.sock, self.on_connection, self.errors = sock, on_connection, errors
@@ -119,7 +122,8 @@ class CappedHTTPServer(tornado.httpserver.HTTPServer):
 
 
 def raise_open_files_limit(wanted: int | None) -> int:
-    """Set RLIMIT_NOFILE's soft limit to `wanted` (None: the hard limit) at most the hard limit; the new soft."""
+    """Set RLIMIT_NOFILE's soft limit to `wanted` (None: the hard limit) at most the hard limit;
+    the new soft."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     target = hard if wanted is None else wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
     for candidate in (target, min(target, UNLIMITED_FALLBACK)):

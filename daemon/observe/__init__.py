@@ -1,4 +1,5 @@
-"""What the daemon sees of its envs: Prometheus metrics, live state for the dashboard, trajectory recording."""
+"""What the daemon sees of its envs: Prometheus metrics, live state for the dashboard, trajectory
+recording."""
 from .observer import Observer
 
 __all__ = ["Observer"]

@@ -1,7 +1,7 @@
 """The daemon's Prometheus metrics, in a registry of its own (never the process-global one).
 
-Counters and histograms are fed by the Observer from worker reports; env phases and the tunnel are read at scrape
-time (from the pool's memory and the tunnel's status file), so they are never stale.
+Counters and histograms are fed by the Observer from worker reports; env phases and the tunnel are read at
+scrape time (from the pool's memory and the tunnel's status file), so they are never stale.
 """
 from __future__ import annotations
 
@@ -24,18 +24,19 @@ class Metrics:
                               registry=self.registry)
         self.reset = Histogram("osworld_reset_duration_seconds", "Reset time (warm: the VM was reset ahead)",
                                ["warm"], buckets=LONG_BUCKETS, registry=self.registry)
-        self.evaluate = Histogram("osworld_evaluate_duration_seconds", "Evaluation time", buckets=LONG_BUCKETS,
-                                  registry=self.registry)
-        self.requests = Counter("osworld_requests", "HTTP requests by route and status code", ["route", "code"],
-                                registry=self.registry)
+        self.evaluate = Histogram("osworld_evaluate_duration_seconds", "Evaluation time",
+                                  buckets=LONG_BUCKETS, registry=self.registry)
+        self.requests = Counter("osworld_requests", "HTTP requests by route and status code",
+                                ["route", "code"], registry=self.registry)
         self.episodes = Counter("osworld_episodes", "Finished episodes by outcome", ["outcome"],
                                 registry=self.registry)
-        self.recoveries = Counter("osworld_recoveries", "Worker replacements by env and cause", ["env", "cause"],
-                                  registry=self.registry)
+        self.recoveries = Counter("osworld_recoveries", "Worker replacements by env and cause",
+                                  ["env", "cause"], registry=self.registry)
         self.response_bytes = Counter("osworld_response_bytes", "Bytes of env answers (before transfer "
                                       "compression)", ["route"], registry=self.registry)
-        self.trajectory_drops = Counter("osworld_trajectory_writes_dropped", "Trajectory writes dropped because "
-                                        "the writer queue was full", registry=self.registry)
+        self.trajectory_drops = Counter("osworld_trajectory_writes_dropped",
+                                        "Trajectory writes dropped because the writer queue was full",
+                                        registry=self.registry)
         self.registry.register(_LiveCollector(pool, tunnel_status_file))
 
     def observe_step(self, env_idx: int, parts: dict[str, float]) -> None:
@@ -56,7 +57,8 @@ class _LiveCollector:
         return []
 
     def collect(self):
-        phases = GaugeMetricFamily("osworld_env_phase", "1 for the phase each env is in", labels=["env", "phase"])
+        phases = GaugeMetricFamily("osworld_env_phase", "1 for the phase each env is in",
+                                   labels=["env", "phase"])
         for env in self.pool.health():
             known = PHASES if env["phase"] in PHASES else (*PHASES, env["phase"])
             for phase in known:
@@ -67,5 +69,5 @@ class _LiveCollector:
         yield GaugeMetricFamily("osworld_tunnel_up", "1 while the tunnel is connected (status file fresh)",
                                 value=1.0 if up else 0.0)
         reconnects = float((tunnel or {}).get("reconnects") or 0)
-        yield CounterMetricFamily("osworld_tunnel_reconnects", "Tunnel rebuilds since the tunnel process started",
-                                  value=reconnects)
+        yield CounterMetricFamily("osworld_tunnel_reconnects",
+                                  "Tunnel rebuilds since the tunnel process started", value=reconnects)

@@ -1,9 +1,10 @@
-"""The daemon's view of every env operation: metrics, the live state the dashboard shows, trajectory recording.
+"""The daemon's view of every env operation:
+metrics, the live state the dashboard shows, trajectory recording.
 
-Handlers call `Observer.call` instead of the pool directly. It forwards to the pool, then reads the worker's report
-(timings, what the step did) that came back with the reply; screenshots arrive raw after their answers, through
-`on_frame`. Nothing here does I/O on the answer's path: recording goes to the trajectory writer's queue, metrics are
-in-memory counters.
+Handlers call `Observer.call` instead of the pool directly. It forwards to the pool, then reads the worker's
+report (timings, what the step did) that came back with the reply; screenshots arrive raw after their answers,
+through `on_frame`. Nothing here does I/O on the answer's path: recording goes to the trajectory writer's
+queue, metrics are in-memory counters.
 """
 from __future__ import annotations
 
@@ -20,10 +21,11 @@ from ..trajectories.store import action_line, frame_name
 from .metrics import Metrics
 
 STEP_FIELDS = ("history_text", "actions", "code", "format_reward", "warnings", "error", "terminal", "done")
-# 5xx codes after which the episode cannot go on (its VM is being recovered or its worker is gone). Any other 5xx
-# (guest_failed, evaluation_failed, ...) changed nothing in the episode: the client may retry, so it stays recorded.
-EPISODE_ENDING = {"guest_lost", "episode_lost", "worker_died", "worker_timeout", "env_recovering", "shutting_down",
-                  "worker_error", "internal_error"}
+# 5xx codes after which the episode cannot go on (its VM is being recovered or its worker is gone). Any other
+# 5xx (guest_failed, evaluation_failed, ...) changed nothing in the episode: the client may retry, so it stays
+# recorded.
+EPISODE_ENDING = {"guest_lost", "episode_lost", "worker_died", "worker_timeout", "env_recovering",
+                  "shutting_down", "worker_error", "internal_error"}
 RECENT_EPISODES = 5000                  # finished episodes kept for the dashboard's rates and score histogram
 
 
@@ -49,9 +51,10 @@ class Observer:
         self.pool, self.settings, self.writer = pool, settings, writer
         self.metrics = Metrics(pool, settings.raw["tunnel_status_file"])
         self.live = [LiveEnv() for _ in range(len(pool))]
-        self.frame_numbers = itertools.count(1)          # a new number per frame: the dashboard reloads on change
-        self.frames: list[tuple[bytes, str, int] | None] = [None] * len(pool)   # image, format, number per env
-        self.finished: collections.deque = collections.deque(maxlen=RECENT_EPISODES)   # (time, outcome, score)
+        # a new number per frame: the dashboard reloads on change
+        self.frame_numbers = itertools.count(1)
+        self.frames: list[tuple[bytes, str, int] | None] = [None] * len(pool)  # image, format, number per env
+        self.finished: collections.deque = collections.deque(maxlen=RECENT_EPISODES)  # (time, outcome, score)
         pool.on_recovery, pool.on_frame = self.on_recovery, self.on_frame
         if writer is not None:
             writer.on_drop = self.metrics.trajectory_drops.inc
@@ -77,7 +80,7 @@ class Observer:
             handler(env_idx, args, reply, timings)
         return timings
 
-    # --- after each operation ----------------------------------------------------------------------------------
+    # --- after each operation -------------------------------------------------------------------------------
     def _after_reset(self, env_idx: int, args: dict, reply: Reply, timings: dict | None) -> None:
         live = self.live[env_idx]
         if live.open:
@@ -148,8 +151,9 @@ class Observer:
         live.open = False
         self._count_episode(outcome, score)
         if self.writer is not None:
-            self.writer.end_episode(live.episode_id, {"ended": time.time(), "outcome": outcome, "score": score,
-                                                      "steps": live.step, "errors": live.errors})
+            self.writer.end_episode(live.episode_id, {"ended": time.time(), "outcome": outcome,
+                                                      "score": score, "steps": live.step,
+                                                      "errors": live.errors})
 
     def _count_episode(self, outcome: str, score: float | None = None) -> None:
         self.metrics.episodes.labels(outcome).inc()
@@ -164,7 +168,7 @@ class Observer:
             live.recovered = True
             live.errors.append(f"the env was recovered ({cause})")
 
-    # --- helpers -----------------------------------------------------------------------------------------------
+    # --- helpers --------------------------------------------------------------------------------------------
     @staticmethod
     def _timings(report: dict | None, sent: float) -> dict | None:
         if not report:
@@ -182,10 +186,11 @@ class Observer:
             if self.writer is not None:
                 self.writer.add_frame(header["episode_id"], header["index"], image, header["image_format"])
         except (KeyError, TypeError, ValueError) as exc:      # a bad frame must not stop the worker's replies
-            env_logger("daemon.observe", env_idx).error("screenshot frame not usable (%r); not shown or recorded",
-                                                        exc)
+            env_logger("daemon.observe", env_idx).error(
+                "screenshot frame not usable (%r); not shown or recorded", exc)
 
-    def _episode_meta(self, env_idx: int, live: LiveEnv, task: dict, report: dict, timings: dict | None) -> dict:
+    def _episode_meta(self, env_idx: int, live: LiveEnv, task: dict, report: dict,
+                      timings: dict | None) -> dict:
         canonical = json.dumps(task, sort_keys=True, separators=(",", ":")).encode()
         options = self.settings.episode
         return {"episode_id": live.episode_id, "task_id": live.task_id, "instruction": live.instruction,
@@ -197,12 +202,12 @@ class Observer:
                 "prompt": self.settings.prompt_template.replace("{instruction}", live.instruction),
                 "reset_timings": timings}
 
-    # --- the dashboard's view ----------------------------------------------------------------------------------
+    # --- the dashboard's view -------------------------------------------------------------------------------
     def dashboard_state(self) -> dict:
         envs = []
         for health, live, frame in zip(self.pool.health(), self.live, self.frames):
-            envs.append({**health, "task_id": live.task_id, "instruction": live.instruction, "step": live.step,
-                         "max_steps": live.max_steps, "last_action": live.last_action,
+            envs.append({**health, "task_id": live.task_id, "instruction": live.instruction,
+                         "step": live.step, "max_steps": live.max_steps, "last_action": live.last_action,
                          "last_error": live.last_error or health.get("last_error"),
                          "frame_seq": frame[2] if frame else 0,
                          "recording_episode": live.episode_id if live.open else None})

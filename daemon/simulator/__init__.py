@@ -1,7 +1,7 @@
 """The simulated VMware: `vmrun-sim`, simulated guests on loopback addresses, scenarios and faults.
 
-The daemon talks to it through its production path (vmrun subprocesses, guest HTTP); only the executable and the
-guest differ. See README.md in this folder.
+The daemon talks to it through its production path (vmrun subprocesses, guest HTTP); only the executable and
+the guest differ. See README.md in this folder.
 """
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ SNAPSHOT = DEFAULTS["vmware"]["snapshot"]     # what the daemon reverts to, unle
 def provision(home: Path, count: int, preset: str = SIMULATOR_DEFAULTS["preset"],
               ip_base: str = SIMULATOR_DEFAULTS["ip_base"], guest_port: int = DEFAULTS["vmware"]["guest_port"]
               ) -> list[Path]:
-    """Create (idempotently) `count` simulated VMs with an init_state snapshot; set the preset. Returns vmx paths."""
+    """Create (idempotently) `count` simulated VMs with an init_state snapshot;
+    set the preset. Returns vmx paths."""
     home = Path(home).resolve()
     home.mkdir(parents=True, exist_ok=True)
     current = scenario.read(home)
@@ -34,7 +35,8 @@ def provision(home: Path, count: int, preset: str = SIMULATOR_DEFAULTS["preset"]
         machine = Machine(home / f"vm{index}" / f"vm{index}.vmx")
         machine.dir.mkdir(parents=True, exist_ok=True)
         with machine.locked():
-            vmx_text = (f'.encoding = "UTF-8"\ndisplayName = "Simulated OSWorld VM {index}"\nguestOS = "ubuntu-64"\n'
+            vmx_text = (f'.encoding = "UTF-8"\ndisplayName = "Simulated OSWorld VM {index}"\n'
+                        f'guestOS = "ubuntu-64"\n'
                         f'sim.index = "{index}"\nguest.ip = "{first + index}"\nguest.port = "{guest_port}"\n')
             if not machine.exists() or machine.vmx.read_text() != vmx_text:
                 write_atomic(machine.vmx, vmx_text.encode())

@@ -1,12 +1,15 @@
-"""A simulated Chrome DevTools endpoint (guest port 9222): the part of the protocol OSWorld's Chrome steps use.
+"""A simulated Chrome DevTools endpoint (guest port 9222):
+the part of the protocol OSWorld's Chrome steps use.
 
-HTTP: /json/version. WebSocket, browser session: Target.getTargets (newest first, then by creation, as Chrome 156 was
-seen to list them), createTarget, closeTarget.
-WebSocket, page session: Runtime.evaluate of document.readyState, the client's PAGE_LOADED test, document.title,
-location.href and document.documentElement.outerHTML; any other expression answers an exception, as a page without it would.
-A page reads "loading" for LOAD_SECONDS after it opens, so clients must wait for the load like they do on Chrome.
-Started by the guest when a task launches google-chrome/chromium with --remote-debugging-port; it serves on its own
-thread and IOLoop, and lives as long as the guest process.
+HTTP: /json/version. WebSocket, browser session: Target.getTargets (newest first, then by creation, as Chrome
+156 was seen to list them), createTarget, closeTarget.
+WebSocket, page session: Runtime.evaluate of document.readyState, the client's PAGE_LOADED test,
+document.title, location.href and document.documentElement.outerHTML; any other expression answers an
+exception, as a page without it would.
+A page reads "loading" for LOAD_SECONDS after it opens, so clients must wait for the load like they do on
+Chrome.
+Started by the guest when a task launches google-chrome/chromium with --remote-debugging-port; it serves on
+its own thread and IOLoop, and lives as long as the guest process.
 """
 from __future__ import annotations
 
@@ -34,7 +37,8 @@ class Tab:
 
     @property
     def title(self) -> str:
-        return "New Tab" if self.url == "chrome://newtab/" else urllib.parse.urlparse(self.url).netloc or self.url
+        return ("New Tab" if self.url == "chrome://newtab/"
+                else urllib.parse.urlparse(self.url).netloc or self.url)
 
     def document(self) -> str:
         return (f"<html><head><title>{html.escape(self.title)}</title></head>"
@@ -46,7 +50,8 @@ class Tab:
 
 
 class Browser:
-    """The tabs of the one simulated Chrome window; thread-safe (the guest's HTTP threads read the active URL)."""
+    """The tabs of the one simulated Chrome window; thread-safe
+    (the guest's HTTP threads read the active URL)."""
 
     def __init__(self, start_url: str = "chrome://newtab/"):
         self.lock = threading.Lock()
@@ -80,7 +85,8 @@ class Browser:
             return self.tabs[-1] if self.tabs else None
 
     def address_bar_xml(self) -> str:
-        """Chrome's window in the accessibility tree: the address bar shows the active URL as Chrome elides it."""
+        """Chrome's window in the accessibility tree:
+        the address bar shows the active URL as Chrome elides it."""
         tab = self.active()
         shown = re.sub(r"^https://(www\.)?", "", tab.url) if tab else ""
         return (f'<application name="Google Chrome"><frame name="{html.escape(tab.title if tab else "")}">'
@@ -100,7 +106,8 @@ class Browser:
 
 
 class VersionHandler(tornado.web.RequestHandler):
-    """/json/version: where the browser session's WebSocket is (the only HTTP endpoint OSWorld's steps need)."""
+    """/json/version: where the browser session's WebSocket is
+    (the only HTTP endpoint OSWorld's steps need)."""
 
     def get(self):
         self.set_header("Content-Type", "application/json")
@@ -133,7 +140,8 @@ class SessionHandler(tornado.websocket.WebSocketHandler):
 
     def browser_command(self, request: dict) -> dict:
         method, params = request["method"], request.get("params", {})
-        if method == "Target.getTargets":              # newest first, then the others: Chrome's order is not creation's
+        if method == "Target.getTargets":
+            # newest first, then the others: Chrome's order is not creation's
             with self.browser.lock:
                 tabs = self.browser.tabs[-1:] + self.browser.tabs[:-1]
                 return {"targetInfos": [tab.info() for tab in tabs]}

@@ -1,7 +1,7 @@
 """The simulated guest's world: a virtual file system and a desktop with a text editor, drawn as a real PNG.
 
-The desktop is drawn over a real Ubuntu screenshot so that frame sizes and compression behave like a real VM's.
-The encoded frame is cached until something visible changes.
+The desktop is drawn over a real Ubuntu screenshot so that frame sizes and compression behave like a real
+VM's. The encoded frame is cached until something visible changes.
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ class Desktop:
         self.editor: dict | None = data.get("editor")          # {"path", "text", "saved"}
         self.settings: dict[str, str] = data.get("settings", {})
         self.launched: list[str] = data.get("launched", [])
-        self.browser = None                                      # the simulated Chrome, once a task launches it
+        self.browser = None                                    # the simulated Chrome, once a task launches it
         self.pointer = (960, 540)
         self.clipboard = ""
         self.held: set[str] = set()
@@ -51,10 +51,11 @@ class Desktop:
         self._encoder = BandedPngEncoder()
         self._layer: tuple[str | None, Image.Image] | None = None
 
-    # --- persistence -------------------------------------------------------------------------------------------
+    # --- persistence ----------------------------------------------------------------------------------------
     def save(self) -> None:
-        data = {"files": {p: base64.b64encode(b).decode() for p, b in self.files.items()}, "dirs": sorted(self.dirs),
-                "editor": self.editor, "settings": self.settings, "launched": self.launched}
+        data = {"files": {p: base64.b64encode(b).decode() for p, b in self.files.items()},
+                "dirs": sorted(self.dirs), "editor": self.editor, "settings": self.settings,
+                "launched": self.launched}
         write_atomic(self.disk_path, json.dumps(data).encode())
 
     def changed(self, what: str, persist: bool = False) -> None:
@@ -63,7 +64,7 @@ class Desktop:
         if persist:
             self.save()
 
-    # --- files -------------------------------------------------------------------------------------------------
+    # --- files ----------------------------------------------------------------------------------------------
     @staticmethod
     def path(raw: str, cwd: str = HOME, expand: bool = True) -> str:
         """A guest path, absolute; `expand`: ~ and $HOME as the real server's expanduser/expandvars do."""
@@ -97,7 +98,7 @@ class Desktop:
         children = [self.tree(posixpath.join(path, name)) for name in self.listing(path)]
         return {"type": "directory", "name": posixpath.basename(path) or "/", "children": children}
 
-    # --- editor ------------------------------------------------------------------------------------------------
+    # --- editor ---------------------------------------------------------------------------------------------
     def open_in_editor(self, path: str) -> None:
         text = self.files.get(path, b"").decode("utf-8", "replace")
         self.editor = {"path": path, "text": text, "saved": True}
@@ -152,7 +153,7 @@ class Desktop:
         else:
             self.changed(f"pressed ctrl+{key}")
 
-    # --- screen ------------------------------------------------------------------------------------------------
+    # --- screen ---------------------------------------------------------------------------------------------
     def screenshot(self, black: bool = False, locked: bool = False) -> bytes:
         with self.lock:
             if black or locked:
@@ -168,7 +169,8 @@ class Desktop:
         """The background with the editor window, kept until the window's title changes (a translucent window
         keeps a real frame's texture, so frames stay the size of a real VM's)."""
         title = None if self.editor is None else \
-            posixpath.basename(self.editor["path"]) + ("" if self.editor["saved"] else " *") + " - Text Editor"
+            posixpath.basename(self.editor["path"]) + ("" if self.editor["saved"] else " *") + \
+            " - Text Editor"
         if self._layer is None or self._layer[0] != title:
             image = self._background.copy()
             if title is not None:
@@ -189,7 +191,8 @@ class Desktop:
         x, y = self.pointer
         draw.polygon([(x, y), (x, y + 20), (x + 6, y + 15), (x + 14, y + 15)], fill=(255, 255, 255),
                      outline=(0, 0, 0))
-        draw.text((20, SCREEN[1] - 30), f"last: {self.last_action}  scroll: {self.scroll}", fill=(255, 255, 255))
+        draw.text((20, SCREEN[1] - 30), f"last: {self.last_action}  scroll: {self.scroll}",
+                  fill=(255, 255, 255))
 
     @staticmethod
     def _special_frame(locked: bool) -> bytes:

@@ -2,8 +2,8 @@
 
     python -m daemon.simulator.guest <vmx>
 
-Started detached by `vmrun-sim start` (it outlives vmrun and the daemon, as a VM does); ends when its VM's state
-says it is no longer the VM's guest (stopped, reverted, or the simulator home removed).
+Started detached by `vmrun-sim start` (it outlives vmrun and the daemon, as a VM does); ends when its VM's
+state says it is no longer the VM's guest (stopped, reverted, or the simulator home removed).
 """
 from __future__ import annotations
 
@@ -46,7 +46,8 @@ class Guest:
         self.wallpaper: str | None = None           # the guest path /setup/change_wallpaper set
 
     def start_chrome(self, words: list[str]) -> None:
-        """Chrome launched with remote debugging: its DevTools endpoint listens (OSWorld's socat is implied)."""
+        """Chrome launched with remote debugging: its DevTools endpoint listens
+        (OSWorld's socat is implied)."""
         if self.chrome is None and any(word.startswith("--remote-debugging-port") for word in words):
             self.chrome = self.desktop.browser = chrome.Browser()
             chrome.serve(self.chrome, self.machine.ip)
@@ -71,7 +72,7 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):          # one line per request would drown the guest log
         pass
 
-    # --- plumbing ----------------------------------------------------------------------------------------------
+    # --- plumbing -------------------------------------------------------------------------------------------
     def body(self) -> bytes:
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
@@ -125,7 +126,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         self.handle_one("POST")
 
-    # --- endpoints ---------------------------------------------------------------------------------------------
+    # --- endpoints ------------------------------------------------------------------------------------------
     def screenshot(self):
         self.guest.latency("screenshot")
         frame = self.guest.desktop.screenshot(black=bool(self.guest.fault("black_frames")),
@@ -146,7 +147,8 @@ class Handler(BaseHTTPRequestHandler):
         except PipesHeld:                         # the real server's subprocess.run(timeout=120) expires
             limit = self.guest.seconds("execute_limit")
             time.sleep(limit)
-            self.send(500, {"status": "error", "message": f"Command '{command}' timed out after {limit:g} seconds"})
+            self.send(500, {"status": "error",
+                            "message": f"Command '{command}' timed out after {limit:g} seconds"})
         else:
             self.send(200, answer)
 
@@ -219,7 +221,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send(200, "Wallpaper changed successfully", "text/plain")
 
     def wallpaper(self):
-        """The wallpaper file's bytes, as OSWorld's server sends the file gsettings names (500 once it is gone)."""
+        """The wallpaper file's bytes, as OSWorld's server sends the file gsettings names
+        (500 once it is gone)."""
         self.body()
         if self.guest.wallpaper is None:
             image = io.BytesIO()
@@ -257,8 +260,8 @@ class Handler(BaseHTTPRequestHandler):
     def accessibility(self):
         desktop = self.guest.desktop
         editor = desktop.editor
-        window = (f'<frame name="{os.path.basename(editor["path"])} - Text Editor"><text>{len(editor["text"])}'
-                  f' characters</text></frame>' if editor else "")
+        window = (f'<frame name="{os.path.basename(editor["path"])} - Text Editor">'
+                  f'<text>{len(editor["text"])} characters</text></frame>' if editor else "")
         browser = self.guest.chrome.address_bar_xml() if self.guest.chrome else ""
         self.send(200, {"AT": f'<desktop-frame name="main">{window}{browser}</desktop-frame>'})
 
@@ -266,8 +269,8 @@ class Handler(BaseHTTPRequestHandler):
         """The editor's size; for a class no window has, the real view returns None: Flask's HTML 500."""
         name = str(self.form().get("app_class_name", "")).lower()
         if self.guest.desktop.editor is None or name != EDITOR_CLASS:
-            self.send(500, FLASK_500.format("The server encountered an internal error and was unable to complete "
-                                            "your request."), "text/html")
+            self.send(500, FLASK_500.format("The server encountered an internal error and was unable to "
+                                            "complete your request."), "text/html")
             return
         left, top, right, bottom = EDITOR_BOX
         self.send(200, {"width": right - left, "height": bottom - top})

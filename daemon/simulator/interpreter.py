@@ -1,11 +1,11 @@
-"""What the simulated guest does with /execute: pyautogui programs walked as syntax trees, other commands answered
-by a small simulated shell over the virtual file system. Nothing is ever run on the host.
+"""What the simulated guest does with /execute: pyautogui programs walked as syntax trees, other commands
+answered by a small simulated shell over the virtual file system. Nothing is ever run on the host.
 
 Two behaviours of the real server (OSWorld's Flask /execute: subprocess.run with stdout/stderr pipes) are
-modelled as exceptions for the guest to answer: a program that is not installed (MissingProgram: a 500 when run
-without a shell), and a clipboard tool left holding the server's pipes (PipesHeld: xclip and xsel fork a child
-that keeps the selection and inherits stdout/stderr unless they go to DEVNULL, so the real answer waits for the
-server's time limit).
+modelled as exceptions for the guest to answer: a program that is not installed (MissingProgram: a 500 when
+run without a shell), and a clipboard tool left holding the server's pipes (PipesHeld: xclip and xsel fork a
+child that keeps the selection and inherits stdout/stderr unless they go to DEVNULL, so the real answer waits
+for the server's time limit).
 """
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ import time
 
 from .desktop import HOME, Desktop
 
-SLEEP_CAP = 0.05                  # simulated sleeps are capped: the simulator's latencies come from the scenario
+# Simulated sleeps are capped: the simulator's latencies come from the scenario.
+SLEEP_CAP = 0.05
 PYTHON = {"python", "python3"}
 CLIPBOARD_TOOLS = ("xclip", "xsel")
 ALLOWED_IMPORTS = {"pyautogui", "time", "subprocess", "pyperclip"}
@@ -38,8 +39,8 @@ DEVNULL = object()                # subprocess.DEVNULL in a guest program
 
 
 def execute(desktop: Desktop, command, shell: bool = False) -> dict:
-    """OSWorld's /execute answer: {"status", "output", "error", "returncode"}. Raises MissingProgram or PipesHeld
-    (after the command's effects) where the real server would answer 500."""
+    """OSWorld's /execute answer: {"status", "output", "error", "returncode"}. Raises MissingProgram or
+    PipesHeld (after the command's effects) where the real server would answer 500."""
     argv = shlex.split(command) if isinstance(command, str) else [str(part) for part in command]
     if not shell and argv and not _installed(argv[0]):
         raise MissingProgram(argv[0])
@@ -66,7 +67,7 @@ def _installed(program: str) -> bool:
     return program in PYTHON or program == "sudo" or hasattr(Shell, f"cmd_{program.replace('-', '_')}")
 
 
-# --- pyautogui programs ------------------------------------------------------------------------------------------
+# --- pyautogui programs -------------------------------------------------------------------------------------
 def run_python(desktop: Desktop, source: str) -> None:
     tree = ast.parse(source)
     held = False
@@ -87,8 +88,9 @@ def run_python(desktop: Desktop, source: str) -> None:
 
 def _is_failsafe(node: ast.Assign) -> bool:
     (target,) = node.targets
-    return (isinstance(target, ast.Attribute) and target.attr == "FAILSAFE" and isinstance(target.value, ast.Name)
-            and target.value.id == "pyautogui" and isinstance(node.value, ast.Constant))
+    return (isinstance(target, ast.Attribute) and target.attr == "FAILSAFE"
+            and isinstance(target.value, ast.Name) and target.value.id == "pyautogui"
+            and isinstance(node.value, ast.Constant))
 
 
 def _call(desktop: Desktop, node: ast.Call):
@@ -174,8 +176,10 @@ PYAUTOGUI = {
     "pyautogui.click": _click,
     "pyautogui.doubleClick": lambda d, x=None, y=None, **k: _click(d, x, y, clicks=2),
     "pyautogui.rightClick": lambda d, x=None, y=None, **k: _click(d, x, y, button="right"),
-    "pyautogui.moveTo": lambda d, x=None, y=None, *a, **k: (_point(d, x, y), d.changed(f"move to {d.pointer}")),
-    "pyautogui.dragTo": lambda d, x=None, y=None, *a, **k: (_point(d, x, y), d.changed(f"drag to {d.pointer}")),
+    "pyautogui.moveTo": lambda d, x=None, y=None, *a, **k: (_point(d, x, y),
+                                                            d.changed(f"move to {d.pointer}")),
+    "pyautogui.dragTo": lambda d, x=None, y=None, *a, **k: (_point(d, x, y),
+                                                            d.changed(f"drag to {d.pointer}")),
     "pyautogui.mouseDown": lambda d, *a, **k: d.changed(f"mouse down at {d.pointer}"),
     "pyautogui.mouseUp": lambda d, *a, **k: d.changed(f"mouse up at {d.pointer}"),
     "pyautogui.scroll": _scroll,
@@ -192,7 +196,7 @@ PYAUTOGUI = {
 }
 
 
-# --- the simulated shell -----------------------------------------------------------------------------------------
+# --- the simulated shell ------------------------------------------------------------------------------------
 class Shell:
     """A few POSIX commands over the virtual file system; `a && b`, `a; b`, `> file` and `>> file` work."""
 
@@ -346,8 +350,9 @@ class Shell:
     cmd_xdg_open = cmd_gedit
 
     def cmd_xclip(self, args):
-        """Output and clear answer at once; input mode forks a child that keeps the selection and the pipes (this
-        shell has no stdin pipe to read from and no stderr redirection, so input mode always holds them)."""
+        """Output and clear answer at once; input mode forks a child that keeps the selection and the pipes
+        (this shell has no stdin pipe to read from and no stderr redirection, so input mode always holds
+        them)."""
         if set(args) & {"-o", "-out", "--output", "-bo", "-ob"}:
             return 0, self.desktop.clipboard, ""
         if set(args) & {"-c", "--clear", "-bc", "-cb", "--delete"}:

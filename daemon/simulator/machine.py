@@ -1,6 +1,7 @@
 """A simulated VM on disk: its .vmx, power state, guest process, snapshots and disk image; a lock per VM.
 
-Layout: <home>/vm<i>/vm<i>.vmx, state.json, disk.json (the guest's files and desktop), snapshots/<n>-<name>.json.
+Layout: <home>/vm<i>/vm<i>.vmx, state.json, disk.json (the guest's files and desktop),
+snapshots/<n>-<name>.json.
 Each vmrun-sim call is a separate process, as with the real vmrun, so all state lives in these files.
 """
 from __future__ import annotations
@@ -28,7 +29,7 @@ class Machine:
         self.dir = self.vmx.parent
         self.home = self.dir.parent
 
-    # --- identity ----------------------------------------------------------------------------------------------
+    # --- identity -------------------------------------------------------------------------------------------
     def exists(self) -> bool:
         return self.vmx.is_file()
 
@@ -54,7 +55,7 @@ class Machine:
     def port(self) -> int:
         return int(self.settings.get("guest.port", 5000))
 
-    # --- state -------------------------------------------------------------------------------------------------
+    # --- state ----------------------------------------------------------------------------------------------
     @contextlib.contextmanager
     def locked(self):
         """Serialize vmrun calls on this VM (different VMs never wait for each other)."""
@@ -96,11 +97,12 @@ class Machine:
         write_atomic(path, json.dumps(counters).encode())
         return True
 
-    # --- power -------------------------------------------------------------------------------------------------
+    # --- power ----------------------------------------------------------------------------------------------
     def start_guest(self) -> None:
         log = open(self.dir / "guest.log", "ab")
-        process = subprocess.Popen([sys.executable, "-m", GUEST_MODULE, str(self.vmx)], stdin=subprocess.DEVNULL,
-                                   stdout=log, stderr=log, start_new_session=True, close_fds=True)
+        process = subprocess.Popen([sys.executable, "-m", GUEST_MODULE, str(self.vmx)],
+                                   stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                                   close_fds=True)
         log.close()
         state = self.state()
         state.update(power="on", pid=process.pid, zombie=False, started=time.time())
@@ -127,10 +129,11 @@ class Machine:
         state.update(zombie=True)
         self.save_state(state)
 
-    # --- snapshots ---------------------------------------------------------------------------------------------
+    # --- snapshots ------------------------------------------------------------------------------------------
     def snapshots(self) -> list[str]:
         folder = self.dir / "snapshots"
-        files = sorted(folder.glob("*.json"), key=lambda p: int(p.name.split("-", 1)[0])) if folder.is_dir() else []
+        files = sorted(folder.glob("*.json"), key=lambda p: int(p.name.split("-", 1)[0])) \
+            if folder.is_dir() else []
         return [p.name.split("-", 1)[1][:-5] for p in files]
 
     def take_snapshot(self, name: str) -> None:
@@ -146,7 +149,8 @@ class Machine:
 
 
 def process_alive(pid: int) -> bool:
-    """Running and not a zombie (a killed child not yet reaped still answers kill(pid, 0); /proc tells on Linux)."""
+    """Running and not a zombie (a killed child not yet reaped still answers kill(pid, 0); /proc tells on
+    Linux)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

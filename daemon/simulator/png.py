@@ -1,10 +1,11 @@
 """An incremental PNG encoder for the simulated guest's frames.
 
-A new frame differs from the last one in a few rows (typed text, the pointer, the status line), yet a plain encoder
-re-deflates all 6 MB of pixels (~130 ms of CPU): with eight simulated VMs on a 2-core machine, that CPU would be
-charged to the daemon's benchmarks. Here the image is cut into bands of rows; each band is deflated on its own
-(raw deflate, ended on a byte boundary by a sync flush, so independently made segments concatenate into one valid
-stream) and kept until its pixels change. The output is an ordinary PNG any decoder reads.
+A new frame differs from the last one in a few rows (typed text, the pointer, the status line), yet a plain
+encoder re-deflates all 6 MB of pixels (~130 ms of CPU): with eight simulated VMs on a 2-core machine, that
+CPU would be charged to the daemon's benchmarks. Here the image is cut into bands of rows; each band is
+deflated on its own (raw deflate, ended on a byte boundary by a sync flush, so independently made segments
+concatenate into one valid stream) and kept until its pixels change. The output is an ordinary PNG any decoder
+reads.
 """
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ _FINAL_BLOCK = zlib.compressobj(LEVEL, zlib.DEFLATED, -15).flush(zlib.Z_FINISH) 
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return (struct.pack(">I", len(data)) + kind + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
 
 
 class BandedPngEncoder:
@@ -34,7 +36,8 @@ class BandedPngEncoder:
         segments, checksum = [], zlib.adler32(b"")
         for band_index, top in enumerate(range(0, height, BAND_ROWS)):
             rows = range(top, min(top + BAND_ROWS, height))
-            band = b"".join(b"\x00" + raw[row * stride:(row + 1) * stride] for row in rows)   # filter type None
+            # filter type None
+            band = b"".join(b"\x00" + raw[row * stride:(row + 1) * stride] for row in rows)
             checksum = zlib.adler32(band, checksum)
             segments.append(self._segment(band_index, band))
         stream = b"\x78\x01" + b"".join(segments) + _FINAL_BLOCK + struct.pack(">I", checksum & 0xFFFFFFFF)

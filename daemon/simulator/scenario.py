@@ -1,4 +1,5 @@
-"""Latencies and faults of the simulated VMware: presets, home/scenario.yaml, VMRUN_SIM_* environment variables.
+"""Latencies and faults of the simulated VMware:
+presets, home/scenario.yaml, VMRUN_SIM_* environment variables.
 
 Read on every vmrun-sim call and on every guest request, so a test can switch a fault on and off at run time.
 """
@@ -13,9 +14,9 @@ import yaml
 
 from ..atomic import write_atomic
 
-# Seconds. Besides latencies: how long an opened file's window takes to appear (window), and the real server's time
-# limits: /execute's subprocess timeout (execute_limit, 120 s) and how long /setup/open_file waits for the window
-# (open_file_limit, 1800 s). The fast preset shortens the limits so that tests reach them.
+# Seconds. Besides latencies: how long an opened file's window takes to appear (window), and the real server's
+# time limits: /execute's subprocess timeout (execute_limit, 120 s) and how long /setup/open_file waits for
+# the window (open_file_limit, 1800 s). The fast preset shortens the limits so that tests reach them.
 PRESETS: dict[str, dict[str, float]] = {
     "fast": {"revert": 0.01, "start": 0.02, "ip": 0.01, "stop": 0.01, "list": 0.0, "snapshot": 0.01,
              "pause": 0.0, "screenshot": 0.0, "execute": 0.0, "setup": 0.0, "window": 0.0,

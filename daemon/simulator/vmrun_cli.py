@@ -1,8 +1,8 @@
 """vmrun-sim: a vmrun-compatible executable for simulated VMs (named so it can never shadow the real vmrun).
 
-    vmrun-sim -T fusion|ws list | start <vmx> [nogui|gui] | stop <vmx> [hard|soft] | revertToSnapshot <vmx> <name>
-              | snapshot <vmx> <name> | listSnapshots <vmx> | getGuestIPAddress <vmx> [-wait] | pause <vmx>
-              | unpause <vmx> | checkToolsState <vmx>
+    vmrun-sim -T fusion|ws list | start <vmx> [nogui|gui] | stop <vmx> [hard|soft]
+              | revertToSnapshot <vmx> <name> | snapshot <vmx> <name> | listSnapshots <vmx>
+              | getGuestIPAddress <vmx> [-wait] | pause <vmx> | unpause <vmx> | checkToolsState <vmx>
 
 Like vmrun, errors are printed on stdout as lines starting with "Error:", usually with exit status 255.
 """
@@ -54,7 +54,8 @@ def run(args: list[str]) -> str:
     machine = Machine(Path(rest[0]))
     if not machine.exists():
         raise VmrunError(f"Cannot open VM: {rest[0]}, The virtual machine cannot be found")
-    if command == "getGuestIPAddress":          # the one call that may wait long: it must not hold the VM's lock
+    if command == "getGuestIPAddress":
+        # the one call that may wait long: it must not hold the VM's lock
         return guest_ip(machine, "-wait" in rest[1:])
     with machine.locked():
         return COMMANDS[command](machine, rest[1:])
@@ -105,7 +106,7 @@ def revert(machine: Machine, rest: list[str]) -> str:
     if matches > 1:
         raise VmrunError("The name does not uniquely identify one snapshot")
     _sleep(machine, "revert")
-    machine.power_off()                        # after a revert the VM is powered off and must be started again
+    machine.power_off()                       # after a revert the VM is powered off and must be started again
     machine.restore_snapshot(name)
     if machine.take_fault("error_exit_zero"):
         raise VmrunError("Insufficient permissions in host operating system", status=0)
@@ -164,8 +165,9 @@ def tools_state(machine: Machine, rest: list[str]) -> str:
 
 
 COMMANDS = {
-    "start": start, "stop": stop, "revertToSnapshot": revert, "snapshot": snapshot, "listSnapshots": list_snapshots,
-    "getGuestIPAddress": None, "pause": pause, "unpause": unpause, "checkToolsState": tools_state,
+    "start": start, "stop": stop, "revertToSnapshot": revert, "snapshot": snapshot,
+    "listSnapshots": list_snapshots, "getGuestIPAddress": None, "pause": pause, "unpause": unpause,
+    "checkToolsState": tools_state,
 }
 
 if __name__ == "__main__":

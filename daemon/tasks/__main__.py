@@ -1,4 +1,5 @@
-"""python -m daemon.tasks check DIR: which task files this install can run (the check reset uses for its 422)."""
+"""python -m daemon.tasks check DIR: which task files this install can run
+(the check reset uses for its 422)."""
 from __future__ import annotations
 
 import argparse
@@ -11,7 +12,8 @@ from ..evaluation.admission import missing_capabilities
 
 
 def check(folder: Path) -> int:
-    files = sorted(p for p in folder.rglob("*.json") if isinstance(_load(p), dict) and "evaluator" in _load(p))
+    files = sorted(p for p in folder.rglob("*.json")
+                   if isinstance(_load(p), dict) and "evaluator" in _load(p))
     by_domain: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
     reasons: collections.Counter = collections.Counter()
     runnable = 0

@@ -1,4 +1,5 @@
-"""Recorded episodes: the background writer (writer.py), reading them back (store.py), the CLI (__main__.py)."""
+"""Recorded episodes: the background writer (writer.py), reading them back (store.py), the CLI
+(__main__.py)."""
 from .store import find_episode, list_episodes, read_steps, training_record
 from .writer import TrajectoryWriter
 

@@ -1,7 +1,7 @@
 """python -m daemon.trajectories [--config FILE | --dir DIR] list | show ID | export [--out FILE]
 
-list: the newest recorded episodes; show: one episode's summary and steps; export: one JSON line per episode (a
-chat with image paths, score, outcome) that a training or analysis script can load.
+list: the newest recorded episodes; show: one episode's summary and steps; export: one JSON line per episode
+(a chat with image paths, score, outcome) that a training or analysis script can load.
 """
 from __future__ import annotations
 
@@ -13,7 +13,15 @@ from pathlib import Path
 
 from .. import config
 from ..ops.launch import daemon_config
-from .store import action_line, episode_dirs, find_episode, list_episodes, read_json, read_steps, training_record
+from .store import (
+    action_line,
+    episode_dirs,
+    find_episode,
+    list_episodes,
+    read_json,
+    read_steps,
+    training_record,
+)
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 
@@ -22,8 +30,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m daemon.trajectories", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--config", help="the daemon's config (its trajectories.dir); default: the one supervisord "
-                       "runs (python -m daemon.ops.launch daemon --show)")
+    where.add_argument("--config", help="the daemon's config (its trajectories.dir); default: the one "
+                       "supervisord runs (python -m daemon.ops.launch daemon --show)")
     where.add_argument("--dir", help="a trajectories folder")
     commands = parser.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("list", help="the newest episodes")
@@ -52,7 +60,8 @@ def show_list(root: Path, limit: int) -> None:
         started = _utc(meta.get("started"))
         score = "-" if meta.get("score") is None else f"{meta['score']:.2f}"
         print(f"{started:20} {meta.get('episode_id', '?'):17} {meta.get('env_idx', '?'):>3} "
-              f"{meta.get('steps', '-'):>5} {score:>6} {meta.get('outcome', '?'):13} {meta.get('task_id', '')}")
+              f"{meta.get('steps', '-'):>5} {score:>6} {meta.get('outcome', '?'):13} "
+              f"{meta.get('task_id', '')}")
 
 
 def show_episode(root: Path, episode_id: str) -> int:

@@ -1,6 +1,8 @@
-"""Reading recorded trajectories: <root>/<YYYY-MM-DD>/<episode_id>/{episode.json, steps.jsonl, frames/NNN.png}.
+"""Reading recorded trajectories: <root>/<YYYY-MM-DD>/<episode_id>/{episode.json, steps.jsonl,
+frames/NNN.png}.
 
-Episode ids and frame names that come from a URL are checked against a strict pattern before they touch a path.
+Episode ids and frame names that come from a URL are checked against a strict pattern before they touch a
+path.
 """
 from __future__ import annotations
 
@@ -98,15 +100,17 @@ def training_record(folder: Path) -> dict | None:
     if meta is None:
         return None
     first = first_frame(folder)
-    messages = [_text("system", SYSTEM_TEXT), _text("user", meta.get("prompt") or meta.get("instruction", ""))]
+    messages = [_text("system", SYSTEM_TEXT),
+                _text("user", meta.get("prompt") or meta.get("instruction", ""))]
     if first is not None:
         messages.append(_image(first))
     for step in read_steps(folder):
         messages.append(_text("assistant", step.get("history_text") or step.get("prediction", "")))
         if step.get("frame"):
             messages.append(_image(folder / step["frame"]))
-    return {key: meta.get(key) for key in ("episode_id", "task_id", "instruction", "score", "outcome", "env_idx",
-                                           "started", "ended", "task_config_sha256")} | {"messages": messages}
+    return {key: meta.get(key) for key in ("episode_id", "task_id", "instruction", "score", "outcome",
+                                           "env_idx", "started", "ended", "task_config_sha256")} \
+        | {"messages": messages}
 
 
 def _text(role: str, text: str) -> dict:

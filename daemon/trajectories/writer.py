@@ -1,9 +1,9 @@
 """Records every episode to disk from a background thread, off the answer's path.
 
 The event loop only enqueues (a bounded queue, by count and by bytes): when the disk falls behind, a write is
-dropped and counted rather than making the trainer wait. Every file is written atomically (temp file, rename), so a
-daemon killed at any moment leaves complete files under final names; the next start removes leftover temp files
-and marks the episodes it interrupted. Retention (total size, age) deletes the oldest episodes first.
+dropped and counted rather than making the trainer wait. Every file is written atomically (temp file, rename),
+so a daemon killed at any moment leaves complete files under final names; the next start removes leftover temp
+files and marks the episodes it interrupted. Retention (total size, age) deletes the oldest episodes first.
 """
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ class TrajectoryWriter:
         self.early: dict[str, list[tuple[str, bytes]]] = {}   # a frame can come before its episode's start
         self.thread = threading.Thread(target=self._run, name="trajectory-writer", daemon=True)
 
-    # --- the event loop's side: enqueue only --------------------------------------------------------------------
+    # --- the event loop's side: enqueue only ----------------------------------------------------------------
     def start(self) -> None:
         self.thread.start()
 
@@ -89,7 +89,7 @@ class TrajectoryWriter:
             self.pending_bytes += size
         self.queue.put((item, size))
 
-    # --- the writer thread ---------------------------------------------------------------------------------------
+    # --- the writer thread ----------------------------------------------------------------------------------
     def _run(self) -> None:
         try:
             self._sweep_at_start()
@@ -100,8 +100,8 @@ class TrajectoryWriter:
             try:
                 getattr(self, f"_do_{item[0]}")(*item[1:])
             except (OSError, ValueError) as exc:
-                log.error("trajectory %s write failed: %s; the episode's recording is incomplete (check the free "
-                          "space and permissions under %s)", item[0], exc, self.root)
+                log.error("trajectory %s write failed: %s; the episode's recording is incomplete (check the "
+                          "free space and permissions under %s)", item[0], exc, self.root)
             finally:
                 with self.pending_lock:
                     self.pending_bytes -= size
@@ -117,7 +117,8 @@ class TrajectoryWriter:
             self._write(folder / name, image)
 
     def _do_frame(self, episode_id: str, name: str, image: bytes) -> None:
-        """The reset's frame can arrive before the reset's answer is observed: it waits for the episode's start."""
+        """The reset's frame can arrive before the reset's answer is observed:
+        it waits for the episode's start."""
         episode = self.open.get(episode_id)
         if episode is not None:
             self._write(episode.folder / name, image)
@@ -149,7 +150,7 @@ class TrajectoryWriter:
         started, size = self.stored.get(folder, (time.time(), 0))
         self.stored[folder] = (started, size + len(data) - previous)
 
-    # --- retention and the start-up sweep ----------------------------------------------------------------------
+    # --- retention and the start-up sweep -------------------------------------------------------------------
     def _apply_retention(self) -> None:
         now = time.time()
         total = sum(size for _, size in self.stored.values())

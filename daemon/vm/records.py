@@ -1,9 +1,10 @@
 """Which VMs this daemon has started, and whether each is clean: one small file per VM in the run dir.
 
-A worker marks its VM clean once it has been brought up from the snapshot (reset-ahead, recovery) and used once a
-reset hands it to a task. After a restart (supervisord, a crash), the new daemon adopts a running VM that is
-marked clean as warm, reverts any other running VM it is configured for, and stops a running VM it started but
-is no longer configured for (these records are how it knows that VM is its own and not someone else's).
+A worker marks its VM clean once it has been brought up from the snapshot (reset-ahead, recovery) and used
+once a reset hands it to a task. After a restart (supervisord, a crash), the new daemon adopts a running VM
+that is marked clean as warm, reverts any other running VM it is configured for, and stops a running VM it
+started but is no longer configured for (these records are how it knows that VM is its own and not someone
+else's).
 """
 from __future__ import annotations
 
@@ -42,8 +43,8 @@ class VmRecords:
 
 def stop_unconfigured(records: VmRecords, configured: list[str], vmrun: str, host_type: str, timeout: float,
                       log: logging.Logger) -> list[str]:
-    """Hard-stop every running VM this daemon started that is no longer in its config; returns their vmx paths.
-    Blocking (vmrun calls): run it off the event loop."""
+    """Hard-stop every running VM this daemon started that is no longer in its config; returns their vmx
+    paths. Blocking (vmrun calls): run it off the event loop."""
     wanted = {_canonical(vmx) for vmx in configured}
     stale = [record["vmx"] for record in records.all() if _canonical(record["vmx"]) not in wanted]
     if not stale:

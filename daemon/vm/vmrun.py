@@ -1,5 +1,5 @@
-"""VM driver: one VM through `vmrun`. Every call has a timeout; a call failed when its exit status is not 0 or any
-line of its output starts with "Error:" (vmrun prints errors on stdout, sometimes with status 0).
+"""VM driver: one VM through `vmrun`. Every call has a timeout; a call failed when its exit status is not 0 or
+any line of its output starts with "Error:" (vmrun prints errors on stdout, sometimes with status 0).
 """
 from __future__ import annotations
 
@@ -38,7 +38,8 @@ class VmDriver:
                                            stdin=subprocess.DEVNULL, text=True, env=self.env,
                                            start_new_session=True)
             except OSError as exc:
-                raise VmrunError(f"cannot run {self.vmrun}: {exc.strerror}; set vmware.vmrun in the config") from exc
+                raise VmrunError(f"cannot run {self.vmrun}: {exc.strerror}; "
+                                 "set vmware.vmrun in the config") from exc
             self._running = process
             try:
                 output, _ = process.communicate(timeout=timeout)
@@ -60,7 +61,7 @@ class VmDriver:
         if process is not None:
             _kill_group(process)
 
-    # --- commands ----------------------------------------------------------------------------------------------
+    # --- commands -------------------------------------------------------------------------------------------
     def revert(self, snapshot: str) -> None:
         self.call("revertToSnapshot", self.vmx, snapshot)
 

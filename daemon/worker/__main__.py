@@ -1,12 +1,12 @@
 """python -m daemon.worker --config FILE --env-idx N: the process that owns one VM.
 
-Reads request frames on stdin, answers on stdout (reserved for frames: everything printed goes to stderr, which
-is the daemon's log). When stdin ends, the daemon is gone (even after SIGKILL): stop at once, leave no vmrun behind.
+Reads request frames on stdin, answers on stdout (reserved for frames: everything printed goes to stderr,
+which is the daemon's log). When stdin ends, the daemon is gone (even after SIGKILL): stop at once, leave no
+vmrun behind.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import queue
@@ -66,7 +66,8 @@ class Worker:
                 self.send(report.frame_header(request["id"]), report.frame)
 
     def adopt(self) -> None:
-        """Once, before the first request (queued ones wait): take over a VM a previous daemon left running."""
+        """Once, before the first request (queued ones wait):
+        take over a VM a previous daemon left running."""
         self.environment.start_budget("recover", time.monotonic())
         try:
             self.environment.adopt()
@@ -92,7 +93,7 @@ class Worker:
             if exc.status >= 500:
                 self.environment.last_error = exc.message
             return self.refuse(op, exc)
-        except Exception as exc:                       # a bug: answer clearly, log the traceback, pool recovers
+        except Exception as exc:                     # a bug: answer clearly, log the traceback, pool recovers
             crash = DaemonError(500, WORKER_CRASHED, f"the worker failed ({type(exc).__name__}: {exc}); "
                                 "the env is being recovered", detail=traceback.format_exc())
             return self.refuse(op, crash)
@@ -103,13 +104,13 @@ class Worker:
         return answer
 
     def refuse(self, op, exc: DaemonError) -> Reply:
-        """Every error answer of the worker is built here, and logged here once: env, episode, step, reason (and
-        the detail the answer leaves out: the traceback of a crash or of a bug in an evaluator)."""
+        """Every error answer of the worker is built here, and logged here once: env, episode, step, reason
+        (and the detail the answer leaves out: the traceback of a crash or of a bug in an evaluator)."""
         episode = self.environment.episode
         step = len(episode.records) if episode else "-"            # the step index the request was about
         self.environment.log.log(logging.ERROR if exc.status >= 500 else logging.WARNING,
-                                 "%s answered %d %s at step %s: %s%s", op, exc.status, exc.code, step, exc.message,
-                                 exc.detail and f"\n{exc.detail}")
+                                 "%s answered %d %s at step %s: %s%s", op, exc.status, exc.code, step,
+                                 exc.message, exc.detail and f"\n{exc.detail}")
         return exc.reply()
 
 
@@ -142,11 +143,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m daemon.worker")
     parser.add_argument("--config", required=True)
     parser.add_argument("--env-idx", type=int, required=True)
-    parser.add_argument("--adopt", action="store_true", help="take over this env's VM if it is already running")
+    parser.add_argument("--adopt", action="store_true",
+                        help="take over this env's VM if it is already running")
     args = parser.parse_args()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        # The daemon owns this process's lifetime (stdin EOF ends it; the pool SIGKILLs a hung one). A signal sent
-        # to the whole process group (Ctrl-C in a terminal) must not kill an operation the daemon is draining.
+        # The daemon owns this process's lifetime (stdin EOF ends it; the pool SIGKILLs a hung one). A signal
+        # sent to the whole process group (Ctrl-C in a terminal) must not kill an operation the daemon is
+        # draining.
         signal.signal(signum, signal.SIG_IGN)
     frames_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())           # stray prints must never corrupt the frames

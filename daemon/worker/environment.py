@@ -5,11 +5,12 @@ moves only through states.transition.
 adopt (once, when the daemon starts): a VM already running is taken over (used warm or reverted).
 reset: (wait for reset-ahead) → bring the VM up unless it is warm and its guest answers → task setup → first
 screenshot.
-step: compile the prediction → run each action in the guest → settle → screenshot; the episode changes only when
-all of it worked.
+step: compile the prediction → run each action in the guest → settle → screenshot; the episode changes only
+when all of it worked.
 evaluate: OSWorld scoring, once per episode; then reset-ahead reverts and starts the VM in the background.
-Every operation runs within its budget (95 % of its pool deadline), shared by all its vmrun and guest calls. A guest
-that stops answering mid-episode loses the episode: the phase becomes guest_lost and the pool recovers the VM.
+Every operation runs within its budget (95 % of its pool deadline), shared by all its vmrun and guest calls. A
+guest that stops answering mid-episode loses the episode: the phase becomes guest_lost and the pool recovers
+the VM.
 """
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ class Environment:
         self.report = OperationReport()          # the worker starts a new one per operation
         self.log = env_logger("daemon.worker", env_idx)
 
-    # --- state -------------------------------------------------------------------------------------------------
+    # --- state ----------------------------------------------------------------------------------------------
     def state(self) -> dict:
         episode = self.episode
         return {"phase": self.phase.value, "episode_id": episode.episode_id if episode else None,
@@ -69,17 +70,19 @@ class Environment:
         self.publish_state(self.state())
 
     def start_budget(self, operation: str, since: float) -> None:
-        """The operation that began at `since` (time.monotonic()) must be done within its share of the deadline."""
+        """The operation that began at `since` (time.monotonic()) must be done within its share of the
+        deadline."""
         self.budget.start(BUDGET_SHARE * self.settings.deadlines[operation], since)
 
-    # --- operations --------------------------------------------------------------------------------------------
+    # --- operations -----------------------------------------------------------------------------------------
     def reset(self, args: dict) -> Reply:
         self.lifecycle.wait_for_reset_ahead()
         self.lifecycle.resume()
         task = args["task_config"]
         options = self.settings.episode
         episode = Episode(self.env_idx, task, args.get("max_steps") or options["max_steps"],
-                          args.get("history") or options["history"], args.get("image_format") or options["image_format"],
+                          args.get("history") or options["history"],
+                          args.get("image_format") or options["image_format"],
                           args.get("jpeg_quality") or options["jpeg_quality"])
         self.log = self.lifecycle.log = env_logger("daemon.worker", self.env_idx, episode.episode_id)
         self.episode = None
@@ -139,7 +142,8 @@ class Environment:
             try:
                 with self._guest_loss_check(episode):
                     episode.score = evaluate_task(episode.task_config, self.lifecycle.guest,
-                                                  self._task_context(episode.task_config), episode.last_terminal)
+                                                  self._task_context(episode.task_config),
+                                                  episode.last_terminal)
             except EvaluatorFault as exc:
                 raise _evaluator_fault_error(exc) from exc
             except MalformedTask as exc:
@@ -173,8 +177,8 @@ class Environment:
         return Reply(200, b'{"recovered": true}')
 
     def adopt(self) -> None:
-        """At daemon start: a VM left running (the daemon restarted) is used warm when it is clean and its guest
-        answers, else reverted; a VM that is off stays cold for the first reset."""
+        """At daemon start: a VM left running (the daemon restarted) is used warm when it is clean and its
+        guest answers, else reverted; a VM that is off stays cold for the first reset."""
         if not self.lifecycle.running():
             return
         self.set_phase(Phase.ADOPTING)
@@ -187,7 +191,7 @@ class Environment:
         if self.desktop_env is not None:
             self.desktop_env.close()
 
-    # --- episode helpers ---------------------------------------------------------------------------------------
+    # --- episode helpers ------------------------------------------------------------------------------------
     def _current_episode(self, args: dict, scored_ok: bool = False) -> Episode:
         episode = self.episode
         if episode is None:
@@ -197,8 +201,8 @@ class Environment:
             raise DaemonError(409, "wrong_episode", f"episode {wanted} is not this env's current episode "
                            f"({episode.episode_id}); reset to start a new one")
         if episode.lost and not (scored_ok and episode.score is not None):
-            raise DaemonError(502, "episode_lost", f"episode {episode.episode_id} was lost ({episode.lost}); reset "
-                           "to start a new one")
+            raise DaemonError(502, "episode_lost", f"episode {episode.episode_id} was lost ({episode.lost}); "
+                           "reset to start a new one")
         return episode
 
     def _lose_episode(self, reason: str) -> None:
@@ -208,7 +212,8 @@ class Environment:
     @contextlib.contextmanager
     def _guest_loss_check(self, episode: Episode):
         """A guest call that got no answer: if the guest no longer answers at all, the episode is lost and the
-        phase guest_lost tells the pool to recover the VM. Otherwise the error stands, the episode unchanged."""
+        phase guest_lost tells the pool to recover the VM. Otherwise the error stands, the episode
+        unchanged."""
         try:
             yield
         except (DaemonError, SetupError, GuestError) as exc:
@@ -218,9 +223,9 @@ class Environment:
             self.lifecycle.warm = False
             self.last_error = f"guest lost: {exc}"
             self.set_phase(Phase.GUEST_LOST)
-            raise DaemonError(502, "guest_lost", f"episode {episode.episode_id} is lost: the guest stopped answering "
-                           f"({exc}); the env is being recovered, reset it after Retry-After seconds",
-                           RECOVERY_RETRY_AFTER) from exc
+            raise DaemonError(502, "guest_lost", f"episode {episode.episode_id} is lost: the guest stopped "
+                           f"answering ({exc}); the env is being recovered, reset it after Retry-After "
+                           "seconds", RECOVERY_RETRY_AFTER) from exc
 
     def _action_options(self) -> ActionOptions:
         options = self.settings.episode
@@ -237,8 +242,8 @@ class Environment:
             except GuestError as exc:
                 acted = f"after {index} of {len(compiled.code)} guest commands ran" if index else \
                     "before any action ran"
-                raise DaemonError(502, "guest_failed", f"the guest could not run an action ({acted}; the step is not "
-                               f"applied, so a retry runs it whole): {exc}") from exc
+                raise DaemonError(502, "guest_failed", f"the guest could not run an action ({acted}; the "
+                               f"step is not applied, so a retry runs it whole): {exc}") from exc
             if answer.get("returncode") not in (0, None):
                 self.log.warning("action failed in the guest: %s", (answer.get("error") or "")[:200])
         with self.report.part("settle"):
@@ -264,7 +269,8 @@ class Environment:
         return TaskContext(task_id=str(task.get("id", "task")), cache_dir=Path(evaluation["cache_dir"]),
                            screen=(options["screen_width"], options["screen_height"]),
                            client_password=evaluation["client_password"],
-                           download_timeout=evaluation["download_timeout"], step_timeout=evaluation["step_timeout"],
+                           download_timeout=evaluation["download_timeout"],
+                           step_timeout=evaluation["step_timeout"],
                            external_metric=self.desktop_env.score if self.desktop_env else None,
                            on_setup_failure=evaluation["on_setup_failure"], log=self.log,
                            policy=HostPolicy.from_settings(evaluation))
@@ -274,9 +280,10 @@ class Environment:
             run_setup(task.get("config", []), self.lifecycle.guest, self._task_context(task))
         except SetupError as exc:
             raise DaemonError(502, "setup_failed", f"task setup failed: {exc}") from exc
-        except Exception as exc:              # task input this daemon did not foresee: the task's failure, not ours
-            raise DaemonError(502, "setup_failed", f"task setup failed ({type(exc).__name__}: {exc}); check the "
-                           "task's config steps") from exc
+        except Exception as exc:
+            # task input this daemon did not foresee: the task's failure, not ours
+            raise DaemonError(502, "setup_failed", f"task setup failed ({type(exc).__name__}: {exc}); check "
+                           "the task's config steps") from exc
 
     def _finish(self, answer: Reply) -> Reply:
         """Between steps the VM may be paused (vmware.pause_between_steps): the next operation resumes it."""

@@ -1,8 +1,9 @@
 """What one worker operation reports to the daemon beside its answer: time per part and what the step did.
 
-It travels in the response frame's header (`"report"`), so the daemon can count metrics and record trajectories
-without the worker doing any I/O of its own. The screenshot the answer carries follows the answer raw, in a frame
-of its own (daemon/worker/protocol.py): the daemon keeps and records it without decoding the answer's base64.
+It travels in the response frame's header (`"report"`), so the daemon can count metrics and record
+trajectories without the worker doing any I/O of its own. The screenshot the answer carries follows the answer
+raw, in a frame of its own (daemon/worker/protocol.py): the daemon keeps and records it without decoding the
+answer's base64.
 """
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ class OperationReport:
 
     @contextlib.contextmanager
     def part(self, name: str):
-        """Adds the time spent inside the block to `name` (a part can be entered several times per operation)."""
+        """Adds the time spent inside the block to `name`
+        (a part can be entered several times per operation)."""
         began = time.perf_counter()
         try:
             yield

@@ -1,4 +1,5 @@
-"""Simulated tasks in OSWorld's task format. `{SIM_FILES}` in a task becomes the file:// URL of files/ here."""
+"""Simulated tasks in OSWorld's task format. `{SIM_FILES}` in a task becomes the file:// URL of files/
+here."""
 from __future__ import annotations
 
 import json
