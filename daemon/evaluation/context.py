@@ -31,10 +31,11 @@ class TaskContext:
     client_password: str = DEFAULTS["evaluation"]["client_password"]
     download_timeout: float = DEFAULTS["evaluation"]["download_timeout"]
     step_timeout: float = DEFAULTS["evaluation"]["step_timeout"]
-    external_metric: Callable[[str, list, dict], float] | None = None    # desktop-env's metrics, when configured
+    # desktop-env's metrics, when configured
+    external_metric: Callable[[str, list, dict], float] | None = None
     on_setup_failure: str = DEFAULTS["evaluation"]["on_setup_failure"]  # fail | continue (log it, carry on)
     log: logging.Logger | logging.LoggerAdapter = logging.getLogger("daemon.evaluation")
-    policy: HostPolicy = field(default_factory=default_policy)            # what the task may touch on the host
+    policy: HostPolicy = field(default_factory=default_policy)  # what the task may touch on the host
 
     @property
     def task_dir(self) -> Path:

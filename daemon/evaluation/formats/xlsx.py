@@ -1,6 +1,6 @@
 """Cell values as OSWorld's compare_table reads them, straight from the xlsx XML (OSWorld's metrics/utils.py):
-numbers as floats, shared/inline/formula strings as text, errors as their code, anything else None; the sheet part
-is found by its sheetId as OSWorld does."""
+numbers as floats, shared/inline/formula strings as text, errors as their code, anything else None; the sheet
+part is found by its sheetId as OSWorld does."""
 from __future__ import annotations
 
 import zipfile

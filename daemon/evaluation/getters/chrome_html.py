@@ -1,11 +1,11 @@
 """OSWorld's active_tab_html_parse: texts and input values read from the live page of the active tab.
 
-The tab is the one whose URL equals the address bar's (percent-decoded, trailing "/" ignored). The page is queried
-in Chrome itself by one fixed JavaScript program (querySelectorAll, XPath, textContent, innerText, input values, as
-Playwright reads them for OSWorld); a query that fails reads as nothing, as OSWorld's "safely" helpers do. The
-answer is assembled by category (class, class&url, xpath, input) exactly as OSWorld fills its dict, with "" for
-what was not found. Chrome unreachable: None; no tab with the URL: {}. The "label" category (Playwright's text
-engine) is not reproduced: the capability check refuses it.
+The tab is the one whose URL equals the address bar's (percent-decoded, trailing "/" ignored). The page is
+queried in Chrome itself by one fixed JavaScript program (querySelectorAll, XPath, textContent, innerText,
+input values, as Playwright reads them for OSWorld); a query that fails reads as nothing, as OSWorld's
+"safely" helpers do. The answer is assembled by category (class, class&url, xpath, input) exactly as OSWorld
+fills its dict, with "" for what was not found. Chrome unreachable: None; no tab with the URL: {}. The "label"
+category (Playwright's text engine) is not reproduced: the capability check refuses it.
 """
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from ...guest.devtools import DevToolsError
 from ..context import TaskContext
 from ..steps.chrome import PAGE_LOAD_TIMEOUT, connect
 
-# Each query is [kind, selector]; the answer is a list of strings per query ("texts"-like kinds) or a string/null.
+# Each query is [kind, selector]; the answer is a list of strings per query ("texts"-like kinds) or a
+# string/null.
 PAGE_QUERIES = """(queries) => queries.map(([kind, selector]) => {
   const first = (xpath) => document.evaluate(xpath, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null)
                                    .singleNodeValue;
@@ -80,7 +81,8 @@ def page_queries(config: dict) -> list[list[str]]:
         return [[kind, "." + name] for key, kind in kinds.items() for name in config.get(key, {})]
     if category == "class&url":
         return ([["texts", "." + name] for name in config.get("class_multiObject", {})] +
-                [["li_span_texts", "." + name] for name in config.get("class_multiObject_li", {})] + [["url", ""]])
+                [["li_span_texts", "." + name]
+                 for name in config.get("class_multiObject_li", {})] + [["url", ""]])
     kind, option = SINGLE_QUERIES[category]
     return [[kind, selector] for selector in config.get(option, {})]
 

@@ -67,12 +67,14 @@ def cache_file(guest, ctx: TaskContext, config: dict):
 
 @getter()
 def vm_command_line(guest, ctx: TaskContext, config: dict):
-    return guest.execute(config["command"], bool(config.get("shell", False)), timeout=ctx.step_timeout)["output"]
+    return guest.execute(config["command"], bool(config.get("shell", False)),
+                         timeout=ctx.step_timeout)["output"]
 
 
 @getter()
 def vm_command_error(guest, ctx: TaskContext, config: dict):
-    return guest.execute(config["command"], bool(config.get("shell", False)), timeout=ctx.step_timeout)["error"]
+    return guest.execute(config["command"], bool(config.get("shell", False)),
+                         timeout=ctx.step_timeout)["error"]
 
 
 @getter()
@@ -87,7 +89,8 @@ def vm_window_size(guest, ctx: TaskContext, config: dict) -> dict | None:
 @getter()
 def background_image_in_slide(guest, ctx: TaskContext, config: dict):
     """OSWorld's getter: the picture filling a slide's background, from inside the .pptx or the VM file it links."""
-    pptx = vm_file(guest, ctx, {"path": config["ppt_file_path"], "dest": posixpath.basename(config["ppt_file_path"])})
+    pptx = vm_file(guest, ctx,
+                   {"path": config["ppt_file_path"], "dest": posixpath.basename(config["ppt_file_path"])})
     picture = background_picture(pptx, int(config["slide_index"]))
     if isinstance(picture, str):
         return vm_file(guest, ctx, {"path": picture, "dest": config["dest"]})
