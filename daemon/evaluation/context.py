@@ -1,4 +1,5 @@
-"""What setup steps, getters and metrics of one task share: where files go, screen size, password, time limits."""
+"""What setup steps, getters and metrics of one task share: where files go, screen size, password, time
+limits."""
 from __future__ import annotations
 
 import logging
@@ -39,7 +40,8 @@ class TaskContext:
 
     @property
     def task_dir(self) -> Path:
-        """This task's folder in the cache, held against eviction while this worker runs the task (task_cache.py)."""
+        """This task's folder in the cache, held against eviction while this worker runs the task
+        (task_cache.py)."""
         problem = task_id_problem(self.task_id)
         if problem:
             raise PolicyError(f"task_config.id {problem}")

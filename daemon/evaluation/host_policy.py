@@ -60,7 +60,8 @@ class HostPolicy:
                    evaluation["download_max_bytes"])
 
     def address_allowed(self, address: str) -> bool:
-        """A public address, or a private one the configuration opens (all of them with allow_private_urls: true)."""
+        """A public address, or a private one the configuration opens (all of them with allow_private_urls:
+        true)."""
         ip = _embedded_ipv4(ipaddress.ip_address(address.split("%", 1)[0]))
         if ip.is_global and not ip.is_multicast:
             return True
@@ -115,7 +116,8 @@ def task_id_problem(task_id) -> str | None:
 
 
 def task_file(task_dir: Path, name, key: str) -> Path:
-    """The path of file `name` in the task folder; PolicyError naming `key` when it would lie anywhere else."""
+    """The path of file `name` in the task folder; PolicyError naming `key` when it would lie anywhere
+    else."""
     problem = name_problem(name)
     if problem:
         raise PolicyError(f"{key} {problem}")

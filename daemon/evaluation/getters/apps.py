@@ -203,7 +203,8 @@ def vm_wallpaper(guest, ctx: TaskContext, config: dict) -> str:
 
 
 def most_common_player(defaults: dict[str, str]) -> str:
-    """The default app named most often (weighted as OSWorld's list counts each type; first named wins a tie)."""
+    """The default app named most often (weighted as OSWorld's list counts each type; first named wins a
+    tie)."""
     votes = Counter()
     for kind in VIDEO_TYPES:
         if defaults.get(kind):

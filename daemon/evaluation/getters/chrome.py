@@ -135,7 +135,8 @@ def _page(guest, ctx: TaskContext, url: str) -> dict | None:
 
 
 def pdf_from_url(guest, ctx: TaskContext, config: dict) -> str | None:
-    """The page at config["path"] printed to PDF by the guest's Chrome, saved in the task cache as config["dest"]."""
+    """The page at config["path"] printed to PDF by the guest's Chrome, saved in the task cache as
+    config["dest"]."""
     try:
         with _own_tab(guest, ctx, config["path"]) as (chrome, target):
             pdf = chrome.print_pdf(target)

@@ -72,7 +72,8 @@ def read_page(guest, ctx: TaskContext, config: dict, url: str) -> dict | None:
 
 
 def page_queries(config: dict) -> list[list[str]]:
-    """Every [kind, selector] the category reads, in a fixed order (the page answers them in one round trip)."""
+    """Every [kind, selector] the category reads, in a fixed order (the page answers them in one round
+    trip)."""
     category = config["category"]
     if category == "class":
         kinds = {"class_multiObject": "texts", "class_multiObject_child": "direct_texts",
@@ -130,7 +131,8 @@ def _search_exist(result: dict, wanted: list, texts: list) -> None:
 
 
 def _labels_present(result: dict, labels: list, texts: list) -> None:
-    """class&url: a label is True when a text equals it (any case); is_other_exist when a text matches no label."""
+    """class&url: a label is True when a text equals it (any case); is_other_exist when a text matches no
+    label."""
     for label in labels:
         if any(label.lower() == text.lower() for text in texts):
             result[label.lower()] = True

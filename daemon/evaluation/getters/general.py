@@ -79,7 +79,8 @@ def vm_command_error(guest, ctx: TaskContext, config: dict):
 
 @getter()
 def vm_window_size(guest, ctx: TaskContext, config: dict) -> dict | None:
-    """None when the guest finds no such window (OSWorld's controller answers None, and the metric scores 0)."""
+    """None when the guest finds no such window (OSWorld's controller answers None, and the metric scores
+    0)."""
     try:
         return guest.window_size(config["app_class_name"])
     except GuestError:
@@ -88,7 +89,8 @@ def vm_window_size(guest, ctx: TaskContext, config: dict) -> dict | None:
 
 @getter()
 def background_image_in_slide(guest, ctx: TaskContext, config: dict):
-    """OSWorld's getter: the picture filling a slide's background, from inside the .pptx or the VM file it links."""
+    """OSWorld's getter: the picture filling a slide's background, from inside the .pptx or the VM file it
+    links."""
     pptx = vm_file(guest, ctx,
                    {"path": config["ppt_file_path"], "dest": posixpath.basename(config["ppt_file_path"])})
     picture = background_picture(pptx, int(config["slide_index"]))

@@ -36,7 +36,8 @@ BLACKISH_BELOW = 100
 
 # --- Thunderbird --------------------------------------------------------------------------------------------
 def thunderbird_prefs(text: str) -> dict:
-    """prefs.js as {key: value}; a later line for the same key wins, as when OSWorld reads the file in order."""
+    """prefs.js as {key: value}; a later line for the same key wins, as when OSWorld reads the file in
+    order."""
     prefs = {}
     for line in text.splitlines():
         match = PREF_LINE.match(line.strip())
@@ -50,7 +51,8 @@ def thunderbird_prefs(text: str) -> dict:
 
 @metric(rule_keys={"expect", "unexpect"})
 def check_thunderbird_prefs(result: str | None, rules: dict, **options) -> float:
-    """Every `expect` pref exists and matches its rule; no `unexpect` pref (that is not also expected) matches."""
+    """Every `expect` pref exists and matches its rule; no `unexpect` pref (that is not also expected)
+    matches."""
     text = readable_text(result)
     if text is None:
         return 0.0
@@ -70,7 +72,8 @@ def _unescape(value: str) -> str:
 
 
 def thunderbird_filters(text: str) -> list[dict]:
-    """msgFilterRules.dat as records; a filter starts at its `name=` line and is complete at its `condition=`."""
+    """msgFilterRules.dat as records; a filter starts at its `name=` line and is complete at its
+    `condition=`."""
     filters, current = [], {}
     for line in io.StringIO(text):                   # lines split at "\n" only, as a file read in text mode
         key = line.partition("=")[0]
@@ -130,7 +133,8 @@ def check_thunderbird_folder(result, expected, **options) -> float:
 
 # --- VLC ----------------------------------------------------------------------------------------------------
 def vlcrc_value(text: str, marker: str, default: str) -> str:
-    """The value on the last line containing `marker`; vlcrc keeps defaults as `#key=value`, which count too."""
+    """The value on the last line containing `marker`; vlcrc keeps defaults as `#key=value`, which count
+    too."""
     value = default
     for line in text.split("\n"):
         if marker in line:
@@ -143,7 +147,8 @@ def _as_text(value) -> str:
 
 
 def vlc_setting(marker: str, rule_key: str, default: str):
-    """A metric: the vlcrc setting (`marker` ends with `=`) equals the rule's value (a number compares as text)."""
+    """A metric: the vlcrc setting (`marker` ends with `=`) equals the rule's value (a number compares as
+    text)."""
     def metric(result: str | None, rules: dict, **options) -> float:
         text = readable_text(result)
         return 0.0 if text is None else float(vlcrc_value(text, marker, default) == _as_text(rules[rule_key]))
@@ -195,7 +200,8 @@ def is_vlc_recordings_folder(result: str | None, rules: dict, **options) -> floa
 
 # --- VS Code ------------------------------------------------------------------------------------------------
 def _json_list(text: str):
-    """keybindings.json as a list: parsed whole, or without its first line (VS Code writes a comment there)."""
+    """keybindings.json as a list: parsed whole, or without its first line (VS Code writes a comment
+    there)."""
     for candidate in (text, text.partition("\n")[2]):
         try:
             data = json.loads(candidate)

@@ -73,7 +73,8 @@ def is_vlc_playing(result: str | None, rules: dict, **options) -> float:
 
 @metric()
 def is_vlc_fullscreen(window: dict | None, screen: dict | None, **options) -> float:
-    """The arguments come as the task orders them (OSWorld's tasks give the screen first); equality is symmetric."""
+    """The arguments come as the task orders them (OSWorld's tasks give the screen first); equality is
+    symmetric."""
     if not isinstance(window, dict) or not isinstance(screen, dict):
         return 0.0
     return float(all(key in window and window.get(key) == screen.get(key) for key in ("width", "height")))
@@ -117,7 +118,8 @@ def check_accessibility_tree(result: str | None, rules: list, **options) -> floa
 # --- GNOME --------------------------------------------------------------------------------------------------
 @metric(rule_keys={"expected"})
 def check_gnome_favorite_apps(result: str | None, rules: dict, **options) -> float:
-    """gsettings prints a Python-style list ("['a.desktop', 'b.desktop']"); "@as []" (empty) is not one: 0.0."""
+    """gsettings prints a Python-style list ("['a.desktop', 'b.desktop']"); "@as []" (empty) is not one:
+    0.0."""
     try:
         apps = ast.literal_eval((result or "").strip())
     except (ValueError, SyntaxError):

@@ -136,7 +136,8 @@ def is_extension_installed(actual: str | None, rules: dict, **options) -> float:
 
 @metric(rule_keys={"expect", "unexpect"})
 def check_list(result: str | None, rules: dict, **options) -> float:
-    """Each line of the result file: every `expect` pattern matches some line, no `unexpect` pattern matches any."""
+    """Each line of the result file: every `expect` pattern matches some line, no `unexpect` pattern matches
+    any."""
     if result is None:
         return 0.0
     lines = read_text(result).splitlines()

@@ -196,7 +196,8 @@ def _brightness_normalized(image: Image.Image) -> Image.Image:
 
 
 def _mse(first: Image.Image, second: Image.Image) -> float:
-    """OSWorld's structure_check_by_mse: RGB values in [0, 1], float32 as there, the first resized to the second."""
+    """OSWorld's structure_check_by_mse: RGB values in [0, 1], float32 as there, the first resized to the
+    second."""
     import numpy as np  # optional: docs extra
     if first.size != second.size:
         first = first.resize(second.size, Image.Resampling.LANCZOS)

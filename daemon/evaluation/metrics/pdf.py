@@ -145,7 +145,8 @@ def check_pdf_pages(result: str | None, rules: dict, **options) -> float:
 
 
 def similar_pdf_texts(first: bytes, second: bytes) -> bool:
-    """compare_zip_files' test for two PDF members: difflib's ratio of their pypdf texts reaches SIMILAR_TEXTS."""
+    """compare_zip_files' test for two PDF members: difflib's ratio of their pypdf texts reaches
+    SIMILAR_TEXTS."""
     try:
         texts = [pypdf_text(data) for data in (first, second)]
     except Exception:                                  # noqa: BLE001  (an unreadable PDF is not similar)

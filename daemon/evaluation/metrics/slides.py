@@ -59,7 +59,8 @@ EMU_PER_INCH = 914400
 
 
 def lenient_height_gaps(options: dict) -> list[str]:
-    """Its name says it relaxes examine_shape, which OSWorld does not read yet: harmless only with examine_shape off."""
+    """Its name says it relaxes examine_shape, which OSWorld does not read yet: harmless only with
+    examine_shape off."""
     if options.get("examine_shape_lenient_height") and options.get("examine_shape", True):
         return ["compare_pptx_files option 'examine_shape_lenient_height' with examine_shape (not "
                 "implemented)"]
@@ -97,7 +98,8 @@ class _Options:
 
 @metric(needs=(PPTX,), options=SUPPORTED_OPTIONS, check=lenient_height_gaps)
 def compare_pptx_files(file1: str | None, file2: str | None, **options) -> float:
-    """1.0 when the result presentation (file1) matches the expected one (file2) on every examined property."""
+    """1.0 when the result presentation (file1) matches the expected one (file2) on every examined
+    property."""
     if not file1 or not file2:
         return 0.0
     try:
@@ -162,7 +164,8 @@ def _empty_text(shape) -> bool:
 
 
 def _placement_matches(number: int, shape1, shape2, examine: _Options) -> bool:
-    """Position and size checks; shape1 is the result's. Thresholds are OSWorld's, in EMU, for its tasks' files."""
+    """Position and size checks; shape1 is the result's. Thresholds are OSWorld's, in EMU, for its tasks'
+    files."""
     from pptx.enum.shapes import MSO_SHAPE_TYPE as TYPE  # optional: docs extra
     same_box = examine.same_box(shape1, shape2)
     both = lambda kind: shape1.shape_type == kind and shape2.shape_type == kind      # noqa: E731
@@ -332,7 +335,8 @@ def _bullets_match(slide1, slide2) -> bool:
 
 
 def _bullets(slide) -> list | None:
-    """(level, bullet character, text) of every paragraph of the slide that has text; an unset level is "0"."""
+    """(level, bullet character, text) of every paragraph of the slide that has text; an unset level is
+    "0"."""
     bullets = []
     for paragraph in slide._element.iter(f"{{{NS['a']}}}p"):
         texts = [t.text for t in paragraph.iter(f"{{{NS['a']}}}t")]
@@ -417,7 +421,8 @@ def _fill_distance(slide, rgb, original_rgb) -> float:
 
 @metric(needs=(PPTX,))
 def check_image_stretch_and_center(modified_pptx: str | None, original_pptx: str | None, **options) -> float:
-    """The first picture of the original's first slide fills the modified first slide, centred, within half an inch."""
+    """The first picture of the original's first slide fills the modified first slide, centred, within half an
+    inch."""
     if not modified_pptx or not original_pptx:
         return 0.0
     try:
@@ -444,7 +449,8 @@ def _stretched_and_centred(original, modified) -> bool:
 
 @metric(rule_keys={"slide_idx", "transition_type"})
 def check_transition(pptx_file: str | None, rules: dict, **options) -> float:
-    """ppt/slides/slide{slide_idx + 1}.xml (the part's name, as OSWorld reads it) has a transition of that type."""
+    """ppt/slides/slide{slide_idx + 1}.xml (the part's name, as OSWorld reads it) has a transition of that
+    type."""
     if not pptx_file:
         return 0.0
     try:

@@ -192,7 +192,8 @@ def _data_validation(rule: dict, books: Books) -> bool:
 
 
 def _matches(value, value_rule: dict) -> bool:
-    """A value rule; one that cannot apply to the value (e.g. comparing None with a number) fails, as in OSWorld."""
+    """A value rule; one that cannot apply to the value (e.g. comparing None with a number) fails, as in
+    OSWorld."""
     try:
         return matching.value_matches(value, value_rule)
     except (TypeError, AttributeError):
@@ -220,7 +221,8 @@ SUPPORTED_RULES = set(RULES)
 
 @metric(needs=(WORKBOOKS,), rule_keys={"expected"})
 def compare_conference_city_in_order(result: str | None, rules: dict, **options) -> float:
-    """Cells C2:C22 of the active sheet, in order, contain the expected city (or one of a list of spellings)."""
+    """Cells C2:C22 of the active sheet, in order, contain the expected city (or one of a list of
+    spellings)."""
     import openpyxl  # optional: docs extra
     try:
         sheet = openpyxl.load_workbook(result).active

@@ -56,7 +56,8 @@ def _lookup(data, keys: list):
 
 @metric(options={"is_yaml"}, rule_keys={"expect", "unexpect"})
 def check_json(result: str | None, rules: dict, is_yaml: bool = False, **options) -> float:
-    """Each `expect` rule holds at its key path (a missing path scores 0); no `unexpect` rule holds (missing: None)."""
+    """Each `expect` rule holds at its key path (a missing path scores 0); no `unexpect` rule holds (missing:
+    None)."""
     if result is None or not Path(result).is_file():
         return 0.0
     if is_yaml:
@@ -148,7 +149,8 @@ def archive_member(options) -> tuple[str | None, dict]:
 
 
 def archive_gaps(options: dict) -> list[str]:
-    """What compare_archive lacks for these options: the gaps of its member metric, with the options passed on."""
+    """What compare_archive lacks for these options: the gaps of its member metric, with the options passed
+    on."""
     name, member_options = archive_member(options)
     if name is None:
         return [f"metric 'compare_archive' file_type {options.get('file_type')!r} (not implemented)"]
@@ -258,7 +260,8 @@ def compare_python_pure_text(result: str | None, expected: str | None, **options
 
 @metric()
 def compare_result_files(result: str | None, expected: str | None, **options) -> float:
-    """Equal stripped texts; when the expected text is a number, also the result holding it or equal within 1e-4."""
+    """Equal stripped texts; when the expected text is a number, also the result holding it or equal within
+    1e-4."""
     if not result or not expected:
         return 0.0
     ours, theirs = _strict_text(result), _strict_text(expected)
@@ -279,7 +282,8 @@ def compare_result_files(result: str | None, expected: str | None, **options) ->
 
 @metric(needs=(PYPDF,))
 def compare_zip_files(result: str | None, expected: str | None, **options) -> float:
-    """Both archives hold the same names; each PDF member's text is similar, every other member equal byte for byte."""
+    """Both archives hold the same names; each PDF member's text is similar, every other member equal byte for
+    byte."""
     if not result or not expected:
         return 0.0
     try:

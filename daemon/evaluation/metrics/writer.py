@@ -166,7 +166,8 @@ def compare_docx_files_and_ignore_new_lines(file1: str | None, file2: str | None
         check=fuzzy_matching_gaps("compare_references"))
 def compare_references(file1: str | None, file2: str | None, reference_indicator: str = "References",
                        reference_base_result: float = 0.5, **options) -> float:
-    """The non-empty paragraphs after the `reference_indicator` one: mean fuzzy ratio, rescaled above the base."""
+    """The non-empty paragraphs after the `reference_indicator` one: mean fuzzy ratio, rescaled above the
+    base."""
     texts = _docx_texts(file1, file2)
     if texts is None:
         return 0.0
@@ -188,7 +189,8 @@ def compare_references(file1: str | None, file2: str | None, reference_indicator
 
 @metric(needs=(DOCX,))
 def compare_unique_train_records(processed: str | None, expected: list | None, **options) -> float:
-    """expected = [gold, original]: lines kept from the original, one per train id, the gold's ids and count."""
+    """expected = [gold, original]: lines kept from the original, one per train id, the gold's ids and
+    count."""
     if not processed or not isinstance(expected, list) or len(expected) < 2 or not all(expected[:2]):
         return 0.0
     records = [_train_records(path) for path in (processed, expected[0], expected[1])]
@@ -212,7 +214,8 @@ def fuzzy_place_math(result: str | None, rules: dict, **options) -> float:
 
 
 def _train_records(path: str) -> tuple[list[str], list[str]] | None:
-    """Non-empty stripped lines, and the train id (second field) of those with exactly four comma-separated fields."""
+    """Non-empty stripped lines, and the train id (second field) of those with exactly four comma-separated
+    fields."""
     document = open_docx(path)
     if document is None:
         return None

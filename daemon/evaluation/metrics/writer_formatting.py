@@ -214,7 +214,8 @@ def delta_e_ciede2000(lab1, lab2) -> float:
 
 @metric()
 def check_highlighted_words(result: str | None, gold: str | None, **options) -> float:
-    """.odt: the text matches the gold's and no span uses an automatic style with a yellow (#ffff00) background."""
+    """.odt: the text matches the gold's and no span uses an automatic style with a yellow (#ffff00)
+    background."""
     if not (result and gold) or compare_docx_files(result, gold) != 1.0:
         return 0.0
     parts = odf_parts(result)
@@ -230,7 +231,8 @@ def check_highlighted_words(result: str | None, gold: str | None, **options) -> 
 
 @metric(rule_keys={"font_name"})
 def find_default_font(config: str | None, rules: dict, **options) -> float:
-    """The Standard font of /org.openoffice.Office.Writer/DefaultFont in registrymodifications.xcu (the last set)."""
+    """The Standard font of /org.openoffice.Office.Writer/DefaultFont in registrymodifications.xcu (the last
+    set)."""
     if not config:
         return 0.0
     try:
