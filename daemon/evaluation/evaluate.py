@@ -87,8 +87,8 @@ def _evaluate(task_config: dict, guest, ctx: TaskContext, last_action: str | Non
     names = _as_list(funcs)
     results = _as_list(evaluator.get("result")) if "result" in evaluator else [None] * len(names)
     expecteds = _as_list(evaluator.get("expected")) if "expected" in evaluator else [None] * len(names)
-    options = _as_list(evaluator.get("options") or {}) if isinstance(funcs,
-                                                                     list) else [evaluator.get("options") or {}]
+    options = (_as_list(evaluator.get("options") or {}) if isinstance(funcs, list)
+               else [evaluator.get("options") or {}])
     options = options + [{}] * (len(names) - len(options))
     conj = evaluator.get("conj", "and")
     scores = []
@@ -130,4 +130,5 @@ def _get(config, guest, ctx: TaskContext):
     except GuestError as exc:
         if exc.status is None:
             raise
-        raise GetterFailed(f"getter {config['type']} failed (OSWorld's getter gives None here): {exc}") from exc
+        raise GetterFailed(
+            f"getter {config['type']} failed (OSWorld's getter gives None here): {exc}") from exc

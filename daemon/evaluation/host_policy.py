@@ -206,7 +206,8 @@ def url_problem(url, policy: HostPolicy) -> str | None:
     except ValueError:
         return "is not a valid URL"
     if parts.scheme not in URL_SCHEMES:
-        return f"has scheme {parts.scheme!r}; only http, https and file (below evaluation.file_url_roots) are allowed"
+        return (f"has scheme {parts.scheme!r}; only http, https and file (below evaluation.file_url_roots)"
+                " are allowed")
     if parts.scheme == "file":
         return _file_url_problem(parts, policy)
     if not parts.hostname or port == 0:
@@ -216,7 +217,8 @@ def url_problem(url, policy: HostPolicy) -> str | None:
     except ValueError:
         return None                                  # a name: its addresses are checked when it is fetched
     if not policy.address_allowed(str(literal)):
-        return "names a loopback, private, link-local, multicast or reserved address (evaluation.allow_private_urls)"
+        return ("names a loopback, private, link-local, multicast or reserved address"
+                " (evaluation.allow_private_urls)")
     return None
 
 

@@ -61,7 +61,8 @@ class DesktopEnvMetrics:
                                             stdout=subprocess.PIPE, stderr=None, text=True,
                                             env=self.env or dict(os.environ))
         except OSError as exc:
-            raise ExternalMetricError(f"cannot start {self.python} (evaluation.desktop_env_python): {exc}") from exc
+            raise ExternalMetricError(
+                f"cannot start {self.python} (evaluation.desktop_env_python): {exc}") from exc
         self.process.stdin.write(json.dumps({"metric": None}) + "\n")
         self.process.stdin.flush()
         ready = json.loads(self._read_line(START_TIMEOUT))

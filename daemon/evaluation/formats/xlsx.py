@@ -19,8 +19,8 @@ def read_sheet_values(path: str, sheet_name: str) -> dict:
     try:
         with zipfile.ZipFile(path) as book:
             shared = _shared_strings(book)
-            sheet_ids = {sheet.get("name"): sheet.get("sheetId")
-                         for sheet in ElementTree.fromstring(book.read("xl/workbook.xml")).iter(f"{MAIN}sheet")}
+            workbook = ElementTree.fromstring(book.read("xl/workbook.xml"))
+            sheet_ids = {sheet.get("name"): sheet.get("sheetId") for sheet in workbook.iter(f"{MAIN}sheet")}
             sheet = ElementTree.fromstring(book.read(f"xl/worksheets/sheet{sheet_ids[sheet_name]}.xml"))
     except (OSError, KeyError, zipfile.BadZipFile, ElementTree.ParseError):
         return {}

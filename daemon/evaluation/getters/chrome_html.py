@@ -32,9 +32,16 @@ PAGE_QUERIES = """(queries) => queries.map(([kind, selector]) => {
       case "h3_texts": return Array.from(document.querySelectorAll(selector)).map(e => e.querySelector("h3"))
                                    .filter(Boolean).map(h => h.textContent.trim());
       case "li_span_texts": return Array.from(document.querySelectorAll(selector + " li.catAllProducts"))
-                                        .map(e => e.querySelector("span")).filter(Boolean).map(s => s.innerText.trim());
-      case "xpath_text": { const node = first(selector); return node ? (node.textContent || "").trim() : null; }
-      case "input_value": { const node = first(selector); return node ? String(node.value ?? "").trim() : ""; }
+                                        .map(e => e.querySelector("span")).filter(Boolean)
+                                        .map(s => s.innerText.trim());
+      case "xpath_text": {
+        const node = first(selector);
+        return node ? (node.textContent || "").trim() : null;
+      }
+      case "input_value": {
+        const node = first(selector);
+        return node ? String(node.value ?? "").trim() : "";
+      }
       case "url": return location.href;
     }
   } catch (error) { }

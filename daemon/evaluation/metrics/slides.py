@@ -52,7 +52,8 @@ NOT_EXAMINED_BY_DEFAULT = {
     "examine_top_position", "examine_shape_for_shift_size", "examine_image_size", "examine_modify_height",
 }
 IGNORED_OPTIONS = {"enable_debug", "_note", "examine_shape_lenient_height"}
-SUPPORTED_OPTIONS = EXAMINED_BY_DEFAULT | NOT_EXAMINED_BY_DEFAULT | IGNORED_OPTIONS | {"approximately_tolerance"}
+SUPPORTED_OPTIONS = (EXAMINED_BY_DEFAULT | NOT_EXAMINED_BY_DEFAULT | IGNORED_OPTIONS
+                     | {"approximately_tolerance"})
 
 PPTX = Need("docs", ("pptx",))                          # python-pptx, for the metrics that read .pptx files
 EMU_PER_INCH = 914400
@@ -434,14 +435,17 @@ def check_image_stretch_and_center(modified_pptx: str | None, original_pptx: str
 
 def _stretched_and_centred(original, modified) -> bool:
     from pptx.enum.shapes import MSO_SHAPE_TYPE  # optional: docs extra
-    pictures = lambda prs: [s for s in prs.slides[0].shapes if s.shape_type == MSO_SHAPE_TYPE.PICTURE]  # noqa: E731
+
+    def pictures(prs):
+        return [s for s in prs.slides[0].shapes if s.shape_type == MSO_SHAPE_TYPE.PICTURE]
     originals = pictures(original)
     if not originals:
         return False
     same_image = [p for p in pictures(modified) if p.image.blob == originals[0].image.blob]
     if not same_image:
         return False
-    image, width, height, slack = same_image[-1], original.slide_width, original.slide_height, EMU_PER_INCH / 2
+    image, width, height, slack = (same_image[-1], original.slide_width, original.slide_height,
+                                   EMU_PER_INCH / 2)
     return (abs(image.width - width) <= slack and abs(image.height - height) <= slack
             and abs(image.left - (width - image.width) / 2) <= slack
             and abs(image.top - (height - image.height) / 2) <= slack)

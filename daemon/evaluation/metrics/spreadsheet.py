@@ -113,7 +113,8 @@ class Books:
 
     def printed(self, index, ignore_case: bool) -> list[str] | None:
         where, name = self.locate(index)
-        export = f"{os.path.splitext(self.paths[where])[0]}-{name}.csv" if name and self.paths[where] else None
+        export = (f"{os.path.splitext(self.paths[where])[0]}-{name}.csv" if name and self.paths[where]
+                  else None)
         if export is None or not os.path.exists(export):
             return None
         lines = [line.strip() for line in reversed(read_lines(export))]

@@ -37,15 +37,16 @@ def charts(sheet, props: list[str]) -> dict:
     found = {}
     for chart in sheet._charts if sheet is not None else []:
         key = ";".join(f"{_reference(series.val)},{_reference(series.cat)}" for series in chart.series)
-        readers = {"title": lambda: _title_text(chart.title),
-                   "legend": lambda: chart.legend.position if chart.legend is not None else None,
-                   "width": lambda: chart.width, "height": lambda: chart.height,
-                   "type": lambda: chart.tagname,
-                   "direction": lambda: getattr(chart, "barDir", None),
-                   "xtitle": lambda: _axis_title(chart, "x_axis"),
-                   "ytitle": lambda: _axis_title(chart, "y_axis"),
-                   "ztitle": lambda: _axis_title(chart, "z_axis")}
-        found[key] = {name: readers[name]() for name in props}
+        # Each reader takes the chart rather than closing over the loop variable (all run in this iteration).
+        readers = {"title": lambda chart: _title_text(chart.title),
+                   "legend": lambda chart: chart.legend.position if chart.legend is not None else None,
+                   "width": lambda chart: chart.width, "height": lambda chart: chart.height,
+                   "type": lambda chart: chart.tagname,
+                   "direction": lambda chart: getattr(chart, "barDir", None),
+                   "xtitle": lambda chart: _axis_title(chart, "x_axis"),
+                   "ytitle": lambda chart: _axis_title(chart, "y_axis"),
+                   "ztitle": lambda chart: _axis_title(chart, "z_axis")}
+        found[key] = {name: readers[name](chart) for name in props}
     return found
 
 

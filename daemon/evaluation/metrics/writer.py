@@ -183,8 +183,8 @@ def compare_references(file1: str | None, file2: str | None, reference_indicator
     if not ours:
         return 0.0                                     # OSWorld divides by zero here: no score
     result = sum(_ratio(a, b) for a, b in zip(ours, theirs)) / len(ours)
-    return (result - reference_base_result) / (1 - reference_base_result) if result >= reference_base_result + 0.01 \
-        else 0.0
+    return ((result - reference_base_result) / (1 - reference_base_result)
+            if result >= reference_base_result + 0.01 else 0.0)
 
 
 @metric(needs=(DOCX,))

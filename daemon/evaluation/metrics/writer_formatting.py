@@ -193,7 +193,8 @@ def delta_e_ciede2000(lab1, lab2) -> float:
     c1, c2 = math.hypot(a1 * (1 + g), b1), math.hypot(a2 * (1 + g), b2)
     h1, h2 = (math.atan2(b, a * (1 + g)) % (2 * math.pi) for a, b in ((a1, b1), (a2, b2)))
     dh = h2 - h1
-    dh = 0.0 if c1 * c2 == 0 else dh - 2 * math.pi if dh > math.pi else dh + 2 * math.pi if dh < -math.pi else dh
+    dh = (0.0 if c1 * c2 == 0 else dh - 2 * math.pi if dh > math.pi
+          else dh + 2 * math.pi if dh < -math.pi else dh)
     big_dh = 2 * math.sqrt(c1 * c2) * math.sin(dh / 2)
     mean_l, mean_c = (l1 + l2) / 2, (c1 + c2) / 2
     if c1 * c2 == 0:

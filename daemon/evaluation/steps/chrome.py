@@ -24,7 +24,8 @@ from ..registry import Need, step
 DEVTOOLS = Need("chrome", ("websocket",))   # the DevTools client's WebSocket
 PAGE_LOAD_TIMEOUT = 60.0            # OSWorld's goto timeout
 PROFILE = "/home/user/.config/google-chrome/Default"
-HISTORY_TEMPLATE = "https://drive.usercontent.google.com/u/0/uc?id=1Lv74QkJYDWVX0RIgg0Co-DUcoYpVL0oX&export=download"
+HISTORY_TEMPLATE = (
+    "https://drive.usercontent.google.com/u/0/uc?id=1Lv74QkJYDWVX0RIgg0Co-DUcoYpVL0oX&export=download")
 CHROME_EPOCH = datetime.datetime(1601, 1, 1)
 LINK_TRANSITION = 805306368         # the visit transition OSWorld records
 
