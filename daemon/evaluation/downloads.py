@@ -69,9 +69,8 @@ def _http_get(url: str, out, policy: HostPolicy, deadline: float) -> None:
     original = url
     for _ in range(MAX_REDIRECTS + 1):
         parts = urlsplit(url)
-        problem = url_problem(url, policy) or ("a redirect may lead only to http or https"
-                                               if parts.scheme == "file"
-                                               else None)
+        problem = url_problem(url, policy) or (
+            "a redirect may lead only to http or https" if parts.scheme == "file" else None)
         if problem:
             raise PolicyError(f"URL {url!r} {problem}")
         address = _checked_address(parts.hostname, parts.port or _default_port(parts.scheme),

@@ -35,9 +35,8 @@ class DesktopEnvMetrics:
 
     def score(self, metric: str, args: list, options: dict) -> float:
         if metric not in self.allowed:
-            raise ExternalMetricError(f"refused by policy: metric {metric!r} is not one desktop-env is asked "
-                                      "for "
-                                      "(admission.DESKTOP_ENV_METRICS)")
+            raise ExternalMetricError(f"refused by policy: metric {metric!r} is not one desktop-env is "
+                                      "asked for (admission.DESKTOP_ENV_METRICS)")
         answer = self._ask({"metric": metric, "args": args, "options": options}, CALL_TIMEOUT)
         if "error" in answer:  # its text may quote files: the worker log has it, the answer not
             log.warning("desktop-env's %s failed: %s", metric, answer["error"][:1000])
@@ -67,9 +66,8 @@ class DesktopEnvMetrics:
         self.process.stdin.flush()
         ready = json.loads(self._read_line(START_TIMEOUT))
         if not ready.get("ready"):
-            raise ExternalMetricError(f"the desktop-env evaluator did not start: {ready.get('error')}; is "
-                                      "desktop-env "
-                                      f"installed for {self.python}?")
+            raise ExternalMetricError(f"the desktop-env evaluator did not start: {ready.get('error')}; "
+                                      f"is desktop-env installed for {self.python}?")
 
     def _read_line(self, timeout: float) -> str:
         with selectors.DefaultSelector() as selector:
@@ -80,8 +78,8 @@ class DesktopEnvMetrics:
         line = self.process.stdout.readline()
         if not line:
             self.close()
-            raise ExternalMetricError("the desktop-env evaluator exited; see the worker log for its error "
-                                      "output")
+            raise ExternalMetricError("the desktop-env evaluator exited; "
+                                      "see the worker log for its error output")
         return line
 
     def close(self) -> None:

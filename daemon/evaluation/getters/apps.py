@@ -71,8 +71,8 @@ def _month_start(now: datetime, months_later: int) -> datetime:
 
 def relative_day(name: str, now: datetime, start: tuple[str, datetime] | None = None) -> datetime:
     """The day OSWorld means by `name`; `start` is the range's (name, day) when `name` ends a range."""
-    if start and name in ("next Friday", "next Friday split") and start[0] in ("next Monday",
-                                                                               "next Monday split"):
+    if start and name in ("next Friday", "next Friday split") \
+            and start[0] in ("next Monday", "next Monday split"):
         return start[1] + timedelta(days=4)                   # the Friday of that Monday's week
     if start and name == "next Sunday" and start[0] in ("next Friday", "next Saturday"):
         return start[1] + timedelta(days=SUNDAY - start[1].weekday())
@@ -109,8 +109,8 @@ def format_day(template: str, day: datetime) -> str:
 def _fill(expected: dict, name: str, key: str, day: datetime) -> None:
     for field in SPLIT_FIELDS.get(name, (key,)):
         value = expected[field]              # a list holds accepted forms (expect_in_result): format each one
-        expected[field] = [format_day(v, day) for v in value] if isinstance(value,
-                                                                            list) else format_day(value, day)
+        expected[field] = ([format_day(v, day) for v in value] if isinstance(value, list)
+                           else format_day(value, day))
 
 
 def relative_rules(rules: dict, now: datetime) -> dict:

@@ -82,13 +82,12 @@ def macys_filters(guest, ctx: TaskContext, config: dict, url: str) -> dict:
     chosen."""
     path = unquote(urlparse(url).path)
     filters = _path_filters(path.strip("/").split("/"))
-    department, sleeve = (filters.get("Product_department")
-                          or "").lower(), (filters.get("Sleeve_length") or "")
+    department = (filters.get("Product_department") or "").lower()
+    sleeve = filters.get("Sleeve_length") or ""
     result = {"mens_clothing": True if "mens-clothing" in path else None,
               "shirts": True if "shirts" in path or department in ("shirts", "shirt") else None,
-              "short_sleeve": True
-              if "short-sleeve" in path or sleeve.lower() in ("short-sleeve", "short sleeve")
-              else None}
+              "short_sleeve": True if "short-sleeve" in path
+                              or sleeve.lower() in ("short-sleeve", "short sleeve") else None}
     filters.setdefault("Men_regular_size_t", None)
     filters.setdefault("Price_discount_range", None)
     for key in config.get("parse_keys", []):
@@ -207,16 +206,16 @@ getter("active_url_from_accessTree")(active_url)
 getter("active_tab_url_parse")(active_tab_url_parse)
 getter("url_dashPart")(url_dash_part)
 getter("url_path_parse")(macys_filters)
-getter("active_tab_info",
-       needs=(DEVTOOLS,))(_of_active_url(lambda guest, ctx, config, url: _page(guest, ctx, url)))
+getter("active_tab_info", needs=(DEVTOOLS,))(
+    _of_active_url(lambda guest, ctx, config, url: _page(guest, ctx, url)))
 getter("active_tab_html_parse", needs=(DEVTOOLS,), check=chrome_html.config_gaps)(
     _of_active_url(chrome_html.read_page))
 getter("page_info", needs=(DEVTOOLS,))(page_info)
 getter("pdf_from_url", needs=(DEVTOOLS,))(pdf_from_url)
 getter("open_tabs_info", needs=(DEVTOOLS,))(open_tabs_info)
 getter("default_search_engine")(_from_preferences(
-    lambda p: p.get("default_search_provider_data", {}).get("template_url_data", {}).get("short_name",
-                                                                                         "Google"),
+    lambda p: p.get("default_search_provider_data", {}).get("template_url_data", {})
+                .get("short_name", "Google"),
     "Google"))
 getter("profile_name")(_from_preferences(lambda p: p.get("profile", {}).get("name"), None))
 getter("enable_do_not_track")(_from_preferences(lambda p: _flag(p.get("enable_do_not_track")), "false"))

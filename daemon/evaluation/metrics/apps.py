@@ -28,8 +28,8 @@ from .matching import value_matches
 
 PREF_LINE = re.compile(r'^user_pref\("(?P<key>(?:[^"]|\\")+)", (?P<val>.+)\);$')
 # One condition of a Thunderbird filter: "AND (subject,contains,discount)", or ALL.
-FILTER_CONDITION = re.compile(r'\b(?:AND|OR) \((?:[\w ]+),(?:[\w '
-                              r'\']+),(?:"(?:(?:[^"]|\")+)"|(?:[^)]+))\)|\bALL\b')
+FILTER_CONDITION = re.compile(r'\b(?:AND|OR) \((?:[\w ]+),(?:[\w \']+),'
+                              r'(?:"(?:(?:[^"]|\")+)"|(?:[^)]+))\)|\bALL\b')
 FILTER_FIELDS = ("name", "enabled", "type", "action", "actionValue", "condition")
 BLACKISH_BELOW = 100
 

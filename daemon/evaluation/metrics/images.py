@@ -231,8 +231,8 @@ def check_contrast_increase_and_structure_sim(result: str, expected: str, **opti
     import numpy as np  # optional: docs extra
     source, target = Image.open(result), Image.open(expected)
     # contrast as OSWorld measures it: the standard deviation of the raw pixel values, whatever the image mode
-    more_contrast = np.std(np.asarray(source, dtype=np.float32)) > np.std(np.asarray(target,
-                                                                                     dtype=np.float32))
+    more_contrast = (np.std(np.asarray(source, dtype=np.float32))
+                     > np.std(np.asarray(target, dtype=np.float32)))
     return more_contrast and _similar(source, target, 0.65)
 
 
@@ -280,8 +280,8 @@ def check_image_size(result: str, rules: dict, **options) -> float:
     image = Image.open(result)
     # OSWorld's condition, precedence included: any image with a `transparency` entry is measured by its
     # content
-    if rules.get("ignore_transparent", False) and image.mode in ("RGBA",
-                                                                 "LA") or "transparency" in image.info:
+    if rules.get("ignore_transparent", False) and image.mode in ("RGBA", "LA") \
+            or "transparency" in image.info:
         box = image.convert("RGBA").getchannel("A").getbbox()
         width, height = (box[2] - box[0], box[3] - box[1]) if box else (0, 0)
     else:

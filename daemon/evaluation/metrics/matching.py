@@ -67,8 +67,8 @@ def value_matches(value, rule: dict) -> bool:
         from openpyxl.worksheet.cell_range import MultiCellRange  # optional: docs extra
         return _within(MultiCellRange(ref[0]), value) and _within(value, MultiCellRange(ref[1]))
     if method.startswith("range."):                  # range.te [0, 2]: 0 < value <= 2
-        return getattr(operator, "l" + method[6])(ref[0], value) and getattr(operator,
-                                                                             "l" + method[7])(value, ref[1])
+        return (getattr(operator, "l" + method[6])(ref[0], value)
+                and getattr(operator, "l" + method[7])(value, ref[1]))
     if method in ("str_list_eq", "str_set_eq"):      # a list formula such as '"Pass,Fail"'
         container = getattr(builtins, method[4:-3])
         return container(value.strip("\"'").split(",")) == container(ref)

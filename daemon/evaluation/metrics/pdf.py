@@ -62,8 +62,7 @@ def text_similarity(first: str, second: str) -> float:
 
 def longest_common_subsequence(first: str, second: str) -> int:
     """Length of the LCS by the bit-parallel method (Allison-Dix / Hyyrö): one big-integer step per character
-    of
-    `second`, so long page texts take milliseconds rather than a quadratic table."""
+    of `second`, so long page texts take milliseconds rather than a quadratic table."""
     if not first or not second:
         return 0
     positions: dict[str, int] = {}

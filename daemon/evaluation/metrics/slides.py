@@ -63,8 +63,8 @@ def lenient_height_gaps(options: dict) -> list[str]:
     """Its name says it relaxes examine_shape, which OSWorld does not read yet: harmless only with
     examine_shape off."""
     if options.get("examine_shape_lenient_height") and options.get("examine_shape", True):
-        return ["compare_pptx_files option 'examine_shape_lenient_height' with examine_shape (not "
-                "implemented)"]
+        return ["compare_pptx_files option 'examine_shape_lenient_height' with examine_shape "
+                "(not implemented)"]
     return []
 
 
