@@ -1,4 +1,5 @@
-"""What setup steps, getters and metrics of one task share: where files go, screen size, password, time limits."""
+"""What setup steps, getters and metrics of one task share: where files go, screen size, password, time
+limits."""
 from __future__ import annotations
 
 import logging
@@ -31,14 +32,16 @@ class TaskContext:
     client_password: str = DEFAULTS["evaluation"]["client_password"]
     download_timeout: float = DEFAULTS["evaluation"]["download_timeout"]
     step_timeout: float = DEFAULTS["evaluation"]["step_timeout"]
-    external_metric: Callable[[str, list, dict], float] | None = None    # desktop-env's metrics, when configured
+    # desktop-env's metrics, when configured
+    external_metric: Callable[[str, list, dict], float] | None = None
     on_setup_failure: str = DEFAULTS["evaluation"]["on_setup_failure"]  # fail | continue (log it, carry on)
     log: logging.Logger | logging.LoggerAdapter = logging.getLogger("daemon.evaluation")
-    policy: HostPolicy = field(default_factory=default_policy)            # what the task may touch on the host
+    policy: HostPolicy = field(default_factory=default_policy)  # what the task may touch on the host
 
     @property
     def task_dir(self) -> Path:
-        """This task's folder in the cache, held against eviction while this worker runs the task (task_cache.py)."""
+        """This task's folder in the cache, held against eviction while this worker runs the task
+        (task_cache.py)."""
         problem = task_id_problem(self.task_id)
         if problem:
             raise PolicyError(f"task_config.id {problem}")

@@ -1,12 +1,13 @@
 """Files a task names by URL, fetched on the host under the host policy into the shared download cache.
 
-A URL is checked before the network is touched (host_policy.url_problem: scheme, file roots, literal addresses).
-A host name is resolved once; every address it gives must be public (or opened by evaluation.allow_private_urls),
-and the connection goes to the address that was checked, with the original Host header and TLS server name, so a
-second DNS answer cannot redirect it (no DNS rebinding). Redirects are followed by hand, each checked again, at most
-MAX_REDIRECTS. A download is bounded by evaluation.download_max_bytes and, in total, by download_timeout. The bytes
-go to a `.part-` temp file renamed into place, removed in every other case. Errors say "refused by policy: ..." or
-"download failed: ..." and never which port answered or what it sent; the detail goes to the worker log.
+A URL is checked before the network is touched (host_policy.url_problem: scheme, file roots, literal
+addresses). A host name is resolved once; every address it gives must be public (or opened by
+evaluation.allow_private_urls), and the connection goes to the address that was checked, with the original
+Host header and TLS server name, so a second DNS answer cannot redirect it (no DNS rebinding). Redirects are
+followed by hand, each checked again, at most MAX_REDIRECTS. A download is bounded by
+evaluation.download_max_bytes and, in total, by download_timeout. The bytes go to a `.part-` temp file renamed
+into place, removed in every other case. Errors say "refused by policy: ..." or "download failed: ..." and
+never which port answered or what it sent; the detail goes to the worker log.
 """
 from __future__ import annotations
 
@@ -68,11 +69,12 @@ def _http_get(url: str, out, policy: HostPolicy, deadline: float) -> None:
     original = url
     for _ in range(MAX_REDIRECTS + 1):
         parts = urlsplit(url)
-        problem = url_problem(url, policy) or ("a redirect may lead only to http or https" if parts.scheme == "file"
-                                               else None)
+        problem = url_problem(url, policy) or (
+            "a redirect may lead only to http or https" if parts.scheme == "file" else None)
         if problem:
             raise PolicyError(f"URL {url!r} {problem}")
-        address = _checked_address(parts.hostname, parts.port or _default_port(parts.scheme), policy, deadline)
+        address = _checked_address(parts.hostname, parts.port or _default_port(parts.scheme),
+                                   policy, deadline)
         connection = _connection(parts, address, _remaining(deadline, original))
         try:
             location = _get_one(connection, parts, out, policy.download_max_bytes, deadline, original)
@@ -105,8 +107,8 @@ def _get_one(connection, parts, out, max_bytes: int, deadline: float, original: 
 
 
 def _copy_body(connection, response, out, max_bytes: int, deadline: float, original: str) -> None:
-    """The body into `out`, within the size cap and the deadline (the server has answered 200 by now, so saying
-    the time ran out tells nothing about ports)."""
+    """The body into `out`, within the size cap and the deadline (the server has answered 200 by now, so
+    saying the time ran out tells nothing about ports)."""
     size = 0
     while not response.isclosed():              # closed: the whole body is read
         connection.pinned.settimeout(_remaining(deadline, original, reading=True))

@@ -1,8 +1,8 @@
 """OSWorld's evaluation skeleton: postconfig, infeasible, last-action FAIL, getters, metrics combined by conj.
 
-A getter that finds nothing to score (ResultMissing) or whose guest request the guest answered with an error (its
-controller gives None there) scores its metric 0.0, as OSWorld does. A guest that does not answer at all is not a
-getter's failure: that still fails the evaluation.
+A getter that finds nothing to score (ResultMissing) or whose guest request the guest answered with an error
+(its controller gives None there) scores its metric 0.0, as OSWorld does. A guest that does not answer at all
+is not a getter's failure: that still fails the evaluation.
 
 What escapes evaluate_task: the daemon's own errors (OWN_ERRORS, PolicyError), MalformedTask (the task's
 evaluator is written wrongly) or EvaluatorFault (anything else a getter, metric or postconfig step raised).
@@ -37,8 +37,9 @@ SKELETON_MALFORMED = (KeyError, TypeError, ValueError)
 
 
 class EvaluatorFault(Exception):
-    """A getter, metric or postconfig step raised. Its text may quote file contents or host paths, so the answer
-    names only which one and the exception type; `detail` (for the worker log) has the text and the traceback.
+    """A getter, metric or postconfig step raised. Its text may quote file contents or host paths, so the
+    answer names only which one and the exception type; `detail` (for the worker log) has the text and the
+    traceback.
     `kind`: "malformed" (MalformedTask, raised on purpose: the task's fault), "io" (OSError: the host could
     not read or write a file) or "bug" (anything else, ValueError and IndexError included: our bug)."""
 
@@ -86,7 +87,8 @@ def _evaluate(task_config: dict, guest, ctx: TaskContext, last_action: str | Non
     names = _as_list(funcs)
     results = _as_list(evaluator.get("result")) if "result" in evaluator else [None] * len(names)
     expecteds = _as_list(evaluator.get("expected")) if "expected" in evaluator else [None] * len(names)
-    options = _as_list(evaluator.get("options") or {}) if isinstance(funcs, list) else [evaluator.get("options") or {}]
+    options = (_as_list(evaluator.get("options") or {}) if isinstance(funcs, list)
+               else [evaluator.get("options") or {}])
     options = options + [{}] * (len(names) - len(options))
     conj = evaluator.get("conj", "and")
     scores = []
@@ -128,4 +130,5 @@ def _get(config, guest, ctx: TaskContext):
     except GuestError as exc:
         if exc.status is None:
             raise
-        raise GetterFailed(f"getter {config['type']} failed (OSWorld's getter gives None here): {exc}") from exc
+        raise GetterFailed(
+            f"getter {config['type']} failed (OSWorld's getter gives None here): {exc}") from exc

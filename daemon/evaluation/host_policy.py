@@ -1,11 +1,12 @@
 """What a task may touch on the host: task files, uploads, URLs, and how big a file from the VM may unpack.
 
 Task files come from the cluster and are untrusted. Every host path a task names (a getter's `dest`, execute's
-`stdout`/`stderr`, `cache_file.path`) is a plain file name inside that task's cache folder; `upload_file` reads only
-below `evaluation.upload_roots`; a URL the host fetches is http(s), or file:// below `evaluation.file_url_roots`
-(the address checks are in downloads.py, at connect time). Refusals say "refused by policy: <reason>", naming the
-task key when there is one. Files from the VM are sized up before any library opens them: a zip (xlsx, docx, pptx,
-odf) by its member count and declared total size, an image by its pixel count.
+`stdout`/`stderr`, `cache_file.path`) is a plain file name inside that task's cache folder; `upload_file`
+reads only below `evaluation.upload_roots`; a URL the host fetches is http(s), or file:// below
+`evaluation.file_url_roots` (the address checks are in downloads.py, at connect time). Refusals say "refused
+by policy: <reason>", naming the task key when there is one. Files from the VM are sized up before any library
+opens them: a zip (xlsx, docx, pptx, odf) by its member count and declared total size, an image by its pixel
+count.
 """
 from __future__ import annotations
 
@@ -55,14 +56,17 @@ class HostPolicy:
         networks = allowed if isinstance(allowed, list) else []
         return cls(tuple(_real(p) for p in evaluation["upload_roots"]),
                    tuple(_real(p) for p in evaluation["file_url_roots"]), allowed is True,
-                   tuple(ipaddress.ip_network(n, strict=False) for n in networks), evaluation["download_max_bytes"])
+                   tuple(ipaddress.ip_network(n, strict=False) for n in networks),
+                   evaluation["download_max_bytes"])
 
     def address_allowed(self, address: str) -> bool:
-        """A public address, or a private one the configuration opens (all of them with allow_private_urls: true)."""
+        """A public address, or a private one the configuration opens (all of them with allow_private_urls:
+        true)."""
         ip = _embedded_ipv4(ipaddress.ip_address(address.split("%", 1)[0]))
         if ip.is_global and not ip.is_multicast:
             return True
-        return self.allow_all_private or any(ip.version == n.version and ip in n for n in self.private_networks)
+        return self.allow_all_private or any(ip.version == n.version and ip in n
+                                             for n in self.private_networks)
 
 
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -91,7 +95,7 @@ def _below(path: str, roots: tuple[str, ...]) -> bool:
     return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
 
 
-# --- host paths ------------------------------------------------------------------------------------------------
+# --- host paths ---------------------------------------------------------------------------------------------
 def name_problem(name) -> str | None:
     """Why `name` is not a plain file name for the task folder (None: it is one)."""
     if not isinstance(name, str):
@@ -112,7 +116,8 @@ def task_id_problem(task_id) -> str | None:
 
 
 def task_file(task_dir: Path, name, key: str) -> Path:
-    """The path of file `name` in the task folder; PolicyError naming `key` when it would lie anywhere else."""
+    """The path of file `name` in the task folder; PolicyError naming `key` when it would lie anywhere
+    else."""
     problem = name_problem(name)
     if problem:
         raise PolicyError(f"{key} {problem}")
@@ -123,10 +128,11 @@ def task_file(task_dir: Path, name, key: str) -> Path:
 
 
 def names_host_file_outside(value, roots: tuple[str, ...]) -> bool:
-    """Whether `value` (a metric's arguments, walked through lists and dicts) holds a string naming an existing
-    host file outside `roots`. A metric opens any string it is given as a path, and a `rule` getter or a guest's
-    command output can hand it any string. A bare name counts only as a file of the worker's folder (rule keys
-    such as "scripts" name folders there); a string with a separator or a leading ~ counts whatever it names."""
+    """Whether `value` (a metric's arguments, walked through lists and dicts) holds a string naming an
+    existing host file outside `roots`. A metric opens any string it is given as a path, and a `rule` getter
+    or a guest's command output can hand it any string. A bare name counts only as a file of the worker's
+    folder (rule keys such as "scripts" name folders there); a string with a separator or a leading ~ counts
+    whatever it names."""
     pending = [value]
     while pending:
         item = pending.pop()
@@ -144,14 +150,15 @@ def _names_outside(text: str, roots: tuple[str, ...]) -> bool:
         return False
     path = os.path.expanduser(text)
     try:
-        if not os.path.lexists(path) or (os.sep not in text and not text.startswith("~") and os.path.isdir(path)):
+        if not os.path.lexists(path) or (os.sep not in text and not text.startswith("~")
+                                         and os.path.isdir(path)):
             return False
     except (OSError, ValueError):
         return False
     return not _below(os.path.realpath(path), roots)
 
 
-# --- uploads ---------------------------------------------------------------------------------------------------
+# --- uploads ------------------------------------------------------------------------------------------------
 def upload_problem(local_path, policy: HostPolicy) -> str | None:
     if not isinstance(local_path, str) or not local_path:
         return "must be a path (a string)"
@@ -187,7 +194,7 @@ def _read_regular(path: str, max_bytes: int, key: str) -> bytes:
     return data
 
 
-# --- URLs ------------------------------------------------------------------------------------------------------
+# --- URLs ---------------------------------------------------------------------------------------------------
 def url_problem(url, policy: HostPolicy) -> str | None:
     """What is wrong with a URL the host would fetch, judged without the network (None: fetch may try it;
     downloads.py checks the addresses it resolves to)."""
@@ -199,7 +206,8 @@ def url_problem(url, policy: HostPolicy) -> str | None:
     except ValueError:
         return "is not a valid URL"
     if parts.scheme not in URL_SCHEMES:
-        return f"has scheme {parts.scheme!r}; only http, https and file (below evaluation.file_url_roots) are allowed"
+        return (f"has scheme {parts.scheme!r}; only http, https and file (below evaluation.file_url_roots)"
+                " are allowed")
     if parts.scheme == "file":
         return _file_url_problem(parts, policy)
     if not parts.hostname or port == 0:
@@ -209,7 +217,8 @@ def url_problem(url, policy: HostPolicy) -> str | None:
     except ValueError:
         return None                                  # a name: its addresses are checked when it is fetched
     if not policy.address_allowed(str(literal)):
-        return "names a loopback, private, link-local, multicast or reserved address (evaluation.allow_private_urls)"
+        return ("names a loopback, private, link-local, multicast or reserved address"
+                " (evaluation.allow_private_urls)")
     return None
 
 
@@ -233,10 +242,10 @@ def read_file_url(url: str, policy: HostPolicy) -> bytes:
     return _read_regular(file_url_path(parts), policy.download_max_bytes, f"URL {url!r}")
 
 
-# --- what a file from the VM may unpack to ---------------------------------------------------------------------
+# --- what a file from the VM may unpack to ------------------------------------------------------------------
 def check_unpacked_size(path: Path | str, key: str) -> None:
-    """PolicyError when a zip holds too many members or declares too much data, or an image has too many pixels;
-    cheap (headers only), before any library opens the file."""
+    """PolicyError when a zip holds too many members or declares too much data, or an image has too many
+    pixels; cheap (headers only), before any library opens the file."""
     if not os.path.isfile(path):
         return
     with open(path, "rb") as file:
@@ -252,7 +261,7 @@ def check_zip(path: Path | str, key: str) -> None:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError):
-        return                                      # not a zip a library could open either: the metric scores it
+        return  # not a zip a library could open either: the metric scores it
     if len(members) > MAX_ZIP_MEMBERS:
         raise PolicyError(f"{key} is a zip of more than {MAX_ZIP_MEMBERS} members")
     if sum(member.file_size for member in members) > MAX_ZIP_BYTES:

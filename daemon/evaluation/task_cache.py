@@ -1,14 +1,14 @@
-"""The task cache (evaluation.cache_dir/tasks/<task id>/): bounded in size and age, least recently used out first,
-and never a folder that a worker is using.
+"""The task cache (evaluation.cache_dir/tasks/<task id>/): bounded in size and age, least recently used out
+first, and never a folder that a worker is using.
 
-Every worker is its own process. A worker holds a shared flock on the folder of the task it runs, from the first
-use (a reset's setup step or an evaluate's getter) until it uses another task's folder or ends, so through the
-whole episode; each use also touches the folder's mtime, which is the "last used" the sweep orders by. The sweep
-(a thread of the daemon process, every `cache_sweep_seconds`) takes an exclusive flock without waiting: it fails
-while any worker holds the folder, which is then skipped. Holding it, the sweep renames the folder into trash/
-(atomic on one file system) and deletes it there. A worker that locked a folder checks that its path still names
-that folder (the sweep may have moved it just before) and otherwise makes a fresh one. downloads/ (keyed by URL,
-pre-filled for offline use) is not swept.
+Every worker is its own process. A worker holds a shared flock on the folder of the task it runs, from the
+first use (a reset's setup step or an evaluate's getter) until it uses another task's folder or ends, so
+through the whole episode; each use also touches the folder's mtime, which is the "last used" the sweep orders
+by. The sweep (a thread of the daemon process, every `cache_sweep_seconds`) takes an exclusive flock without
+waiting: it fails while any worker holds the folder, which is then skipped. Holding it, the sweep renames the
+folder into trash/ (atomic on one file system) and deletes it there. A worker that locked a folder checks that
+its path still names that folder (the sweep may have moved it just before) and otherwise makes a fresh one.
+downloads/ (keyed by URL, pre-filled for offline use) is not swept.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 log = logging.getLogger("daemon.cache")
-OPEN_ATTEMPTS = 5                        # a folder moved away this often in a row means something else is wrong
+OPEN_ATTEMPTS = 5  # a folder moved away this often in a row means something else is wrong
 
 
 class _Held:
@@ -69,7 +69,8 @@ def _open_locked(path: Path) -> int:
         if _names_locked_folder(path, fd):
             return fd
         os.close(fd)
-    raise OSError(f"the task folder {path} was moved away {OPEN_ATTEMPTS} times while being opened; check that "
+    raise OSError(f"the task folder {path} was moved away {OPEN_ATTEMPTS} times while being opened; check "
+                  "that "
                   "only this daemon's cache sweep touches the cache")
 
 
@@ -94,7 +95,8 @@ def folder_bytes(path: Path) -> int:
 
 def _folders_oldest_first(tasks: Path) -> list[tuple[float, Path]]:
     try:
-        entries = [(entry.stat(follow_symlinks=False).st_mtime, Path(entry.path)) for entry in os.scandir(tasks)
+        entries = [(entry.stat(follow_symlinks=False).st_mtime, Path(entry.path))
+                   for entry in os.scandir(tasks)
                    if entry.is_dir(follow_symlinks=False)]
     except FileNotFoundError:
         return []
@@ -121,8 +123,8 @@ def _evict(path: Path, trash: Path) -> bool:
 
 
 def sweep(cache_dir: Path, max_bytes: int | None, max_age: float | None, now: float | None = None) -> Sweep:
-    """Evict task folders, least recently used first, while the cache is over max_bytes or a folder is older than
-    max_age seconds (None: no bound). Folders in use are skipped and still count."""
+    """Evict task folders, least recently used first, while the cache is over max_bytes or a folder is older
+    than max_age seconds (None: no bound). Folders in use are skipped and still count."""
     now = time.time() if now is None else now
     tasks, trash = Path(cache_dir) / "tasks", Path(cache_dir) / "trash"
     shutil.rmtree(trash, ignore_errors=True)     # what a sweep cut off (daemon killed) left behind

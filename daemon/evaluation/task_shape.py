@@ -1,6 +1,7 @@
-"""Is a task file well formed? Checked at reset (a 400 naming the key) before any VM time, so a malformed value
-never reaches a worker: the structure OSWorld's format requires, each setup step's and getter's parameters by type,
-and the host policy (host_policy.py) for every host file name, upload path and URL a task names.
+"""Is a task file well formed? Checked at reset (a 400 naming the key) before any VM time, so a malformed
+value never reaches a worker: the structure OSWorld's format requires, each setup step's and getter's
+parameters by type, and the host policy (host_policy.py) for every host file name, upload path and URL a task
+names.
 
 Each checker takes (value, policy, limits) and returns what is wrong with the value, or None.
 """
@@ -16,11 +17,12 @@ from .host_policy import HostPolicy, name_problem, task_id_problem, upload_probl
 def sleep_seconds(value, limit: float = math.inf) -> float:
     """A sleep step's seconds: a finite number from 0 to the step timeout (ValueError otherwise)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= limit:
-        raise ValueError(f"must be a number of seconds from 0 to {limit:g} (evaluation.step_timeout), got {value!r}")
+        raise ValueError(f"must be a number of seconds from 0 to {limit:g} (evaluation.step_timeout), got "
+                         f"{value!r}")
     return float(value)
 
 
-# --- value checkers -------------------------------------------------------------------------------------------
+# --- value checkers -----------------------------------------------------------------------------------------
 def _string(value, policy, limit):
     return None if isinstance(value, str) else f"must be a string, got {type(value).__name__}"
 
@@ -53,7 +55,8 @@ def _anything(value, policy, limit):
 def _command(value, policy, limit):
     if isinstance(value, str) and value:
         return None
-    if isinstance(value, list) and value and all(isinstance(part, (str, int, float)) and not isinstance(part, bool)
+    if isinstance(value, list) and value and all(isinstance(part, (str, int, float))
+                                                 and not isinstance(part, bool)
                                                  for part in value):
         return None
     return "must be a command: a string, or a non-empty list of strings"
@@ -121,7 +124,7 @@ def _until(value, policy, limit):
     return _params_problem(value, schema, policy, limit)
 
 
-# --- schemas: key -> checker; a key ending in "!" is required ---------------------------------------------------
+# --- schemas: key -> checker; a key ending in "!" is required -----------------------------------------------
 WINDOW = {"window_name!": _string, "strict": _flag, "by_class": _flag}
 EXECUTE = {"command!": _command, "shell": _flag, "stdout": _host_name, "stderr": _host_name, "until": _until}
 STEP_PARAMETERS = {
@@ -154,7 +157,8 @@ GETTER_PARAMETERS = {
     "vm_command_error": COMMAND,
     "list_directory": {"path!": _string},
     "vm_window_size": {"app_class_name!": _string},
-    "background_image_in_slide": {"ppt_file_path!": _basename_of(_host_name), "slide_index!": _integer, **SAVED},
+    "background_image_in_slide": {"ppt_file_path!": _basename_of(_host_name),
+                                  "slide_index!": _integer, **SAVED},
     "active_url_from_accessTree": {"goto_prefix": _string},
     "active_tab_url_parse": {"parse_keys!": _list_of(_string), "replace": _mapping, "split_list": _flag,
                              "goto_prefix": _string},
@@ -173,7 +177,8 @@ GETTER_PARAMETERS = {
     "vlc_playing_info": SAVED,
     "vm_wallpaper": SAVED,
     "vscode_config": {"vscode_extension_command!": _string, "path!": _string, **SAVED},
-    "content_from_vm_file": {"path!": _basename_of(_host_name), "file_type": _string, "file_content": _string},
+    "content_from_vm_file": {"path!": _basename_of(_host_name), "file_type": _string,
+                             "file_content": _string},
 }
 
 
@@ -198,12 +203,13 @@ def _multi_problem(getter: dict) -> str | None:
     if not isinstance(paths, list) or not isinstance(dests, list) or len(paths) != len(dests):
         return "with multi, path and dest must be lists of the same length"
     gives = getter.get("gives", [0])
-    if not isinstance(gives, list) or not gives or not all(isinstance(i, int) and 0 <= i < len(paths) for i in gives):
+    if not isinstance(gives, list) or not gives or not all(isinstance(i, int) and 0 <= i < len(paths)
+                                                           for i in gives):
         return "gives must list indexes of path"
     return None
 
 
-# --- the task ---------------------------------------------------------------------------------------------------
+# --- the task -----------------------------------------------------------------------------------------------
 def shape_problems(task_config, settings=None) -> list[str]:
     """What makes a task file malformed or outside the host policy (a 400 at reset), each naming its key."""
     if not isinstance(task_config, dict):
@@ -212,7 +218,8 @@ def shape_problems(task_config, settings=None) -> list[str]:
     if not isinstance(evaluator, dict):
         return ["task_config.evaluator must be a JSON object"]
     policy, limit = _policy(settings)
-    problems = [f"task_config.id {problem}" for problem in [task_id_problem(task_config.get("id"))] if problem]
+    problems = [f"task_config.id {problem}" for problem in [task_id_problem(task_config.get("id"))]
+                if problem]
     if "instruction" in task_config and not isinstance(task_config["instruction"], str):
         problems.append("task_config.instruction must be a string")
     for where, steps in (("config", task_config.get("config", [])),
@@ -229,7 +236,8 @@ def _policy(settings) -> tuple[HostPolicy, float]:
 
 
 def _steps_problems(where: str, steps, policy: HostPolicy, limit: float) -> list[str]:
-    if not isinstance(steps, list) or not all(isinstance(step, dict) and isinstance(step.get("parameters", {}), dict)
+    if not isinstance(steps, list) or not all(isinstance(step, dict)
+                                              and isinstance(step.get("parameters", {}), dict)
                                               for step in steps):
         return [f"task_config.{where} must be a list of {{type, parameters}} objects"]
     problems = []

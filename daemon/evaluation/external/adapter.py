@@ -1,9 +1,9 @@
 """Opt-in: score a metric with OSWorld's own implementation, in a separate long-lived process.
 
-The user points evaluation.desktop_env_python at the python of a virtual environment where OSWorld's desktop-env is
-installed. Getters still run here (they talk to the guest); only the metric call crosses over, with the getter
-results (file paths in the shared task cache, strings, rules) as JSON. desktop-env pins torch and ~60 packages:
-it is never imported into the daemon or a worker.
+The user points evaluation.desktop_env_python at the python of a virtual environment where OSWorld's
+desktop-env is installed. Getters still run here (they talk to the guest); only the metric call crosses over,
+with the getter results (file paths in the shared task cache, strings, rules) as JSON. desktop-env pins torch
+and ~60 packages: it is never imported into the daemon or a worker.
 """
 from __future__ import annotations
 
@@ -35,10 +35,10 @@ class DesktopEnvMetrics:
 
     def score(self, metric: str, args: list, options: dict) -> float:
         if metric not in self.allowed:
-            raise ExternalMetricError(f"refused by policy: metric {metric!r} is not one desktop-env is asked for "
-                                      "(admission.DESKTOP_ENV_METRICS)")
+            raise ExternalMetricError(f"refused by policy: metric {metric!r} is not one desktop-env is "
+                                      "asked for (admission.DESKTOP_ENV_METRICS)")
         answer = self._ask({"metric": metric, "args": args, "options": options}, CALL_TIMEOUT)
-        if "error" in answer:                    # its text may quote files: the worker log has it, the answer not
+        if "error" in answer:  # its text may quote files: the worker log has it, the answer not
             log.warning("desktop-env's %s failed: %s", metric, answer["error"][:1000])
             raise ExternalMetricError(f"desktop-env's {metric} raised {answer.get('error_type', 'an error')}")
         return float(answer["score"])
@@ -60,13 +60,14 @@ class DesktopEnvMetrics:
                                             stdout=subprocess.PIPE, stderr=None, text=True,
                                             env=self.env or dict(os.environ))
         except OSError as exc:
-            raise ExternalMetricError(f"cannot start {self.python} (evaluation.desktop_env_python): {exc}") from exc
+            raise ExternalMetricError(
+                f"cannot start {self.python} (evaluation.desktop_env_python): {exc}") from exc
         self.process.stdin.write(json.dumps({"metric": None}) + "\n")
         self.process.stdin.flush()
         ready = json.loads(self._read_line(START_TIMEOUT))
         if not ready.get("ready"):
-            raise ExternalMetricError(f"the desktop-env evaluator did not start: {ready.get('error')}; is desktop-env "
-                                      f"installed for {self.python}?")
+            raise ExternalMetricError(f"the desktop-env evaluator did not start: {ready.get('error')}; "
+                                      f"is desktop-env installed for {self.python}?")
 
     def _read_line(self, timeout: float) -> str:
         with selectors.DefaultSelector() as selector:
@@ -77,7 +78,8 @@ class DesktopEnvMetrics:
         line = self.process.stdout.readline()
         if not line:
             self.close()
-            raise ExternalMetricError("the desktop-env evaluator exited; see the worker log for its error output")
+            raise ExternalMetricError("the desktop-env evaluator exited; "
+                                      "see the worker log for its error output")
         return line
 
     def close(self) -> None:

@@ -1,8 +1,9 @@
 """Runs OSWorld's own metrics by name, inside the user's desktop-env virtual environment.
 
-Started by daemon/evaluation/external/adapter.py as `<that venv's python> desktop_env_runner.py`; it never imports the
-daemon, and the daemon never imports desktop-env. JSON lines: {"metric", "args", "options"} on stdin →
-{"score": float} or {"error": str} on stdout; {"metric": null} answers {"ready": true} (a start-up probe).
+Started by daemon/evaluation/external/adapter.py as `<that venv's python> desktop_env_runner.py`; it never
+imports the daemon, and the daemon never imports desktop-env. JSON lines: {"metric", "args", "options"} on
+stdin → {"score": float} or {"error": str} on stdout; {"metric": null} answers {"ready": true} (a start-up
+probe).
 """
 import importlib
 import json

@@ -1,5 +1,5 @@
-"""Office file parts read by more than one metric or getter: LibreOffice's registrymodifications.xcu settings and
-a .pptx slide's background picture (as OSWorld's background_image_in_slide getter reads it)."""
+"""Office file parts read by more than one metric or getter: LibreOffice's registrymodifications.xcu settings
+and a .pptx slide's background picture (as OSWorld's background_image_in_slide getter reads it)."""
 from __future__ import annotations
 
 import posixpath
@@ -32,7 +32,8 @@ def background_picture(pptx_file: str, slide_index: int) -> bytes | str | None:
             rels = f"ppt/slides/_rels/slide{number}.xml.rels"
             backgrounds = ET.fromstring(pptx.read(f"ppt/slides/slide{number}.xml")).iter(f"{{{NS['p']}}}bgPr")
             firsts = (next(background.iter(f"{{{NS['a']}}}blip"), None) for background in backgrounds)
-            picture_id = next((blip.get(EMBED) for blip in firsts if blip is not None and blip.get(EMBED)), None)
+            picture_id = next((blip.get(EMBED) for blip in firsts if blip is not None
+                               and blip.get(EMBED)), None)
             target = next((rel.get("Target") for rel in ET.fromstring(pptx.read(rels)).findall(RELATIONSHIP)
                            if "image" in rel.get("Type", "") and rel.get("Id") == picture_id), None)
             if picture_id is None or target is None:

@@ -19,7 +19,8 @@ def readable_text(path: str | None) -> str | None:
 
 
 def read_lines(path: str) -> list[str]:
-    """A text file's lines as OSWorld reads them: UTF-8 (a byte-order mark stays part of line 1), else Latin-1."""
+    """A text file's lines as OSWorld reads them: UTF-8 (a byte-order mark stays part of line 1), else
+    Latin-1."""
     data = Path(path).read_bytes()
     try:
         return data.decode("utf-8").splitlines()

@@ -1,9 +1,10 @@
-"""OSWorld's URL equality (`compare_urls`), used by the Chrome metrics; tldextract comes with the `chrome` extra.
+"""OSWorld's URL equality (`compare_urls`), used by the Chrome metrics; tldextract comes with the `chrome`
+extra.
 
 Both URLs are normalised, then compared as strings: "http://" is added when there is no scheme, the scheme is
-lower-cased, the host loses its public suffix (google.com equals google.co.uk) and a lone "www" subdomain, and a root
-path "/" is dropped; query, fragment and other trailing slashes still count. The Public Suffix List is tldextract's
-bundled snapshot: no network at scoring time.
+lower-cased, the host loses its public suffix (google.com equals google.co.uk) and a lone "www" subdomain, and
+a root path "/" is dropped; query, fragment and other trailing slashes still count. The Public Suffix List is
+tldextract's bundled snapshot: no network at scoring time.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Cell values as OSWorld's compare_table reads them, straight from the xlsx XML (OSWorld's metrics/utils.py):
-numbers as floats, shared/inline/formula strings as text, errors as their code, anything else None; the sheet part
-is found by its sheetId as OSWorld does."""
+numbers as floats, shared/inline/formula strings as text, errors as their code, anything else None; the sheet
+part is found by its sheetId as OSWorld does."""
 from __future__ import annotations
 
 import zipfile
@@ -19,8 +19,8 @@ def read_sheet_values(path: str, sheet_name: str) -> dict:
     try:
         with zipfile.ZipFile(path) as book:
             shared = _shared_strings(book)
-            sheet_ids = {sheet.get("name"): sheet.get("sheetId")
-                         for sheet in ElementTree.fromstring(book.read("xl/workbook.xml")).iter(f"{MAIN}sheet")}
+            workbook = ElementTree.fromstring(book.read("xl/workbook.xml"))
+            sheet_ids = {sheet.get("name"): sheet.get("sheetId") for sheet in workbook.iter(f"{MAIN}sheet")}
             sheet = ElementTree.fromstring(book.read(f"xl/worksheets/sheet{sheet_ids[sheet_name]}.xml"))
     except (OSError, KeyError, zipfile.BadZipFile, ElementTree.ParseError):
         return {}

@@ -1,23 +1,23 @@
 """Getters for app configuration and for dates relative to today, from OSWorld's getters of the same names.
 
-rule_relativeTime: OSWorld's relative-time names ("tomorrow", "next Monday", "10th next month", "first monday eight
-months later"...), computed in the rule's `timezone` (an unknown name falls back to UTC, as in OSWorld) and written
-into the rule's expected "time" (or "from"/"to", or the puDay.../doDay... fields of the "split" names) with
-OSWorld's placeholders ({DoW}, {Month}, {Day0D}...); a list of accepted forms has each one filled (upstream's
-code fails on the list one real task gives). "Now" is the VM's clock, as current OSWorld takes it (what the agent
-saw), shown in the rule's `timezone` when it names a known one; when the VM does not answer, this host's clock in
-that timezone (unknown: UTC) or, without one, in this host's zone (OSWorld would ask an IP geolocation service
-there). A name OSWorld does not know raises ValueError.
-vlc_config, gimp_config_file: vlcrc, or GIMP 2.10's `file_name` (gimprc, sessionrc), under the VM user's home (~
-expanded in the VM, as OSWorld does).
-vscode_config: OSWorld's keystroke replay (enable all extensions, run the task's command) through pyautogui in the
-VM, then the file that command writes.
-vlc_playing_info: VLC's status.xml from its web interface (guest port `vlc_port`, asked from this host); VLC not
-answering means nothing to score (0.0). vm_wallpaper: the guest's POST /wallpaper image; none: 0.0.
-default_video_player: the app `xdg-mime query default` names most often over OSWorld's list of video/* types (its
-raw output line, as OSWorld's command getter returns it), "unknown" when none has one; the queries run in one guest
-command. content_from_vm_file: a .xlsx file's last row as pandas reads it, each cell as text (the `docs` extra);
-other file types and contents are refused by `content_gaps`.
+rule_relativeTime: OSWorld's relative-time names ("tomorrow", "next Monday", "10th next month", "first monday
+eight months later"...), computed in the rule's `timezone` (an unknown name falls back to UTC, as in OSWorld)
+and written into the rule's expected "time" (or "from"/"to", or the puDay.../doDay... fields of the "split"
+names) with OSWorld's placeholders ({DoW}, {Month}, {Day0D}...); a list of accepted forms has each one filled
+(upstream's code fails on the list one real task gives). "Now" is the VM's clock, as current OSWorld takes it
+(what the agent saw), shown in the rule's `timezone` when it names a known one; when the VM does not answer,
+this host's clock in that timezone (unknown: UTC) or, without one, in this host's zone (OSWorld would ask an
+IP geolocation service there). A name OSWorld does not know raises ValueError.
+vlc_config, gimp_config_file: vlcrc, or GIMP 2.10's `file_name` (gimprc, sessionrc), under the VM user's home
+(~ expanded in the VM, as OSWorld does).
+vscode_config: OSWorld's keystroke replay (enable all extensions, run the task's command) through pyautogui in
+the VM, then the file that command writes.
+vlc_playing_info: VLC's status.xml from its web interface (guest port `vlc_port`, asked from this host); VLC
+not answering means nothing to score (0.0). vm_wallpaper: the guest's POST /wallpaper image; none: 0.0.
+default_video_player: the app `xdg-mime query default` names most often over OSWorld's list of video/* types
+(its raw output line, as OSWorld's command getter returns it), "unknown" when none has one; the queries run in
+one guest command. content_from_vm_file: a .xlsx file's last row as pandas reads it, each cell as text (the
+`docs` extra); other file types and contents are refused by `content_gaps`.
 """
 from __future__ import annotations
 
@@ -48,12 +48,14 @@ FIRST_MONDAY_LATER = {"first monday four months later": 4, "first monday eight m
 SPLIT_FIELDS = {"next Monday split": ("puDay", "puMonth", "puYear"),      # pick-up / drop-off date parts
                 "next Friday split": ("doDay", "doMonth", "doYear")}
 PYAUTOGUI = "import pyautogui; import time; pyautogui.FAILSAFE = False; "
-# The video/* types OSWorld asks xdg-mime about. Its list names each twice but x-ogm+ogg once: the weights keep
-# its tie-breaking.
+# The video/* types OSWorld asks xdg-mime about. Its list names each twice but x-ogm+ogg once: the weights
+# keep its tie-breaking.
 VIDEO_TYPES = ("3gp", "3gpp", "3gpp2", "avi", "divx", "dv", "fli", "flv", "mp2t", "mp4", "mp4v-es", "mpeg",
-               "mpeg-system", "msvideo", "ogg", "quicktime", "vnd.divx", "vnd.mpegurl", "vnd.rn-realvideo", "webm",
+               "mpeg-system", "msvideo", "ogg", "quicktime", "vnd.divx", "vnd.mpegurl",
+               "vnd.rn-realvideo", "webm",
                "x-anim", "x-avi", "x-flc", "x-fli", "x-flv", "x-m4v", "x-matroska", "x-mpeg", "x-mpeg-system",
-               "x-mpeg2", "x-ms-asf", "x-ms-asf-plugin", "x-ms-asx", "x-ms-wm", "x-ms-wmv", "x-ms-wmx", "x-ms-wvx",
+               "x-mpeg2", "x-ms-asf", "x-ms-asf-plugin", "x-ms-asx", "x-ms-wm", "x-ms-wmv", "x-ms-wmx",
+               "x-ms-wvx",
                "x-msvideo", "x-nsv", "x-ogm", "x-ogm+ogg", "x-theora", "x-theora+ogg")
 SINGLE_WEIGHT = {"x-ogm+ogg"}
 XDG_DEFAULTS = ("import json, subprocess; print(json.dumps([subprocess.run(['xdg-mime', 'query', 'default', "
@@ -69,7 +71,8 @@ def _month_start(now: datetime, months_later: int) -> datetime:
 
 def relative_day(name: str, now: datetime, start: tuple[str, datetime] | None = None) -> datetime:
     """The day OSWorld means by `name`; `start` is the range's (name, day) when `name` ends a range."""
-    if start and name in ("next Friday", "next Friday split") and start[0] in ("next Monday", "next Monday split"):
+    if start and name in ("next Friday", "next Friday split") \
+            and start[0] in ("next Monday", "next Monday split"):
         return start[1] + timedelta(days=4)                   # the Friday of that Monday's week
     if start and name == "next Sunday" and start[0] in ("next Friday", "next Saturday"):
         return start[1] + timedelta(days=SUNDAY - start[1].weekday())
@@ -94,7 +97,8 @@ def relative_day(name: str, now: datetime, start: tuple[str, datetime] | None = 
 def format_day(template: str, day: datetime) -> str:
     """OSWorld's placeholders, each replaced once, in OSWorld's order."""
     values = {"{DoW}": WEEKDAYS[day.weekday()], "{Month}": MONTHS[day.month - 1][:3], "{DayD}": str(day.day),
-              "{Year}": str(day.year), "{Month0D}": f"{day.month:02d}", "{month}": MONTHS[day.month - 1].lower(),
+              "{Year}": str(day.year), "{Month0D}": f"{day.month:02d}",
+              "{month}": MONTHS[day.month - 1].lower(),
               "{MonthFull}": MONTHS[day.month - 1], "{Day0D}": f"{day.day:02d}", "{MonthD}": str(day.month),
               "{DoWJ}": WEEKDAYS_JA[day.weekday()]}
     for placeholder, value in values.items():
@@ -105,7 +109,8 @@ def format_day(template: str, day: datetime) -> str:
 def _fill(expected: dict, name: str, key: str, day: datetime) -> None:
     for field in SPLIT_FIELDS.get(name, (key,)):
         value = expected[field]              # a list holds accepted forms (expect_in_result): format each one
-        expected[field] = [format_day(v, day) for v in value] if isinstance(value, list) else format_day(value, day)
+        expected[field] = ([format_day(v, day) for v in value] if isinstance(value, list)
+                           else format_day(value, day))
 
 
 def relative_rules(rules: dict, now: datetime) -> dict:
@@ -176,7 +181,8 @@ def gimp_config_file(guest, ctx: TaskContext, config: dict) -> str:
 
 @getter()
 def vscode_config(guest, ctx: TaskContext, config: dict) -> str:
-    steps = ["pyautogui.hotkey('ctrl', 'shift', 'p')", "pyautogui.typewrite('Extensions: Enable All Extensions')",
+    steps = ["pyautogui.hotkey('ctrl', 'shift', 'p')",
+             "pyautogui.typewrite('Extensions: Enable All Extensions')",
              "pyautogui.press('enter')", "pyautogui.press('enter')", "pyautogui.hotkey('ctrl', 'shift', 'p')",
              f"pyautogui.typewrite({config['vscode_extension_command']!r})", "pyautogui.press('enter')"]
     for step in steps:                     # one command per keystroke group, as OSWorld's replay sends them
@@ -197,7 +203,8 @@ def vm_wallpaper(guest, ctx: TaskContext, config: dict) -> str:
 
 
 def most_common_player(defaults: dict[str, str]) -> str:
-    """The default app named most often (weighted as OSWorld's list counts each type; first named wins a tie)."""
+    """The default app named most often (weighted as OSWorld's list counts each type; first named wins a
+    tie)."""
     votes = Counter()
     for kind in VIDEO_TYPES:
         if defaults.get(kind):
@@ -229,6 +236,6 @@ def content_from_vm_file(guest, ctx: TaskContext, config: dict) -> list[str] | N
     path = _vm_file(guest, ctx, config["path"], config["path"].rstrip("/").rsplit("/", 1)[-1])
     try:
         rows = pd.read_excel(path)
-    except Exception:                                  # noqa: BLE001  (not a workbook pandas reads: nothing to match)
+    except Exception:  # noqa: BLE001  (not a workbook pandas reads: nothing to match)
         return None
     return rows.iloc[-1].astype(str).tolist() if len(rows) else None

@@ -1,9 +1,10 @@
 """OSWorld's Chrome getters: the active URL from the accessibility tree, tabs through DevTools, profile files.
 
-Fallbacks follow OSWorld's getters, since its metrics expect them: a URL getter that finds nothing returns None; the
-Preferences getters return OSWorld's defaults (including its "Google" error value for some of them).
-active_url_from_accessTree follows current OSWorld: among the address bars with text, the focused one (else the
-last), stripped; a text with its own scheme is returned as it is, and "www." is not doubled by a "…www." prefix.
+Fallbacks follow OSWorld's getters, since its metrics expect them: a URL getter that finds nothing returns
+None; the Preferences getters return OSWorld's defaults (including its "Google" error value for some of them).
+active_url_from_accessTree follows current OSWorld: among the address bars with text, the focused one (else
+the last), stripped; a text with its own scheme is returned as it is, and "www." is not doubled by a "…www."
+prefix.
 """
 from __future__ import annotations
 
@@ -26,10 +27,11 @@ STATE_FOCUSED = "{uri:deskat:state.at-spi.gnome.org}focused"
 SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
-# --- the active tab, read from the address bar ---------------------------------------------------------------
+# --- the active tab, read from the address bar --------------------------------------------------------------
 def active_url(guest, ctx: TaskContext, config: dict) -> str | None:
     try:
-        bars = [bar for bar in ET.fromstring(guest.accessibility()).iterfind(ADDRESS_BAR) if (bar.text or "").strip()]
+        bars = [bar for bar in ET.fromstring(guest.accessibility()).iterfind(ADDRESS_BAR)
+                if (bar.text or "").strip()]
     except (GuestError, ET.ParseError, TypeError):
         return None
     if not bars:
@@ -75,15 +77,17 @@ def url_dash_part(guest, ctx: TaskContext, config: dict, url: str):
 
 @_of_active_url
 def macys_filters(guest, ctx: TaskContext, config: dict, url: str) -> dict:
-    """url_path_parse (OSWorld's Macy's product-list parser): flags from the path, and the filters of its first
-    pair of comma-separated segments (names, then values); discounts reduce to whether only 50% off is chosen."""
+    """url_path_parse (OSWorld's Macy's product-list parser): flags from the path, and the filters of its
+    first pair of comma-separated segments (names, then values); discounts reduce to whether only 50% off is
+    chosen."""
     path = unquote(urlparse(url).path)
     filters = _path_filters(path.strip("/").split("/"))
-    department, sleeve = (filters.get("Product_department") or "").lower(), (filters.get("Sleeve_length") or "")
+    department = (filters.get("Product_department") or "").lower()
+    sleeve = filters.get("Sleeve_length") or ""
     result = {"mens_clothing": True if "mens-clothing" in path else None,
               "shirts": True if "shirts" in path or department in ("shirts", "shirt") else None,
-              "short_sleeve": True if "short-sleeve" in path or sleeve.lower() in ("short-sleeve", "short sleeve")
-              else None}
+              "short_sleeve": True if "short-sleeve" in path
+                              or sleeve.lower() in ("short-sleeve", "short sleeve") else None}
     filters.setdefault("Men_regular_size_t", None)
     filters.setdefault("Price_discount_range", None)
     for key in config.get("parse_keys", []):
@@ -100,15 +104,16 @@ def macys_filters(guest, ctx: TaskContext, config: dict, url: str) -> dict:
 def _path_filters(parts: list[str]) -> dict:
     for names, values in zip(parts, parts[1:]):
         if "," in names and "," in values:
-            return {name.strip(): value.strip() or None for name, value in zip(names.split(","), values.split(","))}
+            return {name.strip(): value.strip() or None
+                    for name, value in zip(names.split(","), values.split(","))}
     return {}
 
 
-# --- pages through DevTools ----------------------------------------------------------------------------------
+# --- pages through DevTools ---------------------------------------------------------------------------------
 @contextlib.contextmanager
 def _own_tab(guest, ctx: TaskContext, url: str):
-    """(chrome, tab) with url loaded in a tab of its own, closed afterwards (OSWorld reloads pages apart from the
-    user's tab)."""
+    """(chrome, tab) with url loaded in a tab of its own, closed afterwards (OSWorld reloads pages apart from
+    the user's tab)."""
     chrome = connect(guest, ctx)
     target = chrome.open_tab(url, load_timeout=min(PAGE_LOAD_TIMEOUT, ctx.step_timeout))
     try:
@@ -121,14 +126,16 @@ def _page(guest, ctx: TaskContext, url: str) -> dict | None:
     """{title, url, content} of url, or None when Chrome cannot be reached."""
     try:
         with _own_tab(guest, ctx, url) as (chrome, target):
-            return {"title": chrome.evaluate(target, "document.title"), "url": chrome.evaluate(target, "location.href"),
+            return {"title": chrome.evaluate(target, "document.title"),
+                    "url": chrome.evaluate(target, "location.href"),
                     "content": chrome.evaluate(target, "document.documentElement.outerHTML")}
     except DevToolsError:
         return None
 
 
 def pdf_from_url(guest, ctx: TaskContext, config: dict) -> str | None:
-    """The page at config["path"] printed to PDF by the guest's Chrome, saved in the task cache as config["dest"]."""
+    """The page at config["path"] printed to PDF by the guest's Chrome, saved in the task cache as
+    config["dest"]."""
     try:
         with _own_tab(guest, ctx, config["path"]) as (chrome, target):
             pdf = chrome.print_pdf(target)
@@ -138,7 +145,8 @@ def pdf_from_url(guest, ctx: TaskContext, config: dict) -> str | None:
 
 
 def page_info(guest, ctx: TaskContext, config: dict) -> dict:
-    return _page(guest, ctx, config["url"]) or {"title": "Connection failed", "url": config["url"], "content": ""}
+    return _page(guest, ctx, config["url"]) or {"title": "Connection failed", "url": config["url"],
+                                                "content": ""}
 
 
 def open_tabs_info(guest, ctx: TaskContext, config: dict) -> list[dict]:
@@ -148,7 +156,7 @@ def open_tabs_info(guest, ctx: TaskContext, config: dict) -> list[dict]:
         return []
 
 
-# --- profile files -------------------------------------------------------------------------------------------
+# --- profile files ------------------------------------------------------------------------------------------
 def _preferences(guest) -> dict:
     data = guest.get_file(f"{PROFILE}/Preferences")
     if data is None:
@@ -198,14 +206,16 @@ getter("active_url_from_accessTree")(active_url)
 getter("active_tab_url_parse")(active_tab_url_parse)
 getter("url_dashPart")(url_dash_part)
 getter("url_path_parse")(macys_filters)
-getter("active_tab_info", needs=(DEVTOOLS,))(_of_active_url(lambda guest, ctx, config, url: _page(guest, ctx, url)))
+getter("active_tab_info", needs=(DEVTOOLS,))(
+    _of_active_url(lambda guest, ctx, config, url: _page(guest, ctx, url)))
 getter("active_tab_html_parse", needs=(DEVTOOLS,), check=chrome_html.config_gaps)(
     _of_active_url(chrome_html.read_page))
 getter("page_info", needs=(DEVTOOLS,))(page_info)
 getter("pdf_from_url", needs=(DEVTOOLS,))(pdf_from_url)
 getter("open_tabs_info", needs=(DEVTOOLS,))(open_tabs_info)
 getter("default_search_engine")(_from_preferences(
-    lambda p: p.get("default_search_provider_data", {}).get("template_url_data", {}).get("short_name", "Google"),
+    lambda p: p.get("default_search_provider_data", {}).get("template_url_data", {})
+                .get("short_name", "Google"),
     "Google"))
 getter("profile_name")(_from_preferences(lambda p: p.get("profile", {}).get("name"), None))
 getter("enable_do_not_track")(_from_preferences(lambda p: _flag(p.get("enable_do_not_track")), "false"))
@@ -226,5 +236,6 @@ getter("chrome_font_size")(_from_preferences(
 getter("bookmarks")(bookmarks)
 getter("history")(lambda guest, ctx, config: _sqlite_rows(guest, ctx, config, "History",
                                                           "SELECT url, title, last_visit_time FROM urls"))
-getter("cookie_data")(lambda guest, ctx, config: _sqlite_rows(guest, ctx, config, "Cookies", "SELECT * FROM cookies"))
+getter("cookie_data")(lambda guest, ctx, config: _sqlite_rows(guest, ctx, config, "Cookies",
+                                                              "SELECT * FROM cookies"))
 getter("shortcuts_on_desktop")(shortcuts_on_desktop)

@@ -1,11 +1,11 @@
 """OSWorld's active_tab_html_parse: texts and input values read from the live page of the active tab.
 
-The tab is the one whose URL equals the address bar's (percent-decoded, trailing "/" ignored). The page is queried
-in Chrome itself by one fixed JavaScript program (querySelectorAll, XPath, textContent, innerText, input values, as
-Playwright reads them for OSWorld); a query that fails reads as nothing, as OSWorld's "safely" helpers do. The
-answer is assembled by category (class, class&url, xpath, input) exactly as OSWorld fills its dict, with "" for
-what was not found. Chrome unreachable: None; no tab with the URL: {}. The "label" category (Playwright's text
-engine) is not reproduced: the capability check refuses it.
+The tab is the one whose URL equals the address bar's (percent-decoded, trailing "/" ignored). The page is
+queried in Chrome itself by one fixed JavaScript program (querySelectorAll, XPath, textContent, innerText,
+input values, as Playwright reads them for OSWorld); a query that fails reads as nothing, as OSWorld's
+"safely" helpers do. The answer is assembled by category (class, class&url, xpath, input) exactly as OSWorld
+fills its dict, with "" for what was not found. Chrome unreachable: None; no tab with the URL: {}. The "label"
+category (Playwright's text engine) is not reproduced: the capability check refuses it.
 """
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from ...guest.devtools import DevToolsError
 from ..context import TaskContext
 from ..steps.chrome import PAGE_LOAD_TIMEOUT, connect
 
-# Each query is [kind, selector]; the answer is a list of strings per query ("texts"-like kinds) or a string/null.
+# Each query is [kind, selector]; the answer is a list of strings per query ("texts"-like kinds) or a
+# string/null.
 PAGE_QUERIES = """(queries) => queries.map(([kind, selector]) => {
   const first = (xpath) => document.evaluate(xpath, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null)
                                    .singleNodeValue;
@@ -31,9 +32,16 @@ PAGE_QUERIES = """(queries) => queries.map(([kind, selector]) => {
       case "h3_texts": return Array.from(document.querySelectorAll(selector)).map(e => e.querySelector("h3"))
                                    .filter(Boolean).map(h => h.textContent.trim());
       case "li_span_texts": return Array.from(document.querySelectorAll(selector + " li.catAllProducts"))
-                                        .map(e => e.querySelector("span")).filter(Boolean).map(s => s.innerText.trim());
-      case "xpath_text": { const node = first(selector); return node ? (node.textContent || "").trim() : null; }
-      case "input_value": { const node = first(selector); return node ? String(node.value ?? "").trim() : ""; }
+                                        .map(e => e.querySelector("span")).filter(Boolean)
+                                        .map(s => s.innerText.trim());
+      case "xpath_text": {
+        const node = first(selector);
+        return node ? (node.textContent || "").trim() : null;
+      }
+      case "input_value": {
+        const node = first(selector);
+        return node ? String(node.value ?? "").trim() : "";
+      }
       case "url": return location.href;
     }
   } catch (error) { }
@@ -71,7 +79,8 @@ def read_page(guest, ctx: TaskContext, config: dict, url: str) -> dict | None:
 
 
 def page_queries(config: dict) -> list[list[str]]:
-    """Every [kind, selector] the category reads, in a fixed order (the page answers them in one round trip)."""
+    """Every [kind, selector] the category reads, in a fixed order (the page answers them in one round
+    trip)."""
     category = config["category"]
     if category == "class":
         kinds = {"class_multiObject": "texts", "class_multiObject_child": "direct_texts",
@@ -80,7 +89,8 @@ def page_queries(config: dict) -> list[list[str]]:
         return [[kind, "." + name] for key, kind in kinds.items() for name in config.get(key, {})]
     if category == "class&url":
         return ([["texts", "." + name] for name in config.get("class_multiObject", {})] +
-                [["li_span_texts", "." + name] for name in config.get("class_multiObject_li", {})] + [["url", ""]])
+                [["li_span_texts", "." + name]
+                 for name in config.get("class_multiObject_li", {})] + [["url", ""]])
     kind, option = SINGLE_QUERIES[category]
     return [[kind, selector] for selector in config.get(option, {})]
 
@@ -128,7 +138,8 @@ def _search_exist(result: dict, wanted: list, texts: list) -> None:
 
 
 def _labels_present(result: dict, labels: list, texts: list) -> None:
-    """class&url: a label is True when a text equals it (any case); is_other_exist when a text matches no label."""
+    """class&url: a label is True when a text equals it (any case); is_other_exist when a text matches no
+    label."""
     for label in labels:
         if any(label.lower() == text.lower() for text in texts):
             result[label.lower()] = True

@@ -67,17 +67,20 @@ def cache_file(guest, ctx: TaskContext, config: dict):
 
 @getter()
 def vm_command_line(guest, ctx: TaskContext, config: dict):
-    return guest.execute(config["command"], bool(config.get("shell", False)), timeout=ctx.step_timeout)["output"]
+    return guest.execute(config["command"], bool(config.get("shell", False)),
+                         timeout=ctx.step_timeout)["output"]
 
 
 @getter()
 def vm_command_error(guest, ctx: TaskContext, config: dict):
-    return guest.execute(config["command"], bool(config.get("shell", False)), timeout=ctx.step_timeout)["error"]
+    return guest.execute(config["command"], bool(config.get("shell", False)),
+                         timeout=ctx.step_timeout)["error"]
 
 
 @getter()
 def vm_window_size(guest, ctx: TaskContext, config: dict) -> dict | None:
-    """None when the guest finds no such window (OSWorld's controller answers None, and the metric scores 0)."""
+    """None when the guest finds no such window (OSWorld's controller answers None, and the metric scores
+    0)."""
     try:
         return guest.window_size(config["app_class_name"])
     except GuestError:
@@ -86,8 +89,10 @@ def vm_window_size(guest, ctx: TaskContext, config: dict) -> dict | None:
 
 @getter()
 def background_image_in_slide(guest, ctx: TaskContext, config: dict):
-    """OSWorld's getter: the picture filling a slide's background, from inside the .pptx or the VM file it links."""
-    pptx = vm_file(guest, ctx, {"path": config["ppt_file_path"], "dest": posixpath.basename(config["ppt_file_path"])})
+    """OSWorld's getter: the picture filling a slide's background, from inside the .pptx or the VM file it
+    links."""
+    pptx = vm_file(guest, ctx,
+                   {"path": config["ppt_file_path"], "dest": posixpath.basename(config["ppt_file_path"])})
     picture = background_picture(pptx, int(config["slide_index"]))
     if isinstance(picture, str):
         return vm_file(guest, ctx, {"path": picture, "dest": config["dest"]})

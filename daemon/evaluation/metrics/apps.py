@@ -1,14 +1,14 @@
-"""Application configuration checks (Thunderbird, VLC, VS Code, the system), from OSWorld's metrics of the same
-names (`thunderbird.py`, `vlc.py`, `vscode.py`, `basic_os.py`, `general.run_sqlite3`).
+"""Application configuration checks (Thunderbird, VLC, VS Code, the system), from OSWorld's metrics of the
+same names (`thunderbird.py`, `vlc.py`, `vscode.py`, `basic_os.py`, `general.run_sqlite3`).
 
-Followed as OSWorld reads the files: Thunderbird's prefs.js (`user_pref("key", json);`, {method, ref} rules) and
-msgFilterRules.dat (filters as records, conditions as OSWorld's pattern finds them), mbox folders compared message
-set against message set; VLC's vlcrc (the last line naming a setting wins, commented defaults included, with
-OSWorld's default when absent); VS Code keybindings.json (a keybinding in the list) and compare_config (the file's
-text equal to the expected text, as every OSWorld release compares it; with upstream's newer `containment_ok`,
-which a real task turns on: the expected JSON a subset of the file's, or its text within the file when either side
-is not JSON); timedatectl's "Time zone" line at UTC+0; the clipboard holding
-the expected text; a SQL query's first value on a sqlite file.
+Followed as OSWorld reads the files: Thunderbird's prefs.js (`user_pref("key", json);`, {method, ref} rules)
+and msgFilterRules.dat (filters as records, conditions as OSWorld's pattern finds them), mbox folders compared
+message set against message set; VLC's vlcrc (the last line naming a setting wins, commented defaults
+included, with OSWorld's default when absent); VS Code keybindings.json (a keybinding in the list) and
+compare_config (the file's text equal to the expected text, as every OSWorld release compares it; with
+upstream's newer `containment_ok`, which a real task turns on: the expected JSON a subset of the file's, or
+its text within the file when either side is not JSON); timedatectl's "Time zone" line at UTC+0; the clipboard
+holding the expected text; a SQL query's first value on a sqlite file.
 Refused (ValueError): check_qt_slider_colours rule types other than `match` and `blackish`.
 Unreadable or missing files score 0.0.
 """
@@ -28,14 +28,16 @@ from .matching import value_matches
 
 PREF_LINE = re.compile(r'^user_pref\("(?P<key>(?:[^"]|\\")+)", (?P<val>.+)\);$')
 # One condition of a Thunderbird filter: "AND (subject,contains,discount)", or ALL.
-FILTER_CONDITION = re.compile(r'\b(?:AND|OR) \((?:[\w ]+),(?:[\w \']+),(?:"(?:(?:[^"]|\")+)"|(?:[^)]+))\)|\bALL\b')
+FILTER_CONDITION = re.compile(r'\b(?:AND|OR) \((?:[\w ]+),(?:[\w \']+),'
+                              r'(?:"(?:(?:[^"]|\")+)"|(?:[^)]+))\)|\bALL\b')
 FILTER_FIELDS = ("name", "enabled", "type", "action", "actionValue", "condition")
 BLACKISH_BELOW = 100
 
 
-# --- Thunderbird ----------------------------------------------------------------------------------------------------
+# --- Thunderbird --------------------------------------------------------------------------------------------
 def thunderbird_prefs(text: str) -> dict:
-    """prefs.js as {key: value}; a later line for the same key wins, as when OSWorld reads the file in order."""
+    """prefs.js as {key: value}; a later line for the same key wins, as when OSWorld reads the file in
+    order."""
     prefs = {}
     for line in text.splitlines():
         match = PREF_LINE.match(line.strip())
@@ -49,7 +51,8 @@ def thunderbird_prefs(text: str) -> dict:
 
 @metric(rule_keys={"expect", "unexpect"})
 def check_thunderbird_prefs(result: str | None, rules: dict, **options) -> float:
-    """Every `expect` pref exists and matches its rule; no `unexpect` pref (that is not also expected) matches."""
+    """Every `expect` pref exists and matches its rule; no `unexpect` pref (that is not also expected)
+    matches."""
     text = readable_text(result)
     if text is None:
         return 0.0
@@ -69,7 +72,8 @@ def _unescape(value: str) -> str:
 
 
 def thunderbird_filters(text: str) -> list[dict]:
-    """msgFilterRules.dat as records; a filter starts at its `name=` line and is complete at its `condition=`."""
+    """msgFilterRules.dat as records; a filter starts at its `name=` line and is complete at its
+    `condition=`."""
     filters, current = [], {}
     for line in io.StringIO(text):                   # lines split at "\n" only, as a file read in text mode
         key = line.partition("=")[0]
@@ -127,9 +131,10 @@ def check_thunderbird_folder(result, expected, **options) -> float:
     return 1.0
 
 
-# --- VLC ------------------------------------------------------------------------------------------------------------
+# --- VLC ----------------------------------------------------------------------------------------------------
 def vlcrc_value(text: str, marker: str, default: str) -> str:
-    """The value on the last line containing `marker`; vlcrc keeps defaults as `#key=value`, which count too."""
+    """The value on the last line containing `marker`; vlcrc keeps defaults as `#key=value`, which count
+    too."""
     value = default
     for line in text.split("\n"):
         if marker in line:
@@ -142,7 +147,8 @@ def _as_text(value) -> str:
 
 
 def vlc_setting(marker: str, rule_key: str, default: str):
-    """A metric: the vlcrc setting (`marker` ends with `=`) equals the rule's value (a number compares as text)."""
+    """A metric: the vlcrc setting (`marker` ends with `=`) equals the rule's value (a number compares as
+    text)."""
     def metric(result: str | None, rules: dict, **options) -> float:
         text = readable_text(result)
         return 0.0 if text is None else float(vlcrc_value(text, marker, default) == _as_text(rules[rule_key]))
@@ -192,9 +198,10 @@ def is_vlc_recordings_folder(result: str | None, rules: dict, **options) -> floa
     return 0.0
 
 
-# --- VS Code --------------------------------------------------------------------------------------------------------
+# --- VS Code ------------------------------------------------------------------------------------------------
 def _json_list(text: str):
-    """keybindings.json as a list: parsed whole, or without its first line (VS Code writes a comment there)."""
+    """keybindings.json as a list: parsed whole, or without its first line (VS Code writes a comment
+    there)."""
     for candidate in (text, text.partition("\n")[2]):
         try:
             data = json.loads(candidate)
@@ -233,7 +240,7 @@ def compare_config(result: str | None, rules: dict, containment_ok: bool = False
         return float(expected.strip() in text)
 
 
-# --- System ---------------------------------------------------------------------------------------------------------
+# --- System -------------------------------------------------------------------------------------------------
 @metric()
 def is_utc_0(result: str | None, *args, **options) -> float:
     """`timedatectl status`: its fourth line (Time zone) ends with "+0000)"."""
@@ -256,14 +263,15 @@ def run_sqlite3(result: str | None, rules: dict, **options) -> float:
     if result is None or not Path(result).is_file():
         return 0.0
     try:
-        with contextlib.closing(sqlite3.connect(Path(result).resolve().as_uri() + "?mode=ro", uri=True)) as db:
+        with contextlib.closing(sqlite3.connect(Path(result).resolve().as_uri() + "?mode=ro",
+                                                uri=True)) as db:
             row = db.execute(rules["sql"]).fetchone()
     except sqlite3.Error:
         return 0.0
     return float(row[0] or 0) if row else 0.0
 
 
-VLC_SETTINGS = {     # metric -> (vlcrc marker, rule key, VLC's default when the file does not name the setting)
+VLC_SETTINGS = {  # metric -> (vlcrc marker, rule key, VLC's default when the file does not name the setting)
     "check_qt_bgcone": ("qt-bgcone=", "expected_qt_bgcone", "1"),
     "check_qt_max_volume": ("qt-max-volume=", "expected_qt_max_volume", "125"),
     "check_qt_minimal_view": ("qt-minimal-view=", "expected_qt_minimal_view", "0"),

@@ -2,9 +2,9 @@
 
 OSWorld reads the tags with mutagen's EasyID3 (ID3v2 frames under their easy names: title, artist, album...; a
 name EasyID3 does not know reads as ""), joins a multi-valued tag with ",", and applies each rule with its
-`_match_value_to_rule` (matching.value_matches here); every rule must hold. mutagen is needed (imported only when a
-task is scored) because its tag reading is what is scored; without it the capability check refuses the metric.
-A file without ID3 tags, or that cannot be read, scores 0.0.
+`_match_value_to_rule` (matching.value_matches here); every rule must hold. mutagen is needed (imported only
+when a task is scored) because its tag reading is what is scored; without it the capability check refuses the
+metric. A file without ID3 tags, or that cannot be read, scores 0.0.
 """
 from __future__ import annotations
 

@@ -1,19 +1,19 @@
-"""Checks of live desktop state: VLC's player status and window, the accessibility tree, GNOME's favourite apps.
-From OSWorld's metrics of the same names (`vlc.py`, `general.check_accessibility_tree`, `basic_os.py`).
+"""Checks of live desktop state: VLC's player status and window, the accessibility tree, GNOME's favourite
+apps. From OSWorld's metrics of the same names (`vlc.py`, `general.check_accessibility_tree`, `basic_os.py`).
 
 is_vlc_playing: VLC's status.xml (web interface) says "playing", and its media matches the rule, as current
-upstream looks for it: `file_name`: the first non-empty of the meta infos filename, title, uri, location, name ends
-with the file name; `url`: the first non-empty of url, URI, location, title, filename (then Stream 0's Codec, Type,
-Language) contains the URL, or equals the URL's file name (HLS streams show only it), or is a URL on the same host
-whose path contains the URL's path. Another rule type scores 0.0, as upstream.
+upstream looks for it: `file_name`: the first non-empty of the meta infos filename, title, uri, location, name
+ends with the file name; `url`: the first non-empty of url, URI, location, title, filename (then Stream 0's
+Codec, Type, Language) contains the URL, or equals the URL's file name (HLS streams show only it), or is a URL
+on the same host whose path contains the URL's path. Another rule type scores 0.0, as upstream.
 is_vlc_fullscreen: the window's width and height equal the screen's.
-check_accessibility_tree: every rule finds at least one element, by its `xpath` (preferred) or its CSS `selectors`
-(joined by ", "), with the prefixes st/attr/cp/... bound as the tree itself declares them (OSWorld's servers and
-metrics agree on the prefixes; their URIs changed between versions); a rule's `text` must equal the text of one
-found element. Needs lxml and cssselect (the docs extra; what OSWorld uses, for identical XPath and selector
-semantics); the rule key `exact` (fuzzy text matching) is refused.
-check_gnome_favorite_apps: `gsettings get org.gnome.shell favorite-apps` lists the expected apps, in any order.
-Unreadable results score 0.0.
+check_accessibility_tree: every rule finds at least one element, by its `xpath` (preferred) or its CSS
+`selectors` (joined by ", "), with the prefixes st/attr/cp/... bound as the tree itself declares them
+(OSWorld's servers and metrics agree on the prefixes; their URIs changed between versions); a rule's `text`
+must equal the text of one found element. Needs lxml and cssselect (the docs extra; what OSWorld uses, for
+identical XPath and selector semantics); the rule key `exact` (fuzzy text matching) is refused.
+check_gnome_favorite_apps: `gsettings get org.gnome.shell favorite-apps` lists the expected apps, in any
+order. Unreadable results score 0.0.
 """
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ from xml.etree import ElementTree
 
 from ..registry import Need, metric
 
-A11Y = Need("docs", ("lxml", "cssselect"), "needs lxml and cssselect, in the docs extra: pip install '.[docs]'")
+A11Y = Need("docs", ("lxml", "cssselect"),
+            "needs lxml and cssselect, in the docs extra: pip install '.[docs]'")
 META = 'information/category[@name="meta"]/info[@name="{}"]'
 STREAM = 'information/category[@name="Stream 0"]/info[@name="{}"]'
 FILE_NAME_INFOS = [META.format(name) for name in ("filename", "title", "uri", "location", "name")]
@@ -32,7 +33,7 @@ URL_INFOS = [META.format(name) for name in ("url", "URI", "location", "title", "
             [STREAM.format(name) for name in ("Codec", "Type", "Language")]
 
 
-# --- VLC ------------------------------------------------------------------------------------------------------------
+# --- VLC ----------------------------------------------------------------------------------------------------
 def _first_info(status: ElementTree.Element, paths: list[str]) -> str | None:
     for path in paths:
         element = status.find(path)
@@ -72,13 +73,14 @@ def is_vlc_playing(result: str | None, rules: dict, **options) -> float:
 
 @metric()
 def is_vlc_fullscreen(window: dict | None, screen: dict | None, **options) -> float:
-    """The arguments come as the task orders them (OSWorld's tasks give the screen first); equality is symmetric."""
+    """The arguments come as the task orders them (OSWorld's tasks give the screen first); equality is
+    symmetric."""
     if not isinstance(window, dict) or not isinstance(screen, dict):
         return 0.0
     return float(all(key in window and window.get(key) == screen.get(key) for key in ("width", "height")))
 
 
-# --- Accessibility tree ---------------------------------------------------------------------------------------------
+# --- Accessibility tree -------------------------------------------------------------------------------------
 def _elements(tree, rule: dict, namespaces: dict) -> list:
     from cssselect import SelectorError  # optional: docs extra
     from lxml import etree  # optional: docs extra
@@ -113,10 +115,11 @@ def check_accessibility_tree(result: str | None, rules: list, **options) -> floa
     return 1.0
 
 
-# --- GNOME ----------------------------------------------------------------------------------------------------------
+# --- GNOME --------------------------------------------------------------------------------------------------
 @metric(rule_keys={"expected"})
 def check_gnome_favorite_apps(result: str | None, rules: dict, **options) -> float:
-    """gsettings prints a Python-style list ("['a.desktop', 'b.desktop']"); "@as []" (empty) is not one: 0.0."""
+    """gsettings prints a Python-style list ("['a.desktop', 'b.desktop']"); "@as []" (empty) is not one:
+    0.0."""
     try:
         apps = ast.literal_eval((result or "").strip())
     except (ValueError, SyntaxError):

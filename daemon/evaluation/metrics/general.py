@@ -1,9 +1,9 @@
 """The general metrics, which need only the standard library.
 
-Each metric is written from OSWorld's documented behaviour; the app- and format-specific ones live in their own
-modules (their optional libraries are imported only when a task that uses them is scored). Each takes the result
-(and the expected value when the task has one) plus the task's options and returns OSWorld's score, in [0, 1] for
-all but compare_images (raw SSIM). A result of None (nothing to score) scores 0.0.
+Each metric is written from OSWorld's documented behaviour; the app- and format-specific ones live in their
+own modules (their optional libraries are imported only when a task that uses them is scored). Each takes the
+result (and the expected value when the task has one) plus the task's options and returns OSWorld's score, in
+[0, 1] for all but compare_images (raw SSIM). A result of None (nothing to score) scores 0.0.
 """
 from __future__ import annotations
 
@@ -54,10 +54,11 @@ def literal_match(result, expected, ignore_case: bool = False, type: str = "str"
 
 
 def _found_in(actual, wanted) -> bool:
-    """`expect_in_result`: a list holds accepted values (one equals a text result or is in a list result); a text
-    must be contained in the result."""
+    """`expect_in_result`: a list holds accepted values (one equals a text result or is in a list result); a
+    text must be contained in the result."""
     if isinstance(wanted, list):
-        return any((isinstance(actual, list) and item in actual) or (isinstance(actual, str) and item == actual)
+        return any((isinstance(actual, list) and item in actual)
+                   or (isinstance(actual, str) and item == actual)
                    for item in wanted)
     try:
         return isinstance(wanted, str) and wanted in actual
@@ -73,7 +74,8 @@ EVALUATION_FAILED = "__EVALUATION_FAILED__"
 def check_direct_json_object(result, rules: dict, **options) -> float:
     if isinstance(result, str):
         try:
-            result = json.loads(result.strip().replace("'", '"'))    # as OSWorld: Python-style quotes read as JSON
+            # as OSWorld: Python-style quotes read as JSON
+            result = json.loads(result.strip().replace("'", '"'))
         except ValueError:
             return 0.0
     expected = rules.get("expected", {})
@@ -90,7 +92,8 @@ def check_direct_json_object(result, rules: dict, **options) -> float:
 
 
 @metric(options={"strict", "ignore_case"})
-def compare_csv(result: str | None, expected, strict: bool = True, ignore_case: bool = False, **options) -> float:
+def compare_csv(result: str | None, expected, strict: bool = True, ignore_case: bool = False,
+                **options) -> float:
     """Line-by-line equality with any of the expected files; strict=False strips each line."""
     if result is None or not Path(result).exists():
         return 0.0
@@ -119,8 +122,8 @@ def check_json_settings(actual: str | None, expected: dict, **options) -> float:
 
 @metric(rule_keys={"type", "expected"})
 def is_extension_installed(actual: str | None, rules: dict, **options) -> float:
-    """`contain`: the expected text is in the result (e.g. `code --list-extensions`); `not_contain`: it is not.
-    As OSWorld, an empty expected text is contained in any result."""
+    """`contain`: the expected text is in the result (e.g. `code --list-extensions`); `not_contain`: it is
+    not. As OSWorld, an empty expected text is contained in any result."""
     wanted = rules.get("expected")
     if not isinstance(wanted, str) or actual is None:
         return 0.0
@@ -133,7 +136,8 @@ def is_extension_installed(actual: str | None, rules: dict, **options) -> float:
 
 @metric(rule_keys={"expect", "unexpect"})
 def check_list(result: str | None, rules: dict, **options) -> float:
-    """Each line of the result file: every `expect` pattern matches some line, no `unexpect` pattern matches any."""
+    """Each line of the result file: every `expect` pattern matches some line, no `unexpect` pattern matches
+    any."""
     if result is None:
         return 0.0
     lines = read_text(result).splitlines()

@@ -1,7 +1,7 @@
-"""OSWorld's compare_htmls: two HTML files parsed by BeautifulSoup with lxml (the docs extra), walked in document
-order side by side (the shorter walk ends the comparison, as OSWorld zips them): text nodes must be equal; elements
-must have the same name, the same stripped text and the same attributes (`ignore_sdnum`: LibreOffice's `sdnum`
-number-format attribute aside). An unreadable file scores 0.0.
+"""OSWorld's compare_htmls: two HTML files parsed by BeautifulSoup with lxml (the docs extra), walked in
+document order side by side (the shorter walk ends the comparison, as OSWorld zips them): text nodes must be
+equal; elements must have the same name, the same stripped text and the same attributes (`ignore_sdnum`:
+LibreOffice's `sdnum` number-format attribute aside). An unreadable file scores 0.0.
 """
 from __future__ import annotations
 

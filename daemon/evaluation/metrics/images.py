@@ -1,15 +1,17 @@
-"""OSWorld's image metrics (GIMP, VLC and slide tasks): Pillow, plus numpy from the `docs` extra (imported lazily).
+"""OSWorld's image metrics (GIMP, VLC and slide tasks): Pillow, plus numpy from the `docs` extra (imported
+lazily).
 
 Behaviour follows OSWorld's gimp.py and vlc.py metrics:
-- Structural similarity is skimage's `structural_similarity` with the defaults OSWorld calls it with (7x7 uniform
-  window, sample covariance, K1=0.01, K2=0.03, data range 255 for 8-bit images, colour channels averaged), computed
-  here with numpy. As in OSWorld's structure check, both images are compared as RGB and images smaller than 7
-  pixels or of different sizes are not similar (threshold 0.9 unless a metric says otherwise).
+- Structural similarity is skimage's `structural_similarity` with the defaults OSWorld calls it with (7x7
+  uniform window, sample covariance, K1=0.01, K2=0.03, data range 255 for 8-bit images, colour channels
+  averaged), computed here with numpy. As in OSWorld's structure check, both images are compared as RGB and
+  images smaller than 7 pixels or of different sizes are not similar (threshold 0.9 unless a metric says
+  otherwise).
 - compare_images: grayscale SSIM after resizing both to the smaller size (OSWorld takes the min of the (width,
   height) tuples), rescaled above `reference_base_result` when the task gives one.
-- The check_*_and_structure_sim metrics pair that similarity with a property: darker (brightness-normalised MSE
-  below `threshold`), more saturated (H and V channels similar), more contrast (similarity 0.65), palette mode,
-  exported file exists. check_image_mirror needs 0.99 with the flipped source.
+- The check_*_and_structure_sim metrics pair that similarity with a property: darker (brightness-normalised
+  MSE below `threshold`), more saturated (H and V channels similar), more contrast (similarity 0.65), palette
+  mode, exported file exists. check_image_mirror needs 0.99 with the flipped source.
 - check_structure_sim_with_threshold (upstream's newer gimp.py): the result resized to the expected size, then
   SSIM against `ssim_threshold` (default 0.85), with a smaller odd window for images under 7 pixels.
 - check_green_background, check_triangle_position, check_textbox_on_leftside, check_image_size,
@@ -47,7 +49,7 @@ def _scored(metric):
     return scored
 
 
-# --- structural similarity ---------------------------------------------------------------------------------------
+# --- structural similarity ----------------------------------------------------------------------------------
 def structural_similarity(first, second, window: int = WINDOW) -> float:
     """skimage.metrics.structural_similarity(first, second[, win_size=window][, channel_axis=2]) for two 8-bit
     arrays of one shape."""
@@ -87,10 +89,11 @@ def _similar(first: Image.Image, second: Image.Image, threshold: float = 0.9) ->
     return structural_similarity(np.array(first.convert("RGB")), np.array(second.convert("RGB"))) >= threshold
 
 
-# --- whole-image comparisons -------------------------------------------------------------------------------------
+# --- whole-image comparisons --------------------------------------------------------------------------------
 @metric(needs=(NUMPY,), options={"reference_base_result"})
 @_scored
-def compare_images(result: str, expected: str, reference_base_result: float | None = None, **options) -> float:
+def compare_images(result: str, expected: str, reference_base_result: float | None = None,
+                   **options) -> float:
     import numpy as np  # optional: docs extra
     first, second = Image.open(result).convert("L"), Image.open(expected).convert("L")
     size = min(first.size, second.size)                 # tuple order: the narrower one, as OSWorld does
@@ -117,7 +120,8 @@ def compare_image_list(results, expecteds, **options) -> float:
             actual = actual.resize(gold.size, Image.Resampling.LANCZOS)
         if actual.mode != gold.mode:
             actual = actual.convert(gold.mode)
-        if ImageChops.difference(actual, gold).getbbox():   # Pillow's getbbox: for RGBA, alpha only (as in OSWorld)
+        # Pillow's getbbox: for RGBA, alpha only (as in OSWorld)
+        if ImageChops.difference(actual, gold).getbbox():
             return 0.0
     return 1.0
 
@@ -145,16 +149,19 @@ def check_structure_sim_resized(result: str, expected: str, **options) -> float:
 
 @metric(needs=(NUMPY,), options={"ssim_threshold"})
 @_scored
-def check_structure_sim_with_threshold(result: str, expected: str, ssim_threshold: float = 0.85, **options) -> float:
-    """The result resized (Lanczos) to the expected image's size, both as RGB, with SSIM at least the threshold;
-    an image under 7 pixels on a side gets the largest odd window that fits, as OSWorld picks it."""
+def check_structure_sim_with_threshold(result: str, expected: str, ssim_threshold: float = 0.85,
+                                       **options) -> float:
+    """The result resized (Lanczos) to the expected image's size, both as RGB, with SSIM at least the
+    threshold; an image under 7 pixels on a side gets the largest odd window that fits, as OSWorld picks
+    it."""
     import numpy as np  # optional: docs extra
     source, target = Image.open(result), Image.open(expected)
     if source.size != target.size:
         source = source.resize(target.size, Image.Resampling.LANCZOS)
     window = min(WINDOW, min(target.size))
     window -= 1 - window % 2                            # the largest odd size that fits
-    similarity = structural_similarity(np.array(source.convert("RGB")), np.array(target.convert("RGB")), window)
+    similarity = structural_similarity(np.array(source.convert("RGB")),
+                                       np.array(target.convert("RGB")), window)
     return similarity >= ssim_threshold
 
 
@@ -178,18 +185,19 @@ def check_palette_and_structure_sim(result: str, expected: str, **options) -> fl
     return source.mode == "P" and _similar(source.convert("RGB"), Image.open(expected))
 
 
-# --- a property changed, the structure kept ----------------------------------------------------------------------
+# --- a property changed, the structure kept -----------------------------------------------------------------
 def _brightness(image: Image.Image) -> float:
     return ImageStat.Stat(image.convert("L")).mean[0]
 
 
 def _brightness_normalized(image: Image.Image) -> Image.Image:
-    factor = 128 / _brightness(image)                   # an all-black image divides by zero: 0.0, as OSWorld fails
+    factor = 128 / _brightness(image)  # an all-black image divides by zero: 0.0, as OSWorld fails
     return image.point(lambda value: min(255, max(0, int(value * factor))))
 
 
 def _mse(first: Image.Image, second: Image.Image) -> float:
-    """OSWorld's structure_check_by_mse: RGB values in [0, 1], float32 as there, the first resized to the second."""
+    """OSWorld's structure_check_by_mse: RGB values in [0, 1], float32 as there, the first resized to the
+    second."""
     import numpy as np  # optional: docs extra
     if first.size != second.size:
         first = first.resize(second.size, Image.Resampling.LANCZOS)
@@ -223,11 +231,12 @@ def check_contrast_increase_and_structure_sim(result: str, expected: str, **opti
     import numpy as np  # optional: docs extra
     source, target = Image.open(result), Image.open(expected)
     # contrast as OSWorld measures it: the standard deviation of the raw pixel values, whatever the image mode
-    more_contrast = np.std(np.asarray(source, dtype=np.float32)) > np.std(np.asarray(target, dtype=np.float32))
+    more_contrast = (np.std(np.asarray(source, dtype=np.float32))
+                     > np.std(np.asarray(target, dtype=np.float32)))
     return more_contrast and _similar(source, target, 0.65)
 
 
-# --- single-image checks -----------------------------------------------------------------------------------------
+# --- single-image checks ------------------------------------------------------------------------------------
 @metric(needs=(NUMPY,))
 @_scored
 def check_green_background(result: str, expected: str, **options) -> float:
@@ -269,8 +278,10 @@ def check_triangle_position(result: str, **options) -> float:
 def check_image_size(result: str, rules: dict, **options) -> float:
     """Width and height (each only when the rule gives it) of the image, or of its opaque content."""
     image = Image.open(result)
-    # OSWorld's condition, precedence included: any image with a `transparency` entry is measured by its content
-    if rules.get("ignore_transparent", False) and image.mode in ("RGBA", "LA") or "transparency" in image.info:
+    # OSWorld's condition, precedence included: any image with a `transparency` entry is measured by its
+    # content
+    if rules.get("ignore_transparent", False) and image.mode in ("RGBA", "LA") \
+            or "transparency" in image.info:
         box = image.convert("RGBA").getchannel("A").getbbox()
         width, height = (box[2] - box[0], box[3] - box[1]) if box else (0, 0)
     else:
@@ -297,8 +308,8 @@ def check_textbox_on_leftside(result: str, **options) -> float:
 @metric(rule_keys={"type:", "key", "value"})          # "type:" (sic, in real tasks) is not read
 @_scored
 def check_config_status(result: str, rules: dict, **options) -> float:
-    """A line of GIMP's config whose first word is the key (or first two words, for a two-word key) and whose last
-    word is the value, parentheses stripped: `(theme "Light")` has key `theme` and value `"Light"`."""
+    """A line of GIMP's config whose first word is the key (or first two words, for a two-word key) and whose
+    last word is the value, parentheses stripped: `(theme "Light")` has key `theme` and value `"Light"`."""
     key, value = rules["key"], rules["value"]
     with open(result, encoding="utf-8", errors="replace") as config:
         for line in config:

@@ -1,10 +1,13 @@
-"""The value rules OSWorld's metrics match values with (spreadsheet cells, app settings, tags, PDF pages), and the
+"""The value rules OSWorld's metrics match values with (spreadsheet cells, app settings, tags, PDF pages), and
+the
 `sheet_fuzzy` rule of compare_table.
 
-Followed from OSWorld's metrics/utils.py: `value_matches` is `_match_value_to_rule` (re.<FLAGS>, eq/ne/lt/le/gt/ge,
-approx:<tolerance>, spreadsheet_range, range.<xy>, str_list_eq, str_set_eq); `fuzzy_cells_match` is the
+Followed from OSWorld's metrics/utils.py: `value_matches` is `_match_value_to_rule` (re.<FLAGS>,
+eq/ne/lt/le/gt/ge, approx:<tolerance>, spreadsheet_range, range.<xy>, str_list_eq, str_set_eq);
+`fuzzy_cells_match` is the
 `sheet_fuzzy` rule (exact_match, includes, included_by, fuzzy_match by rapidfuzz's ratio, after normalization,
-trimming, ignored characters and case folding). `method_gaps` and `fuzzy_gaps` name what is not understood here.
+trimming, ignored characters and case folding). `method_gaps` and `fuzzy_gaps` name what is not understood
+here.
 """
 from __future__ import annotations
 
@@ -50,7 +53,8 @@ def value_matches(value, rule: dict) -> bool:
     """OSWorld's `_match_value_to_rule`: {"method": ..., "ref": ...} applied to a value."""
     method, ref = rule["method"], rule["ref"]
     if method.startswith("re"):
-        flags = functools.reduce(operator.or_, (getattr(re, flag) for flag in method.split(".")[1:]), re.RegexFlag(0))
+        flags = functools.reduce(operator.or_, (getattr(re, flag) for flag in method.split(".")[1:]),
+                                 re.RegexFlag(0))
         return re.search(ref, value, flags) is not None
     if method in COMPARISONS:
         return getattr(operator, method)(value, ref)
@@ -59,11 +63,12 @@ def value_matches(value, rule: dict) -> bool:
             return abs(float(value) - ref) <= float(method[7:])
         except (TypeError, ValueError):
             return False
-    if method == "spreadsheet_range":                # the ranges lie between ref[0] (at least) and ref[1] (at most)
+    if method == "spreadsheet_range":  # the ranges lie between ref[0] (at least) and ref[1] (at most)
         from openpyxl.worksheet.cell_range import MultiCellRange  # optional: docs extra
         return _within(MultiCellRange(ref[0]), value) and _within(value, MultiCellRange(ref[1]))
     if method.startswith("range."):                  # range.te [0, 2]: 0 < value <= 2
-        return getattr(operator, "l" + method[6])(ref[0], value) and getattr(operator, "l" + method[7])(value, ref[1])
+        return (getattr(operator, "l" + method[6])(ref[0], value)
+                and getattr(operator, "l" + method[7])(value, ref[1]))
     if method in ("str_list_eq", "str_set_eq"):      # a list formula such as '"Pass,Fail"'
         container = getattr(builtins, method[4:-3])
         return container(value.strip("\"'").split(",")) == container(ref)

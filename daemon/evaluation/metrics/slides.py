@@ -1,31 +1,35 @@
-"""LibreOffice Impress metrics, following OSWorld's slides.py; python-pptx (the `docs` extra) is imported lazily.
+"""LibreOffice Impress metrics, following OSWorld's slides.py; python-pptx (the `docs` extra) is imported
+lazily.
 
 compare_pptx_files reads both files with python-pptx, as OSWorld does, so a value means the same on both sides
-(placeholder positions inherited from layouts, `None` for an unset font property, ...). It is one conjunction of
-OSWorld's checks, each switched by an `examine_*` option with OSWorld's default:
-- slides: their number; per slide the solid background colour (the slide's, else its master's) and the notes text;
+(placeholder positions inherited from layouts, `None` for an unset font property, ...). It is one conjunction
+of OSWorld's checks, each switched by an `examine_*` option with OSWorld's default:
+- slides: their number; per slide the solid background colour (the slide's, else its master's) and the notes
+  text;
 - shapes: the same number of top-level shapes, compared pairwise in order: position and size within
-  `approximately_tolerance` (relative, default 0.005) unless both are empty of text, and the task-specific placement
-  variants (examine_title_bottom_position, examine_table_bottom_position, examine_right_position,
-  examine_top_position, examine_shape_for_shift_size, examine_image_size, examine_modify_height) with OSWorld's
-  hard-coded slide numbers, texts and EMU thresholds;
-- text: shape and paragraph text, paragraph count, alignment (unset = left), indent level (0 and 1 alike), run count
-  (runs of blank paragraphs without text ignored), per run the font name, size, bold and italic (unset = off),
-  sRGB colour, underline (only unset against single, or two set values that differ), strike-through; bullets compare
-  every paragraph of the slide (text, bullet character, level when either has a bullet) and, as in OSWorld, are
-  skipped for a slide holding an empty text element;
-- tables: the same grid, per cell the paragraph and run counts and each run's colour, bold, italic and underline
-  (cell text only through the bullets, which read every paragraph of the slide, tables and groups included);
-- groups: text shapes at any depth, groups included, must be as many; with examine_alignment their text, paragraph
-  count and alignment are compared too.
+  `approximately_tolerance` (relative, default 0.005) unless both are empty of text, and the task-specific
+  placement variants (examine_title_bottom_position, examine_table_bottom_position, examine_right_position,
+  examine_top_position, examine_shape_for_shift_size, examine_image_size, examine_modify_height) with
+  OSWorld's hard-coded slide numbers, texts and EMU thresholds;
+- text: shape and paragraph text, paragraph count, alignment (unset = left), indent level (0 and 1 alike), run
+  count (runs of blank paragraphs without text ignored), per run the font name, size, bold and italic (unset =
+  off), sRGB colour, underline (only unset against single, or two set values that differ), strike-through;
+  bullets compare every paragraph of the slide (text, bullet character, level when either has a bullet) and,
+  as in OSWorld, are skipped for a slide holding an empty text element;
+- tables: the same grid, per cell the paragraph and run counts and each run's colour, bold, italic and
+  underline (cell text only through the bullets, which read every paragraph of the slide, tables and groups
+  included);
+- groups: text shapes at any depth, groups included, must be as many; with examine_alignment their text,
+  paragraph count and alignment are compared too.
 Options that do not change OSWorld's score (enable_debug: logging, _note, examine_shape_lenient_height) change
-nothing; any other option is refused by its declaration, and so is examine_shape_lenient_height with examine_shape on,
-where a later OSWorld could give it a meaning. A file python-pptx cannot read, or a comparison OSWorld itself would fail on, scores 0.0.
+nothing; any other option is refused by its declaration, and so is examine_shape_lenient_height with
+examine_shape on, where a later OSWorld could give it a meaning. A file python-pptx cannot read, or a
+comparison OSWorld itself would fail on, scores 0.0.
 
-The other metrics follow OSWorld's one-task checks: LibreOffice settings in registrymodifications.xcu (presenter
-console, autosave interval), a slide's transition, page orientation, background colours against an RGB target, a
-picture stretched and centred, the slide-number colour in the first master, and the slide panel in the
-accessibility tree.
+The other metrics follow OSWorld's one-task checks: LibreOffice settings in registrymodifications.xcu
+(presenter console, autosave interval), a slide's transition, page orientation, background colours against an
+RGB target, a picture stretched and centred, the slide-number colour in the first master, and the slide panel
+in the accessibility tree.
 """
 from __future__ import annotations
 
@@ -38,7 +42,8 @@ from ..registry import Need, metric
 
 EXAMINED_BY_DEFAULT = {
     "examine_number_of_slides", "examine_shape", "examine_text", "examine_indent", "examine_font_name",
-    "examine_font_size", "examine_font_bold", "examine_font_italic", "examine_color_rgb", "examine_font_underline",
+    "examine_font_size", "examine_font_bold", "examine_font_italic", "examine_color_rgb",
+    "examine_font_underline",
     "examine_strike_through", "examine_alignment", "examine_run_count", "examine_bullets",
     "examine_background_color", "examine_note",
 }
@@ -47,16 +52,19 @@ NOT_EXAMINED_BY_DEFAULT = {
     "examine_top_position", "examine_shape_for_shift_size", "examine_image_size", "examine_modify_height",
 }
 IGNORED_OPTIONS = {"enable_debug", "_note", "examine_shape_lenient_height"}
-SUPPORTED_OPTIONS = EXAMINED_BY_DEFAULT | NOT_EXAMINED_BY_DEFAULT | IGNORED_OPTIONS | {"approximately_tolerance"}
+SUPPORTED_OPTIONS = (EXAMINED_BY_DEFAULT | NOT_EXAMINED_BY_DEFAULT | IGNORED_OPTIONS
+                     | {"approximately_tolerance"})
 
 PPTX = Need("docs", ("pptx",))                          # python-pptx, for the metrics that read .pptx files
 EMU_PER_INCH = 914400
 
 
 def lenient_height_gaps(options: dict) -> list[str]:
-    """Its name says it relaxes examine_shape, which OSWorld does not read yet: harmless only with examine_shape off."""
+    """Its name says it relaxes examine_shape, which OSWorld does not read yet: harmless only with
+    examine_shape off."""
     if options.get("examine_shape_lenient_height") and options.get("examine_shape", True):
-        return ["compare_pptx_files option 'examine_shape_lenient_height' with examine_shape (not implemented)"]
+        return ["compare_pptx_files option 'examine_shape_lenient_height' with examine_shape "
+                "(not implemented)"]
     return []
 
 
@@ -65,7 +73,7 @@ def _open(path):
     return Presentation(path)
 
 
-# --- compare_pptx_files ----------------------------------------------------------------------------------------------
+# --- compare_pptx_files -------------------------------------------------------------------------------------
 
 class _Options:
     def __init__(self, options: dict):
@@ -91,12 +99,13 @@ class _Options:
 
 @metric(needs=(PPTX,), options=SUPPORTED_OPTIONS, check=lenient_height_gaps)
 def compare_pptx_files(file1: str | None, file2: str | None, **options) -> float:
-    """1.0 when the result presentation (file1) matches the expected one (file2) on every examined property."""
+    """1.0 when the result presentation (file1) matches the expected one (file2) on every examined
+    property."""
     if not file1 or not file2:
         return 0.0
     try:
         return float(_presentations_match(_open(file1), _open(file2), _Options(options)))
-    except Exception:                                  # noqa: BLE001  (unreadable file, or where OSWorld fails)
+    except Exception:  # noqa: BLE001  (unreadable file, or where OSWorld fails)
         return 0.0
 
 
@@ -116,12 +125,14 @@ def _slides_match(number: int, slide1, slide2, examine: _Options) -> bool:
         return False
     runs_compared = False
     for shape1, shape2 in zip(slide1.shapes, slide2.shapes):
-        if not (_placement_matches(number, shape1, shape2, examine) and _table_matches(shape1, shape2, examine)):
+        if not (_placement_matches(number, shape1, shape2, examine)
+                and _table_matches(shape1, shape2, examine)):
             return False
         if _has_text(shape1) and _has_text(shape2):
             if not _text_matches(shape1, shape2, examine):
                 return False
-            runs_compared = runs_compared or any(_run_pairs(p1, p2) for p1, p2 in _paragraph_pairs(shape1, shape2))
+            runs_compared = runs_compared or any(_run_pairs(p1, p2)
+                                                 for p1, p2 in _paragraph_pairs(shape1, shape2))
     # OSWorld compares the bullets of the whole slide once per pair of runs: once is enough when there is any.
     if examine("bullets") and runs_compared and not _bullets_match(slide1, slide2):
         return False
@@ -154,7 +165,8 @@ def _empty_text(shape) -> bool:
 
 
 def _placement_matches(number: int, shape1, shape2, examine: _Options) -> bool:
-    """Position and size checks; shape1 is the result's. Thresholds are OSWorld's, in EMU, for its tasks' files."""
+    """Position and size checks; shape1 is the result's. Thresholds are OSWorld's, in EMU, for its tasks'
+    files."""
     from pptx.enum.shapes import MSO_SHAPE_TYPE as TYPE  # optional: docs extra
     same_box = examine.same_box(shape1, shape2)
     both = lambda kind: shape1.shape_type == kind and shape2.shape_type == kind      # noqa: E731
@@ -184,7 +196,8 @@ def _placement_matches(number: int, shape1, shape2, examine: _Options) -> bool:
         return False
     if examine("image_size"):
         if both(TYPE.PICTURE):
-            if not (examine.close(shape1.width, shape2.width) and examine.close(shape1.height, shape2.height)):
+            if not (examine.close(shape1.width, shape2.width)
+                    and examine.close(shape1.height, shape2.height)):
                 return False
         elif not same_box:
             return False
@@ -257,7 +270,8 @@ def _alignment(paragraph):
 def _compared_runs(para1, para2) -> tuple[list, list]:
     """Runs to compare: in two blank paragraphs only runs holding text (0 runs and 1 empty run are alike)."""
     if (para1.text or "").strip() == "" and (para2.text or "").strip() == "":
-        return ([r for r in para1.runs if (r.text or "").strip()], [r for r in para2.runs if (r.text or "").strip()])
+        return ([r for r in para1.runs if (r.text or "").strip()],
+                [r for r in para2.runs if (r.text or "").strip()])
     return list(para1.runs), list(para2.runs)
 
 
@@ -309,7 +323,7 @@ def _strike(run) -> str:
 
 def _bullets_match(slide1, slide2) -> bool:
     bullets1, bullets2 = _bullets(slide1), _bullets(slide2)
-    if bullets1 is None or bullets2 is None:           # OSWorld's extraction fails on an empty <a:t/>: no check
+    if bullets1 is None or bullets2 is None:  # OSWorld's extraction fails on an empty <a:t/>: no check
         return True
     if len(bullets1) != len(bullets2):
         return False
@@ -322,7 +336,8 @@ def _bullets_match(slide1, slide2) -> bool:
 
 
 def _bullets(slide) -> list | None:
-    """(level, bullet character, text) of every paragraph of the slide that has text; an unset level is "0"."""
+    """(level, bullet character, text) of every paragraph of the slide that has text; an unset level is
+    "0"."""
     bullets = []
     for paragraph in slide._element.iter(f"{{{NS['a']}}}p"):
         texts = [t.text for t in paragraph.iter(f"{{{NS['a']}}}t")]
@@ -367,7 +382,7 @@ def _nested_text_shapes_match(slide1, slide2, examine: _Options) -> bool:
     return True
 
 
-# --- one-task presentation checks ------------------------------------------------------------------------------------
+# --- one-task presentation checks ---------------------------------------------------------------------------
 
 @metric(needs=(PPTX,))
 def check_slide_orientation_Portrait(pptx_file: str | None, **options) -> float:
@@ -407,7 +422,8 @@ def _fill_distance(slide, rgb, original_rgb) -> float:
 
 @metric(needs=(PPTX,))
 def check_image_stretch_and_center(modified_pptx: str | None, original_pptx: str | None, **options) -> float:
-    """The first picture of the original's first slide fills the modified first slide, centred, within half an inch."""
+    """The first picture of the original's first slide fills the modified first slide, centred, within half an
+    inch."""
     if not modified_pptx or not original_pptx:
         return 0.0
     try:
@@ -419,14 +435,17 @@ def check_image_stretch_and_center(modified_pptx: str | None, original_pptx: str
 
 def _stretched_and_centred(original, modified) -> bool:
     from pptx.enum.shapes import MSO_SHAPE_TYPE  # optional: docs extra
-    pictures = lambda prs: [s for s in prs.slides[0].shapes if s.shape_type == MSO_SHAPE_TYPE.PICTURE]  # noqa: E731
+
+    def pictures(prs):
+        return [s for s in prs.slides[0].shapes if s.shape_type == MSO_SHAPE_TYPE.PICTURE]
     originals = pictures(original)
     if not originals:
         return False
     same_image = [p for p in pictures(modified) if p.image.blob == originals[0].image.blob]
     if not same_image:
         return False
-    image, width, height, slack = same_image[-1], original.slide_width, original.slide_height, EMU_PER_INCH / 2
+    image, width, height, slack = (same_image[-1], original.slide_width, original.slide_height,
+                                   EMU_PER_INCH / 2)
     return (abs(image.width - width) <= slack and abs(image.height - height) <= slack
             and abs(image.left - (width - image.width) / 2) <= slack
             and abs(image.top - (height - image.height) / 2) <= slack)
@@ -434,7 +453,8 @@ def _stretched_and_centred(original, modified) -> bool:
 
 @metric(rule_keys={"slide_idx", "transition_type"})
 def check_transition(pptx_file: str | None, rules: dict, **options) -> float:
-    """ppt/slides/slide{slide_idx + 1}.xml (the part's name, as OSWorld reads it) has a transition of that type."""
+    """ppt/slides/slide{slide_idx + 1}.xml (the part's name, as OSWorld reads it) has a transition of that
+    type."""
     if not pptx_file:
         return 0.0
     try:
@@ -443,12 +463,14 @@ def check_transition(pptx_file: str | None, rules: dict, **options) -> float:
     except (OSError, KeyError, zipfile.BadZipFile, ET.ParseError):
         return 0.0
     transition = root.find(".//p:transition", NS)
-    return float(transition is not None and transition.find(f".//p:{rules['transition_type']}", NS) is not None)
+    return float(transition is not None
+                 and transition.find(f".//p:{rules['transition_type']}", NS) is not None)
 
 
 @metric(rule_keys={"color"})
 def check_page_number_colors(pptx_file: str | None, rules: dict, **options) -> float:
-    """OSWorld's reading of the slide-number colour: the next-to-last sRGB solid fill of the first slide master.
+    """OSWorld's reading of the slide-number colour: the next-to-last sRGB solid fill of the first slide
+    master.
 
     Its hex parsing is kept too: it skips the first digit (as if the value began with '#'), so red is
     digits 2-3, green 4-5 and blue the last digit alone; a colour it does not know passes.
@@ -472,7 +494,7 @@ def check_page_number_colors(pptx_file: str | None, rules: dict, **options) -> f
     return float(tests.get(rules["color"], True))
 
 
-# --- LibreOffice settings and window state ---------------------------------------------------------------------------
+# --- LibreOffice settings and window state ------------------------------------------------------------------
 
 @metric()
 def check_presenter_console_disable(xcu_file: str | None, **options) -> float:
@@ -480,7 +502,8 @@ def check_presenter_console_disable(xcu_file: str | None, **options) -> float:
     if not xcu_file:
         return 0.0
     try:
-        values = registry_values(xcu_file, "/org.openoffice.Office.Impress/Misc/Start", "EnablePresenterScreen")
+        values = registry_values(xcu_file, "/org.openoffice.Office.Impress/Misc/Start",
+                                 "EnablePresenterScreen")
         return float(bool(values) and values[0].lower() == "false")
     except (OSError, ET.ParseError, AttributeError):
         return 0.0
@@ -492,7 +515,8 @@ def check_auto_saving_time(xcu_file: str | None, rules: dict, **options) -> floa
     if not xcu_file:
         return 0.0
     try:
-        values = registry_values(xcu_file, "/org.openoffice.Office.Common/Save/Document", "AutoSaveTimeIntervall")
+        values = registry_values(xcu_file, "/org.openoffice.Office.Common/Save/Document",
+                                 "AutoSaveTimeIntervall")
         return float(bool(values) and int(values[-1]) == rules["minutes"])
     except (OSError, ET.ParseError, TypeError, ValueError):
         return 0.0

@@ -1,18 +1,22 @@
 """compare_table for spreadsheets: the `docs` extra (pandas + openpyxl), imported only when a task needs it.
 
-Behaviour follows OSWorld's compare_table (metrics/table.py): the result must open as a workbook; rules run in order
-and the first failing rule scores 0.0. Sheets are named by index into the result (0), "RI<n>" / "RN<name>" (result)
-or "EI<n>" / "EN<name>" (expected). Rules:
-- `sheet_name`: the sheet name lists are equal; `sheet_data`: two sheets' values as pandas reads them, rounded to
-  `precision` decimals (default 4); `sheet_print`: the CSV exports "<workbook without extension>-<sheet>.csv" that
-  the task's postconfig made, their stripped lines from the last non-empty one backwards (optionally ignoring case);
+Behaviour follows OSWorld's compare_table (metrics/table.py): the result must open as a workbook; rules run in
+order and the first failing rule scores 0.0. Sheets are named by index into the result (0), "RI<n>" /
+"RN<name>" (result) or "EI<n>" / "EN<name>" (expected). Rules:
+- `sheet_name`: the sheet name lists are equal; `sheet_data`: two sheets' values as pandas reads them, rounded
+  to
+  `precision` decimals (default 4); `sheet_print`: the CSV exports "<workbook without extension>-<sheet>.csv"
+  that the task's postconfig made, their stripped lines from the last non-empty one backwards (optionally
+  ignoring case);
 - `sheet_fuzzy`: cell by cell over ranges (see matching); `check_cell`: one cell's value and styles against
-  {"method", "ref"} rules; `zoom`: a sheet's zoom (100 when unset) against a rule; `freeze`: equal frozen panes;
+  {"method", "ref"} rules; `zoom`: a sheet's zoom (100 when unset) against a rule; `freeze`: equal frozen
+  panes;
   `data_validation`: every validation of a sheet matches one of `dv_props`, and there are at least as many;
-- `chart`, `pivot_table`, `style`, `row_props`: the two sheets' charts, pivot tables, cell styles or row properties
-  are equal (see spreadsheet_features).
+- `chart`, `pivot_table`, `style`, `row_props`: the two sheets' charts, pivot tables, cell styles or row
+  properties are equal (see spreadsheet_features).
 Other rule types, properties and methods are refused by `rule_gaps`, so a task is never scored wrongly.
-`compare_conference_city_in_order` (OSWorld's other workbook metric) checks C2:C22 of the active sheet in order.
+`compare_conference_city_in_order` (OSWorld's other workbook metric) checks C2:C22 of the active sheet in
+order.
 """
 from __future__ import annotations
 
@@ -55,7 +59,8 @@ def _value_rule_gaps(rule: dict) -> list[str]:
         value_rules = list(rule.get("props", {}).values())
         return features.prop_gaps(rule) + [gap for value_rule in value_rules
                                            for gap in matching.method_gaps(value_rule.get("method"))]
-    props = [(name, value_rule) for alternative in rule.get("dv_props", []) for name, value_rule in alternative.items()]
+    props = [(name, value_rule) for alternative in rule.get("dv_props", [])
+             for name, value_rule in alternative.items()]
     return [f"compare_table data_validation property '{name}' (not implemented)"
             for name, _ in props if name not in VALIDATION_PROPS] + \
         [gap for _, value_rule in props for gap in matching.method_gaps(value_rule.get("method"))]
@@ -69,7 +74,8 @@ class Books:
         import pandas as pd  # optional: docs extra
         self.paths = {"R": result, "E": expected}
         self.frames = {key: pd.ExcelFile(path) if path else None for key, path in self.paths.items()}
-        self.workbooks = {key: openpyxl.load_workbook(path) if path else None for key, path in self.paths.items()}
+        self.workbooks = {key: openpyxl.load_workbook(path) if path else None
+                          for key, path in self.paths.items()}
 
     def locate(self, index: int | str) -> tuple[str, str | None]:
         """Which workbook ("R" or "E") and which sheet an index names (None: no such position)."""
@@ -107,7 +113,8 @@ class Books:
 
     def printed(self, index, ignore_case: bool) -> list[str] | None:
         where, name = self.locate(index)
-        export = f"{os.path.splitext(self.paths[where])[0]}-{name}.csv" if name and self.paths[where] else None
+        export = (f"{os.path.splitext(self.paths[where])[0]}-{name}.csv" if name and self.paths[where]
+                  else None)
         if export is None or not os.path.exists(export):
             return None
         lines = [line.strip() for line in reversed(read_lines(export))]
@@ -122,7 +129,8 @@ class Books:
 
 
 @metric(needs=(WORKBOOKS,), options={"rules"}, check=rule_gaps)
-def compare_table(result: str | None, expected: str | None = None, rules: list | None = None, **options) -> float:
+def compare_table(result: str | None, expected: str | None = None, rules: list | None = None,
+                  **options) -> float:
     if result is None or not os.path.exists(result):
         return 0.0
     try:
@@ -185,7 +193,8 @@ def _data_validation(rule: dict, books: Books) -> bool:
 
 
 def _matches(value, value_rule: dict) -> bool:
-    """A value rule; one that cannot apply to the value (e.g. comparing None with a number) fails, as in OSWorld."""
+    """A value rule; one that cannot apply to the value (e.g. comparing None with a number) fails, as in
+    OSWorld."""
     try:
         return matching.value_matches(value, value_rule)
     except (TypeError, AttributeError):
@@ -213,7 +222,8 @@ SUPPORTED_RULES = set(RULES)
 
 @metric(needs=(WORKBOOKS,), rule_keys={"expected"})
 def compare_conference_city_in_order(result: str | None, rules: dict, **options) -> float:
-    """Cells C2:C22 of the active sheet, in order, contain the expected city (or one of a list of spellings)."""
+    """Cells C2:C22 of the active sheet, in order, contain the expected city (or one of a list of
+    spellings)."""
     import openpyxl  # optional: docs extra
     try:
         sheet = openpyxl.load_workbook(result).active
@@ -221,5 +231,5 @@ def compare_conference_city_in_order(result: str | None, rules: dict, **options)
         expected = rules["expected"]
         return float(all(any(name in city for name in ([wanted] if isinstance(wanted, str) else wanted))
                          for city, wanted in zip(cities, expected)) and len(expected) >= len(cities))
-    except Exception:                                  # noqa: BLE001  (unreadable workbook or empty cell: 0.0)
+    except Exception:  # noqa: BLE001  (unreadable workbook or empty cell: 0.0)
         return 0.0

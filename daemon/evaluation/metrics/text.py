@@ -1,21 +1,23 @@
-"""Generic text, JSON/YAML, list and archive checks, written from OSWorld's `general.py`, `vscode.py`, `others.py`,
+"""Generic text, JSON/YAML, list and archive checks, written from OSWorld's `general.py`, `vscode.py`,
+`others.py`,
 `basic_os.py` and `compare_archive`.
 
 Followed: check_json (`expect`/`unexpect` rules of {key path, method, ref}; `is_yaml`), diff_text_file (line
-similarity ratio), file_contains, check_line_number (lines holding an HH:MM:SS time), is_in_list, match_in_list,
-fuzzy_match (rapidfuzz's ratio against the expected text), compare_archive (unpack both archives, same member
-names, then the member metric for `file_type`, averaged),
-check_csv (records of a CSV file with a header against `expect`/`unexpect` patterns), check_moved_jpgs (a directory
-tree's entries are the expected names), compare_python_pure_text (Python sources equal once blank lines, trailing
-blanks, tabs and a leading shebang/coding header are set aside: upstream's newer version), compare_result_files
-(equal text, or a number within 1e-4, or the expected number inside the result), compare_zip_files (same member
-names, equal bytes, PDF members by text similarity: see pdf.py) and compare_epub (OSWorld's epub flattening: the
-toc.ncx lines without navPoint, the content.opf lines without dc:identifier, every top-level .html member
-re-serialised by lxml; files paired in name order and scored by diff_text_file's ratio, averaged).
-Refused: rule methods other than `re[.FLAG...]`, eq/ne/lt/le/gt/ge and `approx:T` (they raise ValueError), and
-compare_archive member types whose metric this install cannot score (see `archive_gaps`). Where OSWorld's code
-would raise on a file the app did not write properly (undecodable text, an epub without toc.ncx or with .html
-members in folders, which its flattening cannot write), the score is 0.0.
+similarity ratio), file_contains, check_line_number (lines holding an HH:MM:SS time), is_in_list,
+match_in_list, fuzzy_match (rapidfuzz's ratio against the expected text), compare_archive (unpack both
+archives, same member names, then the member metric for `file_type`, averaged),
+check_csv (records of a CSV file with a header against `expect`/`unexpect` patterns), check_moved_jpgs (a
+directory tree's entries are the expected names), compare_python_pure_text (Python sources equal once blank
+lines, trailing blanks, tabs and a leading shebang/coding header are set aside: upstream's newer version),
+compare_result_files (equal text, or a number within 1e-4, or the expected number inside the result),
+compare_zip_files (same member names, equal bytes, PDF members by text similarity: see pdf.py) and
+compare_epub (OSWorld's epub flattening: the toc.ncx lines without navPoint, the content.opf lines without
+dc:identifier, every top-level .html member re-serialised by lxml; files paired in name order and scored by
+diff_text_file's ratio, averaged). Refused: rule methods other than `re[.FLAG...]`, eq/ne/lt/le/gt/ge and
+`approx:T` (they raise ValueError), and compare_archive member types whose metric this install cannot score
+(see `archive_gaps`). Where OSWorld's code would raise on a file the app did not write properly (undecodable
+text, an epub without toc.ncx or with .html members in folders, which its flattening cannot write), the score
+is 0.0.
 """
 from __future__ import annotations
 
@@ -54,7 +56,8 @@ def _lookup(data, keys: list):
 
 @metric(options={"is_yaml"}, rule_keys={"expect", "unexpect"})
 def check_json(result: str | None, rules: dict, is_yaml: bool = False, **options) -> float:
-    """Each `expect` rule holds at its key path (a missing path scores 0); no `unexpect` rule holds (missing: None)."""
+    """Each `expect` rule holds at its key path (a missing path scores 0); no `unexpect` rule holds (missing:
+    None)."""
     if result is None or not Path(result).is_file():
         return 0.0
     if is_yaml:
@@ -82,7 +85,7 @@ def check_json(result: str | None, rules: dict, is_yaml: bool = False, **options
                 value = None
             if value_matches(value, rule):
                 return 0.0
-    except (TypeError, re.error):        # OSWorld scores a rule that cannot be applied to the value as a failure
+    except (TypeError, re.error):  # OSWorld scores a rule that cannot be applied to the value as a failure
         return 0.0
     return 1.0
 
@@ -146,7 +149,8 @@ def archive_member(options) -> tuple[str | None, dict]:
 
 
 def archive_gaps(options: dict) -> list[str]:
-    """What compare_archive lacks for these options: the gaps of its member metric, with the options passed on."""
+    """What compare_archive lacks for these options: the gaps of its member metric, with the options passed
+    on."""
     name, member_options = archive_member(options)
     if name is None:
         return [f"metric 'compare_archive' file_type {options.get('file_type')!r} (not implemented)"]
@@ -154,8 +158,8 @@ def archive_gaps(options: dict) -> list[str]:
 
 
 def _unpack(archive: str, folder: Path) -> None:
-    """Unpack an archive that came from the VM without letting a member land outside the folder, within the host
-    policy's member count and size (PolicyError beyond them)."""
+    """Unpack an archive that came from the VM without letting a member land outside the folder, within the
+    host policy's member count and size (PolicyError beyond them)."""
     if zipfile.is_zipfile(archive):          # shutil's zip extraction already skips absolute and '..' names
         check_zip(archive, "compare_archive's archive")
         shutil.unpack_archive(archive, folder, format="zip")
@@ -197,7 +201,8 @@ def compare_archive(result: str | None, expected: str | None, file_path: str = "
             check_unpacked_size(Path(ours) / file_path / member, "compare_archive's member")
             check_unpacked_size(Path(theirs) / file_path / member, "compare_archive's member")
         member_metric = registry.METRICS[name]
-        scores = [member_metric(str(Path(ours) / file_path / n), str(Path(theirs) / file_path / n), **member_options)
+        scores = [member_metric(str(Path(ours) / file_path / n), str(Path(theirs) / file_path / n),
+                                **member_options)
                   for n in names]
     return sum(scores) / len(scores)
 
@@ -212,8 +217,8 @@ def _strict_text(path: str) -> str | None:
 
 @metric(rule_keys={"expect", "unexpect"})
 def check_csv(result: str | None, rules: dict, **options) -> float:
-    """Each `expect` pattern matches some record, no `unexpect` pattern matches any; a pattern ({column: text})
-    matches a record holding every one of its pairs."""
+    """Each `expect` pattern matches some record, no `unexpect` pattern matches any; a pattern ({column:
+    text}) matches a record holding every one of its pairs."""
     if result is None:
         return 0.0
     try:
@@ -255,7 +260,8 @@ def compare_python_pure_text(result: str | None, expected: str | None, **options
 
 @metric()
 def compare_result_files(result: str | None, expected: str | None, **options) -> float:
-    """Equal stripped texts; when the expected text is a number, also the result holding it or equal within 1e-4."""
+    """Equal stripped texts; when the expected text is a number, also the result holding it or equal within
+    1e-4."""
     if not result or not expected:
         return 0.0
     ours, theirs = _strict_text(result), _strict_text(expected)
@@ -276,7 +282,8 @@ def compare_result_files(result: str | None, expected: str | None, **options) ->
 
 @metric(needs=(PYPDF,))
 def compare_zip_files(result: str | None, expected: str | None, **options) -> float:
-    """Both archives hold the same names; each PDF member's text is similar, every other member equal byte for byte."""
+    """Both archives hold the same names; each PDF member's text is similar, every other member equal byte for
+    byte."""
     if not result or not expected:
         return 0.0
     try:
@@ -288,15 +295,16 @@ def compare_zip_files(result: str | None, expected: str | None, **options) -> fl
                 mine, theirs = ours.read(name), gold.read(name)
                 if not (similar_pdf_texts(mine, theirs) if name.lower().endswith(".pdf") else mine == theirs):
                     return 0.0
-    except (OSError, zipfile.BadZipFile, RuntimeError, ValueError, EOFError):   # RuntimeError: encrypted member
+    # RuntimeError: encrypted member
+    except (OSError, zipfile.BadZipFile, RuntimeError, ValueError, EOFError):
         return 0.0
     return 1.0
 
 
 def epub_files(path: str) -> list[list[str]] | None:
-    """The lines of each file OSWorld's epub flattening writes, in its (name) order: toc.ncx and content.opf when
-    present, less their ids, and each HTML file; [] for a file that is not a zip archive (OSWorld's answer), None
-    where its flattening would raise."""
+    """The lines of each file OSWorld's epub flattening writes, in its (name) order: toc.ncx and content.opf
+    when present, less their ids, and each HTML file; [] for a file that is not a zip archive (OSWorld's
+    answer), None where its flattening would raise."""
     import lxml.etree  # optional: docs extra
     import lxml.html  # optional: docs extra
     try:

@@ -1,16 +1,18 @@
 """Writer text metrics: the `docs` extra (python-docx, rapidfuzz), imported only when a task needs them.
 
 Behaviour follows OSWorld's metrics/docs.py:
-- compare_docx_files (.docx pairs via python-docx, .odt pairs via their XML as odfpy reads them: every text:p of
-  content.xml then styles.xml, with its own text and its spans' own text): paragraph texts, optionally sorted
-  (ignore_order) and without empty ones (delete_empty_lines). content_only scores rapidfuzz's ratio of the
-  blank-folded texts; with ignore_blanks (the default) the blank-folded texts must be equal, or with fuzzy_match
-  score their ratio (OSWorld reads no threshold option: fuzzy_match_threshold is accepted and, as there, ignored);
-  otherwise every paragraph must be equal, or with fuzzy_match the mean ratio of paragraph pairs counts.
-- compare_docx_tables, compare_docx_files_and_ignore_new_lines, compare_references (fuzzy mean over the paragraphs
-  after the "References" one, rescaled above reference_base_result), compare_unique_train_records.
-- fuzzy_place_math (general.py): every whitespace-separated word of the paragraphs takes its best ratio against the
-  accepted answers; as in OSWorld's code, anything but exactly three words scores 0, else their mean.
+- compare_docx_files (.docx pairs via python-docx, .odt pairs via their XML as odfpy reads them: every text:p
+  of content.xml then styles.xml, with its own text and its spans' own text): paragraph texts, optionally
+  sorted (ignore_order) and without empty ones (delete_empty_lines). content_only scores rapidfuzz's ratio of
+  the blank-folded texts; with ignore_blanks (the default) the blank-folded texts must be equal, or with
+  fuzzy_match score their ratio (OSWorld reads no threshold option: fuzzy_match_threshold is accepted and, as
+  there, ignored); otherwise every paragraph must be equal, or with fuzzy_match the mean ratio of paragraph
+  pairs counts.
+- compare_docx_tables, compare_docx_files_and_ignore_new_lines, compare_references (fuzzy mean over the
+  paragraphs after the "References" one, rescaled above reference_base_result), compare_unique_train_records.
+- fuzzy_place_math (general.py): every whitespace-separated word of the paragraphs takes its best ratio
+  against the accepted answers; as in OSWorld's code, anything but exactly three words scores 0, else their
+  mean.
 Each declares the options it reads (others are refused) and the libraries it needs.
 """
 from __future__ import annotations
@@ -28,7 +30,7 @@ ODF = {"office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
        "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0",
        "fo": "urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0"}
 DOCX = Need("docs", ("docx",))                          # python-docx
-PLACES_EXPECTED = 3                                     # fuzzy_place_math's word count, fixed in OSWorld's code
+PLACES_EXPECTED = 3  # fuzzy_place_math's word count, fixed in OSWorld's code
 
 
 def fuzzy_matching_gaps(metric: str, when=lambda options: True):
@@ -57,7 +59,8 @@ def paragraph_texts(path: str) -> list[str] | None:
         document = open_docx(path)
         return None if document is None else [p.text for p in document.paragraphs]
     parts = odf_parts(path) if path.endswith(".odt") else None
-    return None if parts is None else [_own_text(p) for part in parts for p in part.iter(f"{{{ODF['text']}}}p")]
+    return None if parts is None else [_own_text(p) for part in parts
+                                       for p in part.iter(f"{{{ODF['text']}}}p")]
 
 
 def odf_parts(path: str) -> list | None:
@@ -84,10 +87,13 @@ def _own_text(paragraph) -> str:
                                 "content_only", "fuzzy_match", "fuzzy_match_threshold"},
         check=fuzzy_matching_gaps("compare_docx_files",
                                   lambda options: options.get("fuzzy_match") or options.get("content_only")))
-def compare_docx_files(file1: str | None, file2: str | None, ignore_blanks: bool = True, ignore_case: bool = False,
-                       ignore_order: bool = False, delete_empty_lines: bool = False, content_only: bool = False,
+def compare_docx_files(file1: str | None, file2: str | None, ignore_blanks: bool = True,
+                       ignore_case: bool = False,
+                       ignore_order: bool = False, delete_empty_lines: bool = False,
+                       content_only: bool = False,
                        fuzzy_match: bool = False, **options) -> float:
-    if not (file1 and file2 and any(file1.endswith(kind) and file2.endswith(kind) for kind in (".docx", ".odt"))):
+    if not (file1 and file2
+            and any(file1.endswith(kind) and file2.endswith(kind) for kind in (".docx", ".odt"))):
         return 0.0
     first, second = paragraph_texts(file1), paragraph_texts(file2)
     if first is None or second is None:
@@ -160,7 +166,8 @@ def compare_docx_files_and_ignore_new_lines(file1: str | None, file2: str | None
         check=fuzzy_matching_gaps("compare_references"))
 def compare_references(file1: str | None, file2: str | None, reference_indicator: str = "References",
                        reference_base_result: float = 0.5, **options) -> float:
-    """The non-empty paragraphs after the `reference_indicator` one: mean fuzzy ratio, rescaled above the base."""
+    """The non-empty paragraphs after the `reference_indicator` one: mean fuzzy ratio, rescaled above the
+    base."""
     texts = _docx_texts(file1, file2)
     if texts is None:
         return 0.0
@@ -169,19 +176,21 @@ def compare_references(file1: str | None, file2: str | None, reference_indicator
         return 1.0
     if reference_indicator not in first or reference_indicator not in second:
         return 0.0
-    ours, theirs = ([p for p in texts[texts.index(reference_indicator) + 1:] if p.strip()] for texts in (first, second))
+    ours, theirs = ([p for p in texts[texts.index(reference_indicator) + 1:] if p.strip()]
+                    for texts in (first, second))
     if len(ours) != len(theirs):
         return 0.0
     if not ours:
         return 0.0                                     # OSWorld divides by zero here: no score
     result = sum(_ratio(a, b) for a, b in zip(ours, theirs)) / len(ours)
-    return (result - reference_base_result) / (1 - reference_base_result) if result >= reference_base_result + 0.01 \
-        else 0.0
+    return ((result - reference_base_result) / (1 - reference_base_result)
+            if result >= reference_base_result + 0.01 else 0.0)
 
 
 @metric(needs=(DOCX,))
 def compare_unique_train_records(processed: str | None, expected: list | None, **options) -> float:
-    """expected = [gold, original]: lines kept from the original, one per train id, the gold's ids and count."""
+    """expected = [gold, original]: lines kept from the original, one per train id, the gold's ids and
+    count."""
     if not processed or not isinstance(expected, list) or len(expected) < 2 or not all(expected[:2]):
         return 0.0
     records = [_train_records(path) for path in (processed, expected[0], expected[1])]
@@ -200,11 +209,13 @@ def fuzzy_place_math(result: str | None, rules: dict, **options) -> float:
     words = [word for paragraph in document.paragraphs for word in paragraph.text.split()]
     if len(words) != PLACES_EXPECTED:
         return 0.0
-    return sum(max((_ratio(word, answer) for answer in rules["expected"]), default=0.0) for word in words) / len(words)
+    return sum(max((_ratio(word, answer) for answer in rules["expected"]), default=0.0)
+               for word in words) / len(words)
 
 
 def _train_records(path: str) -> tuple[list[str], list[str]] | None:
-    """Non-empty stripped lines, and the train id (second field) of those with exactly four comma-separated fields."""
+    """Non-empty stripped lines, and the train id (second field) of those with exactly four comma-separated
+    fields."""
     document = open_docx(path)
     if document is None:
         return None

@@ -1,16 +1,17 @@
 """Writer formatting metrics (docs extra: python-docx, Pillow), written from OSWorld's metrics/docs.py.
 
-Several first require compare_docx_files with its defaults to pass (the text was not changed): compare_line_spacing
-(then every paragraph's line spacing equals the gold's), evaluate_strike_through_last_paragraph (every run of the
-last paragraph struck through), check_italic_font_size_14 (every italic run 14 pt), evaluate_colored_words_in_tables
-(table words starting with a vowel red, others blue, within CIEDE2000 `threshold`, default 3.5) and
-check_highlighted_words (.odt: no span style with a #ffff00 background). The others: compare_docx_images (the same
-images, pixel for pixel, in relationship order), is_first_line_centered, has_page_numbers_in_footers (every
-section's first footer paragraph has a digit), compare_font_names (every body run in the rule's font),
-compare_subscript_contains (some aligned pair of runs both subscript), check_tabstops (same tab stops, score reduced
-by their distance, optionally the first `word_number_split_by_tabstop` words before the tab at `index`),
-contains_page_break (page breaks exist, `page_break_count` of them if given) and find_default_font (Writer's
-default font in registrymodifications.xcu). Where OSWorld would raise on a damaged result, these score 0.
+Several first require compare_docx_files with its defaults to pass (the text was not changed):
+compare_line_spacing (then every paragraph's line spacing equals the gold's),
+evaluate_strike_through_last_paragraph (every run of the last paragraph struck through),
+check_italic_font_size_14 (every italic run 14 pt), evaluate_colored_words_in_tables (table words starting
+with a vowel red, others blue, within CIEDE2000 `threshold`, default 3.5) and check_highlighted_words (.odt:
+no span style with a #ffff00 background). The others: compare_docx_images (the same images, pixel for pixel,
+in relationship order), is_first_line_centered, has_page_numbers_in_footers (every section's first footer
+paragraph has a digit), compare_font_names (every body run in the rule's font), compare_subscript_contains
+(some aligned pair of runs both subscript), check_tabstops (same tab stops, score reduced by their distance,
+optionally the first `word_number_split_by_tabstop` words before the tab at `index`), contains_page_break
+(page breaks exist, `page_break_count` of them if given) and find_default_font (Writer's default font in
+registrymodifications.xcu). Where OSWorld would raise on a damaged result, these score 0.
 """
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ WORD = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
 def _unchanged_text(result: str | None, gold: str | None) -> tuple:
-    """The result's and gold's Documents when both are .docx files whose blank-folded paragraph texts are equal (as
-    compare_docx_files' defaults require; an .odt never opens as a Document), else (None, None)."""
+    """The result's and gold's Documents when both are .docx files whose blank-folded paragraph texts are
+    equal (as compare_docx_files' defaults require; an .odt never opens as a Document), else (None, None)."""
     if not (result and gold and result.endswith(".docx") and gold.endswith(".docx")):
         return None, None
     documents = open_docx(result), open_docx(gold)
@@ -58,7 +59,8 @@ def compare_docx_images(result: str | None, gold: str | None, **options) -> floa
                      for document in documents)
     try:
         return float(len(first) == len(second) and all(
-            Image.open(io.BytesIO(a)).tobytes() == Image.open(io.BytesIO(b)).tobytes() for a, b in zip(first, second)))
+            Image.open(io.BytesIO(a)).tobytes() == Image.open(io.BytesIO(b)).tobytes()
+            for a, b in zip(first, second)))
     except OSError:                                    # an image Pillow cannot decode
         return 0.0
 
@@ -77,14 +79,16 @@ def has_page_numbers_in_footers(result: str | None, **options) -> float:
     if document is None:
         return 0.0
     footers = [section.footer.paragraphs for section in document.sections]
-    return float(all(any(ch.isdigit() for ch in (paragraphs[0].text if paragraphs else "")) for paragraphs in footers))
+    return float(all(any(ch.isdigit() for ch in (paragraphs[0].text if paragraphs else ""))
+                     for paragraphs in footers))
 
 
 @metric(needs=(DOCX,), rule_keys={"font_name"})
 def compare_font_names(result: str | None, rules: dict, **options) -> float:
     document = open_docx(result)
     return float(document is not None and all(run.font.name == rules["font_name"]
-                                               for paragraph in document.paragraphs for run in paragraph.runs))
+                                               for paragraph in document.paragraphs
+                                              for run in paragraph.runs))
 
 
 @metric(needs=(DOCX,))
@@ -92,7 +96,8 @@ def compare_subscript_contains(result: str | None, gold: str | None, **options) 
     first, second = open_docx(result), open_docx(gold)
     if first is None or second is None:
         return 0.0
-    return float(any(a.font.subscript and b.font.subscript for p, q in zip(first.paragraphs, second.paragraphs)
+    return float(any(a.font.subscript and b.font.subscript
+                     for p, q in zip(first.paragraphs, second.paragraphs)
                      for a, b in zip(p.runs, q.runs)))
 
 
@@ -188,7 +193,8 @@ def delta_e_ciede2000(lab1, lab2) -> float:
     c1, c2 = math.hypot(a1 * (1 + g), b1), math.hypot(a2 * (1 + g), b2)
     h1, h2 = (math.atan2(b, a * (1 + g)) % (2 * math.pi) for a, b in ((a1, b1), (a2, b2)))
     dh = h2 - h1
-    dh = 0.0 if c1 * c2 == 0 else dh - 2 * math.pi if dh > math.pi else dh + 2 * math.pi if dh < -math.pi else dh
+    dh = (0.0 if c1 * c2 == 0 else dh - 2 * math.pi if dh > math.pi
+          else dh + 2 * math.pi if dh < -math.pi else dh)
     big_dh = 2 * math.sqrt(c1 * c2) * math.sin(dh / 2)
     mean_l, mean_c = (l1 + l2) / 2, (c1 + c2) / 2
     if c1 * c2 == 0:
@@ -209,7 +215,8 @@ def delta_e_ciede2000(lab1, lab2) -> float:
 
 @metric()
 def check_highlighted_words(result: str | None, gold: str | None, **options) -> float:
-    """.odt: the text matches the gold's and no span uses an automatic style with a yellow (#ffff00) background."""
+    """.odt: the text matches the gold's and no span uses an automatic style with a yellow (#ffff00)
+    background."""
     if not (result and gold) or compare_docx_files(result, gold) != 1.0:
         return 0.0
     parts = odf_parts(result)
@@ -218,13 +225,15 @@ def check_highlighted_words(result: str | None, gold: str | None, **options) -> 
     yellow = {style.get(f"{{{ODF['style']}}}name") for part in parts
               for style in part.iterfind("office:automatic-styles/*", ODF)
               if any(child.get(f"{{{ODF['fo']}}}background-color") == "#ffff00" for child in style)}
-    spans = (span.get(f"{{{ODF['text']}}}style-name") for part in parts for span in part.iter(f"{{{ODF['text']}}}span"))
+    spans = (span.get(f"{{{ODF['text']}}}style-name") for part in parts
+             for span in part.iter(f"{{{ODF['text']}}}span"))
     return float(not any(name in yellow for name in spans if name))
 
 
 @metric(rule_keys={"font_name"})
 def find_default_font(config: str | None, rules: dict, **options) -> float:
-    """The Standard font of /org.openoffice.Office.Writer/DefaultFont in registrymodifications.xcu (the last set)."""
+    """The Standard font of /org.openoffice.Office.Writer/DefaultFont in registrymodifications.xcu (the last
+    set)."""
     if not config:
         return 0.0
     try:

@@ -1,11 +1,13 @@
-"""OSWorld's Chrome setup steps: tabs through the guest's DevTools port, browsing history through the profile file.
+"""OSWorld's Chrome setup steps: tabs through the guest's DevTools port, browsing history through the profile
+file.
 
-chrome_open_tabs: connect (waiting up to 30 s, within the step timeout), open each URL in a new foreground tab and
-wait for its load (bounded; a page that does not load is left loading, as OSWorld does), and after the first URL
-close the tab Chrome started with (with several, the first Chrome lists). The last URL opened is the active tab.
-chrome_close_tabs: for each URL, close the first tab whose address equals it by compare_urls; no match is no error.
-update_browse_history: OSWorld's template History database (downloaded once into the shared cache, then copied, so a
-rerun never sees the rows of an earlier one) gets a urls and a visits row per item, and replaces the guest's History.
+chrome_open_tabs: connect (waiting up to 30 s, within the step timeout), open each URL in a new foreground tab
+and wait for its load (bounded; a page that does not load is left loading, as OSWorld does), and after the
+first URL close the tab Chrome started with (with several, the first Chrome lists). The last URL opened is the
+active tab. chrome_close_tabs: for each URL, close the first tab whose address equals it by compare_urls; no
+match is no error. update_browse_history: OSWorld's template History database (downloaded once into the shared
+cache, then copied, so a rerun never sees the rows of an earlier one) gets a urls and a visits row per item,
+and replaces the guest's History.
 """
 from __future__ import annotations
 
@@ -22,7 +24,8 @@ from ..registry import Need, step
 DEVTOOLS = Need("chrome", ("websocket",))   # the DevTools client's WebSocket
 PAGE_LOAD_TIMEOUT = 60.0            # OSWorld's goto timeout
 PROFILE = "/home/user/.config/google-chrome/Default"
-HISTORY_TEMPLATE = "https://drive.usercontent.google.com/u/0/uc?id=1Lv74QkJYDWVX0RIgg0Co-DUcoYpVL0oX&export=download"
+HISTORY_TEMPLATE = (
+    "https://drive.usercontent.google.com/u/0/uc?id=1Lv74QkJYDWVX0RIgg0Co-DUcoYpVL0oX&export=download")
 CHROME_EPOCH = datetime.datetime(1601, 1, 1)
 LINK_TRANSITION = 805306368         # the visit transition OSWorld records
 
@@ -45,7 +48,7 @@ def chrome_open_tabs(guest, ctx: TaskContext, params: dict) -> None:
 
 @step(needs=(DEVTOOLS, URLS))
 def chrome_close_tabs(guest, ctx: TaskContext, params: dict) -> None:
-    time.sleep(min(5.0, ctx.step_timeout))          # OSWorld pauses first: let the previous step's tabs settle
+    time.sleep(min(5.0, ctx.step_timeout))  # OSWorld pauses first: let the previous step's tabs settle
     chrome = connect(guest, ctx)
     for url in params["urls_to_close"]:
         match = next((tab for tab in chrome.tabs() if compare_urls(tab["url"], url)), None)
@@ -62,8 +65,10 @@ def update_browse_history(guest, ctx: TaskContext, params: dict) -> None:
         for item in params["history"]:
             visited = now - datetime.timedelta(seconds=item["visit_time_from_now_in_seconds"])
             stamp = int((visited - CHROME_EPOCH).total_seconds() * 1_000_000)
-            row = connection.execute("INSERT INTO urls (url, title, visit_count, typed_count, last_visit_time, hidden)"
-                                     " VALUES (?, ?, 1, 0, ?, 0)", (item["url"], item["title"], stamp)).lastrowid
+            row = connection.execute("INSERT INTO urls (url, title, visit_count, typed_count, "
+                                     "last_visit_time, hidden)"
+                                     " VALUES (?, ?, 1, 0, ?, 0)",
+                                     (item["url"], item["title"], stamp)).lastrowid
             connection.execute("INSERT INTO visits (url, visit_time, from_visit, transition, segment_id, "
                                "visit_duration) VALUES (?, ?, 0, ?, 0, 0)", (row, stamp, LINK_TRANSITION))
     connection.close()

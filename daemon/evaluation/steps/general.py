@@ -1,8 +1,9 @@
-"""Task setup steps (task_config["config"] and evaluator["postconfig"]), each run in the guest with a time limit.
+"""Task setup steps (task_config["config"] and evaluator["postconfig"]), each run in the guest with a time
+limit.
 
-A step that fails in the guest fails the setup (ctx.on_setup_failure "fail") or is logged and skipped ("continue",
-as OSWorld's controller does); either way the message names the step by its index and type. A step whose
-parameters are malformed always fails: that is the task's fault, not the guest's.
+A step that fails in the guest fails the setup (ctx.on_setup_failure "fail") or is logged and skipped
+("continue", as OSWorld's controller does); either way the message names the step by its index and type. A
+step whose parameters are malformed always fails: that is the task's fault, not the guest's.
 """
 from __future__ import annotations
 
@@ -53,7 +54,8 @@ def download(guest, ctx: TaskContext, params: dict) -> None:
 @step()
 def upload_file(guest, ctx: TaskContext, params: dict) -> None:
     for item in params["files"]:
-        guest.upload(item["remote_path"], read_upload(item["local_path"], ctx.policy, "upload_file local_path"))
+        guest.upload(item["remote_path"],
+                     read_upload(item["local_path"], ctx.policy, "upload_file local_path"))
 
 
 @step("command")
@@ -66,7 +68,8 @@ def execute(guest, ctx: TaskContext, params: dict) -> None:
         for stream in ("stdout", "stderr"):
             if params.get(stream):
                 key = "output" if stream == "stdout" else "error"
-                write_atomic(ctx.task_file(params[stream], f"execute {stream}"), (answer.get(key) or "").encode())
+                write_atomic(ctx.task_file(params[stream], f"execute {stream}"),
+                             (answer.get(key) or "").encode())
         if not until or _until_met(until, answer):
             return
         time.sleep(0.3)
@@ -85,7 +88,7 @@ def _until_met(until: dict, answer: dict) -> bool:
 def sleep(guest, ctx: TaskContext, params: dict) -> None:
     try:
         seconds = sleep_seconds(params.get("seconds"))
-    except ValueError as exc:                # malformed parameters (reset refuses them first): TypeError's path
+    except ValueError as exc:  # malformed parameters (reset refuses them first): TypeError's path
         raise TypeError(f"seconds {exc}") from None
     time.sleep(min(seconds, ctx.step_timeout))
 
