@@ -697,6 +697,6 @@ def words_table(path: Path, vowel_color) -> str:
 
 def metrics_of(module) -> dict:
     """The metrics a module declares (registry.py), by name: what a test of that module's metrics covers."""
-    from daemon.evaluation import metrics, registry       # noqa: F401  (importing metrics declares them all)
+    from daemon.evaluation import metrics, registry  # noqa: F401  (importing metrics declares them all)
     return {name: declared.run for name, declared in registry.DECLARED["metric"].items()
             if declared.run.__module__ == module.__name__}

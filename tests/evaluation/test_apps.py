@@ -10,16 +10,31 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from daemon.evaluation.context import TaskContext
 from daemon.evaluation.admission import missing_capabilities
-from daemon.guest.client import GuestError
-from daemon.evaluation.getters.apps import relative_day, relative_rules, rule_relative_time, vlc_config, vscode_config
-from daemon.evaluation.metrics import apps
-from daemon.evaluation.metrics.apps import (check_global_key_play_pause, check_json_keybindings,
-                                    check_qt_slider_colours, check_thunderbird_filter, check_thunderbird_folder,
-                                    check_thunderbird_prefs, compare_config, is_in_vm_clickboard, is_utc_0,
-                                    is_vlc_recordings_folder, run_sqlite3)
+from daemon.evaluation.context import TaskContext
 from daemon.evaluation.getters import GETTERS, ResultMissing
+from daemon.evaluation.getters.apps import (
+    relative_day,
+    relative_rules,
+    rule_relative_time,
+    vlc_config,
+    vscode_config,
+)
+from daemon.evaluation.metrics import apps
+from daemon.evaluation.metrics.apps import (
+    check_global_key_play_pause,
+    check_json_keybindings,
+    check_qt_slider_colours,
+    check_thunderbird_filter,
+    check_thunderbird_folder,
+    check_thunderbird_prefs,
+    compare_config,
+    is_in_vm_clickboard,
+    is_utc_0,
+    is_vlc_recordings_folder,
+    run_sqlite3,
+)
+from daemon.guest.client import GuestError
 
 from .builders import FILTERS, VLCRC, metrics_of, write
 from .fake_guest import FakeGuest

@@ -8,17 +8,25 @@ import sys
 
 import pytest
 
-from daemon.evaluation.context import TaskContext
 from daemon.evaluation.admission import missing_capabilities
-from daemon.evaluation.steps import run_setup
+from daemon.evaluation.context import TaskContext
+from daemon.evaluation.formats.urls import compare_urls
 from daemon.evaluation.getters import GETTERS
 from daemon.evaluation.getters.chrome import active_url
-from daemon.evaluation.metrics.chrome import (check_font_size, check_history_deleted, is_cookie_deleted,
-                                              is_expected_active_tab, is_expected_active_tab_approximate,
-                                              is_expected_bookmarks, is_expected_search_query, is_expected_tabs,
-                                              is_expected_url_pattern_match, is_shortcut_on_desktop)
+from daemon.evaluation.metrics.chrome import (
+    check_font_size,
+    check_history_deleted,
+    is_cookie_deleted,
+    is_expected_active_tab,
+    is_expected_active_tab_approximate,
+    is_expected_bookmarks,
+    is_expected_search_query,
+    is_expected_tabs,
+    is_expected_url_pattern_match,
+    is_shortcut_on_desktop,
+)
+from daemon.evaluation.steps import run_setup
 from daemon.evaluation.steps.chrome import PROFILE
-from daemon.evaluation.formats.urls import compare_urls
 from daemon.guest.devtools import DevToolsClient, DevToolsError
 from daemon.simulator import chrome
 from tests.support import free_port, fresh_ip_base, running_chromium
@@ -288,7 +296,7 @@ STILL_MISSING = ("rule_relativeTime", "active_tab_html_parse", "url_path_parse")
 
 def test_real_chrome_tasks_are_runnable_or_refused_for_a_named_piece():
     seen = 0
-    for name, task, evaluator in tasks_scored_by(*CHROME_METRICS):
+    for name, task, _evaluator in tasks_scored_by(*CHROME_METRICS):
         seen += 1
         missing = missing_capabilities(task)
         assert all(any(piece in gap for piece in STILL_MISSING) for gap in missing), (name, missing)

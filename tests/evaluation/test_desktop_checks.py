@@ -12,13 +12,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from daemon.evaluation.context import TaskContext
 from daemon.evaluation.admission import missing_capabilities
+from daemon.evaluation.context import TaskContext
+from daemon.evaluation.getters import GETTERS, ResultMissing
 from daemon.evaluation.getters.apps import most_common_player
 from daemon.evaluation.metrics import desktop
-from daemon.evaluation.metrics.desktop import (check_accessibility_tree, check_gnome_favorite_apps,
-                                              is_vlc_fullscreen, is_vlc_playing)
-from daemon.evaluation.getters import GETTERS, ResultMissing
+from daemon.evaluation.metrics.desktop import (
+    check_accessibility_tree,
+    check_gnome_favorite_apps,
+    is_vlc_fullscreen,
+    is_vlc_playing,
+)
 from daemon.evaluation.metrics.general import check_include_exclude, literal_match
 from daemon.guest.client import GuestClient
 

@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from daemon.evaluation.admission import missing_capabilities
 from daemon.evaluation.context import TaskContext
 from daemon.evaluation.evaluate import evaluate_task
-from daemon.evaluation.admission import missing_capabilities
 from daemon.evaluation.external.adapter import DesktopEnvMetrics, ExternalMetricError
 from tests.evaluation.fake_guest import FakeGuest
 

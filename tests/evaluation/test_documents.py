@@ -5,18 +5,31 @@ import pytest
 
 docx = pytest.importorskip("docx", reason="the docs extra is not installed")
 
-import importlib.util                                                    # noqa: E402
+import importlib.util  # noqa: E402
 
 from daemon.evaluation.admission import missing_capabilities  # noqa: E402
-from daemon.evaluation.metrics import writer, writer_formatting                # noqa: E402
-from daemon.evaluation.metrics.writer import (compare_docx_files, compare_docx_files_and_ignore_new_lines,  # noqa: E402
-                                              compare_docx_tables, compare_references, compare_unique_train_records,
-                                              fuzzy_place_math)
-from daemon.evaluation.registry import gaps                                    # noqa: E402
+from daemon.evaluation.metrics import writer, writer_formatting  # noqa: E402
+from daemon.evaluation.metrics.writer import (  # noqa: E402
+    compare_docx_files,
+    compare_docx_files_and_ignore_new_lines,
+    compare_docx_tables,
+    compare_references,
+    compare_unique_train_records,
+    fuzzy_place_math,
+)
+from daemon.evaluation.registry import gaps  # noqa: E402
 
-from .builders import (ODT_PARAGRAPHS, PLACES, REFERENCES, TRAIN_RECORDS, document, metrics_of, odt,  # noqa: E402
-                       table_document)
-from .osworld_tasks import tasks_scored_by                             # noqa: E402
+from .builders import (  # noqa: E402
+    ODT_PARAGRAPHS,
+    PLACES,
+    REFERENCES,
+    TRAIN_RECORDS,
+    document,
+    metrics_of,
+    odt,
+    table_document,
+)
+from .osworld_tasks import tasks_scored_by  # noqa: E402
 
 WRITER_METRICS = {**metrics_of(writer), **metrics_of(writer_formatting)}
 

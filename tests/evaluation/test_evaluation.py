@@ -9,22 +9,29 @@ import types
 
 import pytest
 
+from daemon.evaluation.admission import missing_capabilities
 from daemon.evaluation.context import TaskContext
 from daemon.evaluation.evaluate import evaluate_task
-from daemon.evaluation.admission import missing_capabilities
-from daemon.evaluation.steps import run_setup
 from daemon.evaluation.getters import GETTERS, ResultMissing
 from daemon.evaluation.host_policy import HostPolicy
-from daemon.evaluation.metrics.general import (check_direct_json_object, check_include_exclude, check_json_settings, check_list,
-                                       compare_csv, compare_text_file, exact_match, is_extension_installed,
-                                       literal_match)
+from daemon.evaluation.metrics.general import (
+    check_direct_json_object,
+    check_include_exclude,
+    check_json_settings,
+    check_list,
+    compare_csv,
+    compare_text_file,
+    exact_match,
+    is_extension_installed,
+    literal_match,
+)
+from daemon.evaluation.steps import run_setup
 from daemon.simulator import provision, stop_all
 from daemon.simulator.tasks import load_task, names
 from tests.support import fresh_ip_base, wait_for_guest
 
 from .fake_guest import FakeGuest
 from .osworld_tasks import TASKS, tasks_scored_by
-
 
 
 @pytest.fixture

@@ -6,16 +6,27 @@ from PIL import Image, ImageEnhance
 
 np = pytest.importorskip("numpy", reason="the docs extra is not installed")
 
+from daemon.evaluation import registry  # noqa: E402
 from daemon.evaluation.admission import missing_capabilities  # noqa: E402
-from daemon.evaluation.metrics import images                                   # noqa: E402
-from daemon.evaluation import registry                                        # noqa: E402
-from daemon.evaluation.context import TaskContext                      # noqa: E402
-from daemon.evaluation.getters import GETTERS, ResultMissing           # noqa: E402
+from daemon.evaluation.context import TaskContext  # noqa: E402
+from daemon.evaluation.getters import GETTERS, ResultMissing  # noqa: E402
+from daemon.evaluation.metrics import images  # noqa: E402
 
-from .builders import (ENHANCEMENTS, GIMPRC, enhanced, metrics_of, on_background, one_pixel_changed, save,  # noqa: E402
-                       scene, text_at, transparent_margins, triangle_at)
-from .fake_guest import FakeGuest                                        # noqa: E402
-from .osworld_tasks import tasks_scored_by, tasks_using                # noqa: E402
+from .builders import (  # noqa: E402
+    ENHANCEMENTS,
+    GIMPRC,
+    enhanced,
+    metrics_of,
+    on_background,
+    one_pixel_changed,
+    save,
+    scene,
+    text_at,
+    transparent_margins,
+    triangle_at,
+)
+from .fake_guest import FakeGuest  # noqa: E402
+from .osworld_tasks import tasks_scored_by, tasks_using  # noqa: E402
 
 IMAGE_METRICS = metrics_of(images)
 

@@ -8,26 +8,58 @@ import pytest
 
 pptx = pytest.importorskip("pptx", reason="the docs extra is not installed")
 
-from lxml import etree                                                   # noqa: E402
-from pptx.dml.color import RGBColor                                      # noqa: E402
-from pptx.oxml.ns import qn                                              # noqa: E402
+from lxml import etree  # noqa: E402
+from pptx.dml.color import RGBColor  # noqa: E402
+from pptx.oxml.ns import qn  # noqa: E402
 
 from daemon.evaluation.admission import missing_capabilities  # noqa: E402
-from daemon.evaluation.context import TaskContext                      # noqa: E402
-from daemon.evaluation.getters import GETTERS, ResultMissing           # noqa: E402
-from daemon.evaluation.metrics.slides import (                                   # noqa: E402
-    check_auto_saving_time, check_image_stretch_and_center, check_left_panel, check_page_number_colors,
-    check_presenter_console_disable, check_slide_orientation_Portrait, check_transition, compare_pptx_files,
-    evaluate_presentation_fill_to_rgb_distance)
-from daemon.evaluation.registry import gaps                                    # noqa: E402
+from daemon.evaluation.context import TaskContext  # noqa: E402
+from daemon.evaluation.getters import GETTERS, ResultMissing  # noqa: E402
+from daemon.evaluation.metrics.slides import (  # noqa: E402
+    check_auto_saving_time,
+    check_image_stretch_and_center,
+    check_left_panel,
+    check_page_number_colors,
+    check_presenter_console_disable,
+    check_slide_orientation_Portrait,
+    check_transition,
+    compare_pptx_files,
+    evaluate_presentation_fill_to_rgb_distance,
+)
+from daemon.evaluation.registry import gaps  # noqa: E402
 
-from .builders import (AUTOSAVE, BLANK, EXAMINED_EDITS, PRESENTER, Deck, backgrounds, bullet, dissolve,  # noqa: E402
-                       empty_box, empty_gold_run, empty_text_element, explicit_defaults, first_runs, font_colour,
-                       grouped, merged_runs, moved_by, placed_picture, portrait, presentation_with_master,
-                       full_slide_picture, red_picture, registry, slide_table, small_picture, solid_background,
-                       theme_colour)
-from .fake_guest import FakeGuest                                        # noqa: E402
-from .osworld_tasks import all_tasks, tasks_using                           # noqa: E402
+from .builders import (  # noqa: E402
+    AUTOSAVE,
+    BLANK,
+    EXAMINED_EDITS,
+    PRESENTER,
+    Deck,
+    backgrounds,
+    bullet,
+    dissolve,
+    empty_box,
+    empty_gold_run,
+    empty_text_element,
+    explicit_defaults,
+    first_runs,
+    font_colour,
+    full_slide_picture,
+    grouped,
+    merged_runs,
+    moved_by,
+    placed_picture,
+    portrait,
+    presentation_with_master,
+    red_picture,
+    registry,
+    slide_table,
+    small_picture,
+    solid_background,
+    theme_colour,
+)
+from .fake_guest import FakeGuest  # noqa: E402
+from .osworld_tasks import all_tasks, tasks_using  # noqa: E402
+
 
 @pytest.fixture
 def deck(tmp_path):

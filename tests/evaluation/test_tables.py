@@ -8,19 +8,30 @@ import pytest
 openpyxl = pytest.importorskip("openpyxl", reason="the docs extra is not installed")
 pytest.importorskip("pandas", reason="the docs extra is not installed")
 
-from types import SimpleNamespace                                       # noqa: E402
+from types import SimpleNamespace  # noqa: E402
 
-from daemon.evaluation.context import SetupError                       # noqa: E402
-from daemon.evaluation.admission import missing_capabilities
-from daemon.evaluation.formats.xlsx import read_cell_value                     # noqa: E402
-from daemon.evaluation.metrics.matching import value_matches                   # noqa: E402
+from daemon.evaluation.admission import missing_capabilities  # noqa: E402
+from daemon.evaluation.context import SetupError  # noqa: E402
+from daemon.evaluation.formats.xlsx import read_cell_value  # noqa: E402
+from daemon.evaluation.metrics.matching import value_matches  # noqa: E402
 from daemon.evaluation.metrics.spreadsheet import compare_conference_city_in_order, compare_table  # noqa: E402
-from daemon.evaluation.registry import gaps                                    # noqa: E402
-from daemon.evaluation.metrics.spreadsheet_features import pivots                 # noqa: E402
+from daemon.evaluation.metrics.spreadsheet_features import pivots  # noqa: E402
+from daemon.evaluation.registry import gaps  # noqa: E402
 
-from .builders import (FUZZY_RULES, SETTINGS_RULES, cells_book, chart_book, cities_book,  # noqa: E402
-                       coloured_book, conditional_book, fuzzy_books, sheet_settings, styled_book, workbook)
-from .osworld_tasks import tasks_scored_by                             # noqa: E402
+from .builders import (  # noqa: E402
+    FUZZY_RULES,
+    SETTINGS_RULES,
+    cells_book,
+    chart_book,
+    cities_book,
+    coloured_book,
+    conditional_book,
+    fuzzy_books,
+    sheet_settings,
+    styled_book,
+    workbook,
+)
+from .osworld_tasks import tasks_scored_by  # noqa: E402
 
 
 @pytest.fixture

@@ -112,7 +112,7 @@ def test_one_folder_held_per_process_the_previous_task_is_released(tmp_path):
 @pytest.mark.parametrize("task_id", ["..", ".", "", "../../etc"])
 def test_task_ids_that_would_leave_tasks_are_refused(tmp_path, task_id):
     with pytest.raises(PolicyError, match="task_config.id"):
-        TaskContext(task_id=task_id, cache_dir=tmp_path).task_dir
+        _ = TaskContext(task_id=task_id, cache_dir=tmp_path).task_dir
     assert not (tmp_path / "tasks").exists() or list((tmp_path / "tasks").iterdir()) == []
 
 

@@ -7,15 +7,28 @@ import tempfile
 
 import pytest
 
-from daemon.evaluation.admission import missing_capabilities
 from daemon.evaluation import registry
+from daemon.evaluation.admission import missing_capabilities
 from daemon.evaluation.metrics import METRICS
 from daemon.evaluation.metrics.general import check_direct_json_object
-from daemon.evaluation.metrics.text import (archive_gaps, archive_member, check_csv, check_json, check_line_number,
-                                          check_moved_jpgs, compare_archive, compare_epub, compare_python_pure_text,
-                                          compare_result_files, compare_zip_files, diff_text_file, file_contains,
-                                          is_in_list, match_in_list)
 from daemon.evaluation.metrics.matching import value_matches
+from daemon.evaluation.metrics.text import (
+    archive_gaps,
+    archive_member,
+    check_csv,
+    check_json,
+    check_line_number,
+    check_moved_jpgs,
+    compare_archive,
+    compare_epub,
+    compare_python_pure_text,
+    compare_result_files,
+    compare_zip_files,
+    diff_text_file,
+    file_contains,
+    is_in_list,
+    match_in_list,
+)
 
 from .builders import OPF, epub_of, pdf_bytes, tar_of, write, zip_of
 from .osworld_tasks import tasks_scored_by, tasks_using

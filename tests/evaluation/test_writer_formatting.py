@@ -5,12 +5,22 @@ import pytest
 
 docx = pytest.importorskip("docx", reason="the docs extra is not installed")
 
-from docx.shared import Pt, RGBColor                                    # noqa: E402
+from docx.shared import Pt, RGBColor  # noqa: E402
 
-from daemon.evaluation.metrics import writer_formatting as writer               # noqa: E402
+from daemon.evaluation.metrics import writer_formatting as writer  # noqa: E402
 
-from .builders import (DEFAULT_FONT_XCU, centered, footer, page_breaks, picture_document, runs,  # noqa: E402
-                       saved, spacing, tabbed, words_table)
+from .builders import (  # noqa: E402
+    DEFAULT_FONT_XCU,
+    centered,
+    footer,
+    page_breaks,
+    picture_document,
+    runs,
+    saved,
+    spacing,
+    tabbed,
+    words_table,
+)
 
 
 def test_line_spacing_after_the_text_matches(tmp_path):
