@@ -620,7 +620,7 @@ def pills(*addresses: str) -> str:
                     for a in addresses) + "</tool-bar>")
 
 
-# --- Writer documents with formatting (the writer_formatting metrics) ----------------------------------------
+# --- Writer documents with formatting (the writer_formatting metrics) ---------------------------------------
 def saved(path: Path, *paragraphs: str, build=None) -> str:
     """A document with these paragraphs; `build(doc)` then formats it."""
     docx = pytest.importorskip("docx", reason="the docs extra is not installed")

@@ -80,7 +80,7 @@ def test_thunderbird_folder(tmp_path):
     gold = write(tmp_path / "gold", "FROM - a\nX-Mozilla-Status: 0001\nhello\nFROM - b\nX-Mozilla-Status: 0000\nbye\n")
     reordered = write(tmp_path / "ours", "FROM - b\nX-Mozilla-Status: 0000\nbye\nFROM - a\nX-Mozilla-Status: 0001\n"
                       "hello\nFROM - gone\nX-Mozilla-Status: 0009\nold\nFROM - b\nX-Mozilla-Status: 0000\nbye\n")
-    assert check_thunderbird_folder(reordered, gold) == 1.0                       # deleted and duplicates dropped
+    assert check_thunderbird_folder(reordered, gold) == 1.0  # deleted and duplicates dropped
     assert check_thunderbird_folder(reordered, gold, remove_duplicate=False) == 0.0
     read = write(tmp_path / "read", "FROM - a\nX-Mozilla-Status: 0000\nhello\nFROM - b\nX-Mozilla-Status: 0000\nbye\n")
     assert check_thunderbird_folder(read, gold) == 0.0
@@ -91,7 +91,7 @@ def test_thunderbird_folder(tmp_path):
 
 def test_vlc_settings(tmp_path):
     vlcrc = write(tmp_path / "vlcrc", VLCRC)
-    assert APP_METRICS["check_qt_bgcone"](vlcrc, {"expected_qt_bgcone": 1}) == 1.0           # commented default
+    assert APP_METRICS["check_qt_bgcone"](vlcrc, {"expected_qt_bgcone": 1}) == 1.0  # commented default
     assert APP_METRICS["check_qt_bgcone"](vlcrc, {"expected_qt_bgcone": 0}) == 0.0
     assert APP_METRICS["check_qt_max_volume"](vlcrc, {"expected_qt_max_volume": 200}) == 1.0
     assert APP_METRICS["check_qt_minimal_view"](vlcrc, {"expected_qt_minimal_view": 1}) == 0.0  # absent: 0
@@ -166,7 +166,7 @@ def test_relative_rules_fill_the_expected_fields():
     filled = relative_rules(rules, MONDAY)
     assert filled["expected"] == {"puDay": "22", "puMonth": "1", "puYear": "2024", "doDay": "26", "doMonth": "1",
                                   "doYear": "2024", "city": "Zürich"}
-    assert rules["expected"]["puDay"] == "{DayD}"                                 # the task's rules are untouched
+    assert rules["expected"]["puDay"] == "{DayD}"  # the task's rules are untouched
     single = {"relativeTime": {"from": "5th next month"}, "expected": {"time": "{DoW}, {Month} {Day0D}, {Year}"}}
     assert relative_rules(single, MONDAY)["expected"]["time"] == "Mon, Feb 05, 2024"
     month = {"relativeTime": {"from": "this month"}, "expected": {"time": "{month}-weather"}}
@@ -187,7 +187,7 @@ def test_relative_time_is_the_vm_clock_in_the_rule_timezone(tmp_path):
     zurich = {**tomorrow, "timezone": "Europe/Zurich"}
     assert rule_relative_time(late_evening, ctx, {"rules": zurich})["expected"]["time"] == "2024-2-6"
     assert rule_relative_time(late_evening, ctx, {"rules": {**tomorrow, "timezone": "Not/AZone"}})[
-        "expected"]["time"] == "2024-2-5"                                        # unknown zone: the VM's as it is
+        "expected"]["time"] == "2024-2-5"  # unknown zone: the VM's as it is
     host_utc = datetime.now(ZoneInfo("UTC")) + timedelta(days=1)
     unknown = rule_relative_time(clock(), ctx, {"rules": {**tomorrow, "timezone": "Not/AZone"}})
     assert unknown["expected"]["time"] == f"{host_utc.year}-{host_utc.month}-{host_utc.day}"   # the host, in UTC
@@ -201,7 +201,7 @@ def test_real_relative_time_rules_resolve_every_day_of_the_year():
         now = datetime(2025, 1, 1, 12, tzinfo=ZoneInfo("UTC")) + timedelta(days=day)
         for getter in getters:
             expected = relative_rules(getter["rules"], now)["expected"]
-            assert not re.search(r"\{\w+\}", json.dumps(expected)), (getter, now)     # every placeholder filled
+            assert not re.search(r"\{\w+\}", json.dumps(expected)), (getter, now)  # every placeholder filled
 
 
 def _as_list(value):

@@ -72,7 +72,7 @@ PAGE = ("data:text/html,<title>Fixture</title><div class='card'>Alpha <b>one</b>
         "</form><p id='p'> para </p>")
 
 
-# --- the DevTools client, on the simulated Chrome and on Chromium ----------------------------------------------------
+# --- the DevTools client, on the simulated Chrome and on Chromium -------------------------------------------
 def test_devtools_client_opens_waits_for_load_and_closes_tabs(browser):
     (ip, port), simulated = browser
     client = DevToolsClient(ip, port, timeout=5)
@@ -93,7 +93,7 @@ def test_devtools_client_says_what_is_wrong_when_chrome_is_not_there():
         client.wait_until_listening(within=0.05, pause=0.01)
 
 
-# --- steps and getters, on the simulated Chrome and on Chromium -----------------------------------------------------
+# --- steps and getters, on the simulated Chrome and on Chromium ---------------------------------------------
 def test_open_tabs_replaces_the_start_tab_then_pages_and_close_tabs(browser, ctx):
     chrome_at, simulated = browser
     guest = chrome_guest(chrome_at, simulated)
@@ -103,7 +103,7 @@ def test_open_tabs_replaces_the_start_tab_then_pages_and_close_tabs(browser, ctx
     assert sorted(tab["url"] for tab in tabs) == urls                                # the start tab is gone
     page = GETTERS["page_info"](guest, ctx, {"url": urls[1]})
     assert page["url"] == urls[1] and "2" in page["content"]
-    assert len(GETTERS["open_tabs_info"](guest, ctx, {})) == 2                       # its own tab was closed again
+    assert len(GETTERS["open_tabs_info"](guest, ctx, {})) == 2  # its own tab was closed again
     quick = TaskContext(task_id="c", cache_dir=ctx.cache_dir, step_timeout=1)
     run_setup([{"type": "chrome_close_tabs", "parameters": {"urls_to_close": [urls[0], "https://absent.org"]}}],
               guest, quick)
@@ -160,7 +160,7 @@ def test_html_parse_reads_the_live_page_on_chromium(ctx, tmp_path):
         "getter 'active_tab_html_parse' category 'label' (not implemented)"]
 
 
-# --- getters on fixtures -------------------------------------------------------------------------------------------
+# --- getters on fixtures ------------------------------------------------------------------------------------
 def bar(text, focused=None):
     state = f' xmlns:st="uri:deskat:state.at-spi.gnome.org" st:focused="{focused}"' if focused else ""
     return f'<entry name="Address and search bar"{state}>{html.escape(text)}</entry>'
@@ -172,7 +172,7 @@ def bar(text, focused=None):
     ([bar(" chrome://settings/ ")], "", "chrome://settings/"),
     ([bar("chrome://settings/")], "https://", "chrome://settings/"),                  # it has its own scheme
     ([bar("a.org", "true"), bar("b.org")], "https://", "https://a.org"),              # the focused bar wins
-    ([bar("a.org"), bar("b.org"), bar("")], None, "https://b.org"),                   # else the last with text
+    ([bar("a.org"), bar("b.org"), bar("")], None, "https://b.org"),  # else the last with text
     ([bar("")], "https://", None),
     ([], "https://", None),
 ])
@@ -235,7 +235,7 @@ def test_history_and_cookie_getters_read_the_profile_databases(ctx, tmp_path):
     assert GETTERS["cookie_data"](chrome_guest(), ctx, {"dest": "Cookies"}) is None
 
 
-# --- metrics ---------------------------------------------------------------------------------------------------------
+# --- metrics ------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("first, second, equal", [
     ("https://www.google.com/", "https://google.co.uk", True),
     ("google.com/search?q=a", "http://www.google.com/search?q=a", True),
@@ -287,7 +287,7 @@ def test_profile_metrics():
     assert is_shortcut_on_desktop(shortcut, {"type": "name", "name": "Play"}) == 0.0
 
 
-# --- real task files -------------------------------------------------------------------------------------------------
+# --- real task files ----------------------------------------------------------------------------------------
 CHROME_METRICS = ("is_expected_active_tab", "is_expected_url_pattern_match", "is_expected_tabs",
                   "is_expected_bookmarks", "is_expected_search_query", "check_font_size", "is_cookie_deleted",
                   "is_shortcut_on_desktop", "is_expected_active_tab_approximate", "check_history_deleted")

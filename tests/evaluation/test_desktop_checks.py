@@ -76,7 +76,7 @@ def test_accessibility_tree_with_the_real_tasks_selectors_and_xpaths():
     to_elsewhere = pills(*emails).replace('<label name="To"/>', "")
     to_elsewhere = to_elsewhere.replace("<tool-bar", '<tool-bar><label name="To"/></tool-bar><tool-bar')
     before_to = a11y_tree(to_elsewhere)
-    assert check_accessibility_tree(before_to, recipients) == 0.0          # the pills must follow the To label
+    assert check_accessibility_tree(before_to, recipients) == 0.0  # the pills must follow the To label
     tabs = real_rules("7b1e1ff9")
     tab_list = '<page-tab-list attr:id="tabmail-tabs"><page-tab name="{}"/></page-tab-list>'
     assert check_accessibility_tree(a11y_tree(tab_list.format("About Profiles")), tabs) == 1.0
@@ -167,7 +167,7 @@ def test_default_video_player(tmp_path):
     vlc = fake_xdg_mime(tmp_path, 'case "$3" in video/mp4|video/webm|video/x-matroska) echo vlc.desktop;;\n'
                                   "video/avi) echo totem.desktop;; esac\n")
     player = GETTERS["default_video_player"](FakeGuest(answer=local_python(vlc)), ctx, {})
-    assert player == "vlc.desktop\n"                           # the raw output line, as OSWorld's getter returns
+    assert player == "vlc.desktop\n"  # the raw output line, as OSWorld's getter returns
     assert check_include_exclude(player, {"include": ["vlc.desktop"]}) == 1.0
     totem = fake_xdg_mime(tmp_path, 'case "$3" in video/x-ogm+ogg) ;; *) echo org.gnome.Totem.desktop;; esac\n')
     assert check_include_exclude(GETTERS["default_video_player"](FakeGuest(answer=local_python(totem)), ctx, {}),

@@ -39,7 +39,7 @@ def ctx(tmp_path):
     return TaskContext(task_id="t1", cache_dir=tmp_path / "cache", step_timeout=5)
 
 
-# --- metrics -------------------------------------------------------------------------------------------------------
+# --- metrics ------------------------------------------------------------------------------------------------
 def test_exact_match_and_include_exclude():
     assert exact_match("yes", {"expected": "yes"}) == 1.0 and exact_match("yes\n", {"expected": "yes"}) == 0.0
     rules = {"include": ["a", "b"], "exclude": ["z"]}
@@ -77,7 +77,7 @@ def test_compare_csv_strictness_case_and_several_expected_files(tmp_path):
     assert compare_csv(str(result), str(gold)) == 0.0
     assert compare_csv(str(result), str(gold), strict=False, ignore_case=True) == 1.0
     assert compare_csv(str(result), [str(other), str(gold)], strict=False, ignore_case=True) == 1.0
-    gold.write_text("a,b\n1,2\n")                                # OSWorld reads UTF-8: a BOM on one side differs
+    gold.write_text("a,b\n1,2\n")  # OSWorld reads UTF-8: a BOM on one side differs
     assert compare_csv(str(result), str(gold), strict=False, ignore_case=True) == 0.0
     assert compare_csv(None, str(gold)) == 0.0
 
@@ -112,7 +112,7 @@ def test_metrics_against_options_real_tasks_use():
     assert seen >= 20
 
 
-# --- skeleton ------------------------------------------------------------------------------------------------------
+# --- skeleton -----------------------------------------------------------------------------------------------
 def test_infeasible_and_last_action_fail(ctx):
     guest = FakeGuest()
     assert evaluate_task({"evaluator": {"func": "infeasible"}}, guest, ctx, "FAIL") == 1.0
@@ -154,7 +154,7 @@ def test_postconfig_runs_before_the_getters(ctx):
     assert guest.calls[0][0] == "activate_window"
 
 
-# --- setup ---------------------------------------------------------------------------------------------------------
+# --- setup --------------------------------------------------------------------------------------------------
 def test_execute_placeholders_and_stdout_capture(ctx):
     guest = FakeGuest(answer={"echo password 1920 540": "ok"})
     run_setup([{"type": "execute", "parameters": {"command": ["echo", "{CLIENT_PASSWORD}", "{SCREEN_WIDTH}",
@@ -178,7 +178,7 @@ def test_download_cache_is_shared_atomic_and_works_offline(tmp_path):
     assert len(guest.files["/home/user/x.bin"]) == 3 << 20
 
 
-# --- capability check ----------------------------------------------------------------------------------------------
+# --- capability check ---------------------------------------------------------------------------------------
 def test_missing_capabilities_names_what_is_missing():
     task = {"config": [{"type": "login", "parameters": {}}],
             "evaluator": {"func": ["compare_audios", "exact_match"], "result": [
@@ -229,7 +229,7 @@ def test_tasks_check_cli_on_the_osworld_files():
     assert last.startswith("runnable: ") and total == 369 and 0 < runnable < total
 
 
-# --- on the simulated VMware ---------------------------------------------------------------------------------------
+# --- on the simulated VMware --------------------------------------------------------------------------------
 @pytest.fixture
 def sim_guest(tmp_path):
     home = tmp_path / "sim"
@@ -244,7 +244,7 @@ def sim_guest(tmp_path):
 
 def test_simulated_tasks_run_setup_and_score(sim_guest, ctx):
     assert names() == ["answer_only", "close_tab", "either_file", "sign_letter", "type_and_save"]
-    letter = load_task("sign_letter")               # download, execute with placeholders, launch, postconfig, and
+    letter = load_task("sign_letter")  # download, execute with placeholders, launch, postconfig, and
     run_setup(letter["config"], sim_guest, ctx)
     assert evaluate_task(letter, sim_guest, ctx, None) == 0.0          # not signed yet
     prefix = "import pyautogui; import time; pyautogui.FAILSAFE = False; "

@@ -92,7 +92,7 @@ def test_structure_sim_with_threshold_resizes_and_takes_the_threshold(tmp_path):
     assert check(gold, tiny) == 1.0                                         # resized to the gold's size first
     assert check(save(scene(seed=9).rotate(180).resize((6, 4)), tmp_path, "tiny_other.png"), tiny) == 0.0
     one_row = save(gold_image.resize((6, 1)), tmp_path, "row.png")
-    assert check(one_row, one_row) == 0.0                                   # skimage fails on a 1-pixel window
+    assert check(one_row, one_row) == 0.0  # skimage fails on a 1-pixel window
     assert check(None, gold) == 0.0
 
 

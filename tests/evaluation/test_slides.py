@@ -135,7 +135,7 @@ def test_tables_compare_grid_and_run_format_not_cell_text(deck):
     assert compare_pptx_files(deck(slide_table([["a", "b", "c"], ["1", "2", "3"]])), gold) == 0.0
     bold = deck(slide_table([["a", "b"], ["1", "2"]], bold=True))
     assert compare_pptx_files(bold, gold) == 0.0
-    assert compare_pptx_files(bold, gold, examine_font_bold=False) == 0.0              # always compared in tables
+    assert compare_pptx_files(bold, gold, examine_font_bold=False) == 0.0  # always compared in tables
 
 
 def test_text_inside_groups(deck):
@@ -280,7 +280,7 @@ def test_background_image_in_slide_getter(tmp_path):
     for other in (deck(picture_background(0, held)), deck(lambda prs: solid_background(prs.slides[1],
                                                                                        RGBColor(0, 0, 255)))):
         with pytest.raises(ResultMissing):
-            get(other)                                                   # a picture on another slide; a colour
+            get(other)  # a picture on another slide; a colour
     with pytest.raises(ResultMissing):
         GETTERS["background_image_in_slide"](FakeGuest({}), ctx, config)
 

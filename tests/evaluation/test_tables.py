@@ -161,7 +161,7 @@ def test_check_cell_reads_values_and_styles(tmp_path):
     eq = lambda ref: {"method": "eq", "ref": ref}                          # noqa: E731
     assert check("A1", value=eq("Summary"), font_bold=eq(True), font_color=eq("FFFFFFFF"), bgcolor=eq("FF0000FF")) == 1
     assert check("A1", value=eq("Summary"), font_bold=eq(False)) == 0.0
-    assert check("B1", merge=eq(True)) == 1.0 and check("A1", merge=eq(True)) == 0.0    # top-left is not merged
+    assert check("B1", merge=eq(True)) == 1.0 and check("A1", merge=eq(True)) == 0.0  # top-left is not merged
     assert check("E3", value={"method": "approx:0.001", "ref": 191.6667}) == 1.0
     assert check("E3", value={"method": "approx:0.001", "ref": 191.7}) == 0.0
     assert compare_table(path, rules=[{"type": "check_cell", "sheet_idx": "RNNope", "coordinate": "A1",

@@ -84,7 +84,7 @@ def test_a_folder_held_by_a_worker_process_is_never_evicted(tmp_path):
     finally:
         worker.stdin.close()
         worker.wait(timeout=30)
-    assert sweep(tmp_path, max_bytes=0, max_age=None).removed == ["running"]     # released when the worker ended
+    assert sweep(tmp_path, max_bytes=0, max_age=None).removed == ["running"]  # released when the worker ended
 
 
 def test_use_marks_the_folder_as_just_used(tmp_path):

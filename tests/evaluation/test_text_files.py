@@ -99,7 +99,7 @@ def test_compare_archive_members_and_folders(tmp_path):
 
 
 def test_compare_archive_refuses_members_leaving_the_folder(tmp_path, monkeypatch):
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))          # archives unpack in folders under tmp_path
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # archives unpack in folders under tmp_path
     evil = tar_of(tmp_path / "evil.tar.gz", {"../escaped.txt": "x"})
     assert compare_archive(evil, tar_of(tmp_path / "gold.tar.gz", {"escaped.txt": "x"})) == 0.0
     assert not (tmp_path / "escaped.txt").exists()
@@ -118,7 +118,7 @@ def test_check_direct_json_object_expect_in_result():
              "expect_in_result": True}
     assert check_direct_json_object({"fromStation": "BOM", "toStation": ["ARN"], "q": "drip coffee maker"}, rules) == 1
     assert check_direct_json_object({"fromStation": "BOM", "toStation": "OSL", "q": "drip coffee"}, rules) == 0.0
-    assert check_direct_json_object({"fromStation": "BOM", "toStation": "STO"}, rules) == 0.0       # q missing
+    assert check_direct_json_object({"fromStation": "BOM", "toStation": "STO"}, rules) == 0.0  # q missing
     assert check_direct_json_object({"q": "drip coffee maker"}, {"expected": {"q": "coffee"}}) == 0.0  # exact
     assert check_direct_json_object("{'q': 'coffee'}", {"expected": {"q": "coffee"}}) == 1.0     # OSWorld's quotes
     assert check_direct_json_object("[1]", {"expected": {"q": "coffee"}}) == 0.0
@@ -152,7 +152,7 @@ def test_check_moved_jpgs_compares_the_directory_entries():
     tree = {"name": "cpjpg", "type": "directory", "children": [{"name": "b.jpg", "type": "file"},
                                                                {"name": "a.jpg", "type": "file"}]}
     assert check_moved_jpgs(tree, rules) == 1.0
-    assert check_moved_jpgs({**tree, "children": tree["children"] * 2}, rules) == 0.0       # duplicates counted
+    assert check_moved_jpgs({**tree, "children": tree["children"] * 2}, rules) == 0.0  # duplicates counted
     assert check_moved_jpgs({**tree, "children": [{"name": "a.jpg"}, {"name": "c.jpg"}]}, rules) == 0.0
     assert check_moved_jpgs({"name": "x.jpg", "type": "file"}, rules) == 0.0
     assert check_moved_jpgs(None, rules) == 0.0
@@ -210,8 +210,8 @@ def test_compare_epub_flattens_as_osworld(tmp_path):
     rewritten = {**chapters, "index_split_001.html": "<html><body><h1>Chapter 2</h1><p>Changed.</p></body></html>"}
     assert 0.5 < compare_epub(epub_of(tmp_path / "edit.epub", rewritten), gold) < 1.0
     assert compare_epub(epub_of(tmp_path / "nested.epub", {"text/ch1.html": "<p>x</p>"}), gold) == 0.0
-    no_toc = zip_of(tmp_path / "no_toc.epub", {"content.opf": OPF})     # OSWorld pairs the files in name order:
-    assert compare_epub(no_toc, gold) == 1.0                             # its lone content.opf matches the gold one
+    no_toc = zip_of(tmp_path / "no_toc.epub", {"content.opf": OPF})  # OSWorld pairs the files in name order:
+    assert compare_epub(no_toc, gold) == 1.0  # its lone content.opf matches the gold one
     assert compare_epub(write(tmp_path / "broken.epub", "not a zip"), gold) == 0.0
     assert compare_epub(None, gold) == 0.0
 
