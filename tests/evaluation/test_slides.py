@@ -144,8 +144,10 @@ def test_text_inside_groups(deck):
     assert compare_pptx_files(deck(grouped("changed")), gold) == 0.0
     assert compare_pptx_files(deck(grouped("changed")), gold, examine_alignment=False) == 0.0      # bullets
     assert compare_pptx_files(deck(grouped("changed")), gold, examine_bullets=False) == 0.0       # alignment
-    assert compare_pptx_files(deck(grouped("changed")), gold, examine_alignment=False, examine_bullets=False) == 1.0
-    assert compare_pptx_files(deck(grouped("a"), grouped("b")), deck(grouped("ab")), examine_shape=False) == 0.0
+    assert compare_pptx_files(deck(grouped("changed")), gold, examine_alignment=False,
+                              examine_bullets=False) == 1.0
+    assert compare_pptx_files(deck(grouped("a"), grouped("b")), deck(grouped("ab")),
+                              examine_shape=False) == 0.0
 
 
 @pytest.fixture
@@ -171,17 +173,20 @@ def test_placement_variants(tmp_path, picture):
 
 
 def test_missing_for_refuses_unknown_options_only():
-    assert gaps("metric", "compare_pptx_files", {"examine_shape": False, "examine_run_count": False, "approximately_tolerance": 0.01,
-                        "_note": "x", "enable_debug": False, "examine_shape_lenient_height": True}) == []
+    assert gaps("metric", "compare_pptx_files", {"examine_shape": False, "examine_run_count": False,
+                                                 "approximately_tolerance": 0.01, "_note": "x",
+                                                 "enable_debug": False,
+                                                 "examine_shape_lenient_height": True}) == []
     assert gaps("metric", "compare_pptx_files", {"examine_everything": True}) == [
         "compare_pptx_files option 'examine_everything' (not implemented)"]
     assert gaps("metric", "compare_pptx_files", {"examine_shape_lenient_height": True}) == [
         "compare_pptx_files option 'examine_shape_lenient_height' with examine_shape (not implemented)"]
 
 
-SLIDE_METRICS = {"compare_pptx_files", "check_presenter_console_disable", "check_transition", "check_auto_saving_time",
-                 "evaluate_presentation_fill_to_rgb_distance", "check_slide_orientation_Portrait", "check_left_panel",
-                 "check_page_number_colors", "check_image_stretch_and_center"}
+SLIDE_METRICS = {"compare_pptx_files", "check_presenter_console_disable", "check_transition",
+                 "check_auto_saving_time", "evaluate_presentation_fill_to_rgb_distance",
+                 "check_slide_orientation_Portrait", "check_left_panel", "check_page_number_colors",
+                 "check_image_stretch_and_center"}
 
 
 def test_every_real_task_of_these_metrics_is_runnable():
@@ -204,7 +209,8 @@ def test_transition_orientation_and_background_distance(tmp_path):
     blue = backgrounds(RGBColor(0, 0, 255))
     rules = {"rgb": [0, 0, 255], "original_rgb": [255, 255, 255]}
     assert evaluate_presentation_fill_to_rgb_distance(deck(blue), rules) == pytest.approx(1.0)
-    half = lambda prs: solid_background(prs.slides[0], RGBColor(0, 0, 255))   # noqa: E731  (the other: no colour)
+    # the other: no colour
+    half = lambda prs: solid_background(prs.slides[0], RGBColor(0, 0, 255))  # noqa: E731
     assert evaluate_presentation_fill_to_rgb_distance(deck(half), rules) == pytest.approx(0.5)
     white = backgrounds(RGBColor(255, 255, 255))
     assert evaluate_presentation_fill_to_rgb_distance(deck(white), rules) == 0.0
@@ -247,7 +253,8 @@ def png(colour) -> bytes:
 
 
 def picture_background(slide_number: int, picture: bytes | None = None, link: str | None = None):
-    """An edit giving a slide a picture background (p:bgPr's a:blipFill), held in the file or linked to a path."""
+    """An edit giving a slide a picture background (p:bgPr's a:blipFill), held in the file or linked to a
+    path."""
     from pptx.opc.constants import RELATIONSHIP_TYPE
     def edit(prs):
         slide = prs.slides[slide_number]
