@@ -31,4 +31,5 @@ def test_real_task_is_runnable_exactly_when_mutagen_is_installed():
     tasks = list(tasks_using("check_mp3_meta"))
     assert len(tasks) == 1
     assert missing_capabilities(tasks[0][1]) == ([] if installed else gaps("metric", "check_mp3_meta", None))
-    assert gaps("metric", "check_mp3_meta", {"strict": True})[-1] == "check_mp3_meta option 'strict' (not implemented)"
+    assert gaps("metric", "check_mp3_meta", {"strict": True})[-1] == (
+        "check_mp3_meta option 'strict' (not implemented)")

@@ -1,5 +1,5 @@
-"""PDF metrics: compare_pdfs' Indel ratio against rapidfuzz's, the perceptual hash against scipy's DCT, PDFs made
-here with PyMuPDF, and the real tasks' verdicts."""
+"""PDF metrics: compare_pdfs' Indel ratio against rapidfuzz's, the perceptual hash against scipy's DCT, PDFs
+made here with PyMuPDF, and the real tasks' verdicts."""
 from __future__ import annotations
 
 import importlib.util
