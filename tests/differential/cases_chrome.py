@@ -65,5 +65,5 @@ def tabs_for(metric: str, rules: dict, passing: bool):
     return None
 
 
-CASES = FIXTURES + real_rules(("is_expected_active_tab", "is_expected_tabs", "is_expected_installed_extensions",
-                               "is_added_to_steam_cart"), tabs_for)
+CASES = FIXTURES + real_rules(("is_expected_active_tab", "is_expected_tabs",
+                               "is_expected_installed_extensions", "is_added_to_steam_cart"), tabs_for)

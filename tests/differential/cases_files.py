@@ -3,13 +3,30 @@ test_documents.py, test_pdfs.py, test_images.py, test_audio_tags.py and test_htm
 builders)."""
 from __future__ import annotations
 
-from tests.evaluation.builders import (ENHANCEMENTS, GIMPRC, ODT_PARAGRAPHS, PLACES, REFERENCES,
-                                       TRAIN_RECORDS,
-                                      document, odt, table_document, enhanced, mp3, on_background,
-                                      one_pixel_changed,
-                                      pdf, pdf_with_pictures, picture, save, scene, text_at,
-                                      transparent_margins,
-                                      triangle_at, write)
+from tests.evaluation.builders import (
+    ENHANCEMENTS,
+    GIMPRC,
+    ODT_PARAGRAPHS,
+    PLACES,
+    REFERENCES,
+    TRAIN_RECORDS,
+    document,
+    enhanced,
+    mp3,
+    odt,
+    on_background,
+    one_pixel_changed,
+    pdf,
+    pdf_with_pictures,
+    picture,
+    save,
+    scene,
+    table_document,
+    text_at,
+    transparent_margins,
+    triangle_at,
+    write,
+)
 
 from .harness import case
 
@@ -298,8 +315,8 @@ AUDIO = [
 PAGE = ('<html><body><table><tr><td sdnum="1033;0;0.00" align="right">1.50</td><td>{text}</td></tr></table>'
         '</body></html>')
 GOLD_HTML = lambda tmp: write(tmp / "gold.html", PAGE.format(text="Total"))          # noqa: E731
-OTHER_FORMAT = lambda tmp: write(tmp / "fmt.html", PAGE.format(text="Total").replace("0.00",
-                                                                                     "0.000"))  # noqa: E731
+OTHER_FORMAT = lambda tmp: write(tmp / "fmt.html",  # noqa: E731
+                                 PAGE.format(text="Total").replace("0.00", "0.000"))
 HTML = [
     pair("compare_htmls", "same", lambda tmp: write(tmp / "same.html", PAGE.format(text="Total")), GOLD_HTML),
     pair("compare_htmls", "text", lambda tmp: write(tmp / "text.html", PAGE.format(text="Sum")), GOLD_HTML),

@@ -6,12 +6,32 @@ import json
 import re
 
 from tests.evaluation import builders as slides
-from tests.evaluation.builders import (AUTOSAVE, BLANK, EXAMINED_EDITS, FUZZY_RULES, PRESENTER,
-                                       SETTINGS_RULES, Deck,
-                                      backgrounds, cells_book, chart_book, cities_book, coloured_book,
-                                      conditional_book, dissolve, first_runs, fuzzy_books, portrait,
-                                      presentation_with_master, registry, sheet_settings, solid_background,
-                                      styled_book, workbook, write)
+from tests.evaluation.builders import (
+    AUTOSAVE,
+    BLANK,
+    EXAMINED_EDITS,
+    FUZZY_RULES,
+    PRESENTER,
+    SETTINGS_RULES,
+    Deck,
+    backgrounds,
+    cells_book,
+    chart_book,
+    cities_book,
+    coloured_book,
+    conditional_book,
+    dissolve,
+    first_runs,
+    fuzzy_books,
+    portrait,
+    presentation_with_master,
+    registry,
+    sheet_settings,
+    solid_background,
+    styled_book,
+    workbook,
+    write,
+)
 from tests.evaluation.osworld_tasks import TASKS
 
 from .harness import case

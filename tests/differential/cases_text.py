@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.evaluation.builders import epub_of, OPF, pdf_bytes, tar_of, write, zip_of
+from tests.evaluation.builders import OPF, epub_of, pdf_bytes, tar_of, write, zip_of
 
 from .harness import case
 

@@ -2,9 +2,19 @@
 (shared builders)."""
 from __future__ import annotations
 
-from tests.evaluation.builders import (DEFAULT_FONT_XCU, centered, footer, page_breaks, picture_document,
-                                       runs, saved,
-                                       spacing, tabbed, words_table, write)
+from tests.evaluation.builders import (
+    DEFAULT_FONT_XCU,
+    centered,
+    footer,
+    page_breaks,
+    picture_document,
+    runs,
+    saved,
+    spacing,
+    tabbed,
+    words_table,
+    write,
+)
 
 from .cases_files import pair
 from .harness import case

@@ -7,8 +7,16 @@ from __future__ import annotations
 
 import pytest
 
-from . import (cases_apps, cases_chrome, cases_files, cases_office, cases_options, cases_rules, cases_text,
-               cases_writer)
+from . import (
+    cases_apps,
+    cases_chrome,
+    cases_files,
+    cases_office,
+    cases_options,
+    cases_rules,
+    cases_text,
+    cases_writer,
+)
 from .harness import check
 
 CASES = (cases_text.CASES + cases_office.CASES + cases_files.CASES + cases_rules.CASES + cases_apps.CASES +

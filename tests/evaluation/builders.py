@@ -190,7 +190,8 @@ def table_document(path: Path, rows: list[list[str]]) -> str:
     return str(path)
 
 
-PLACES = {"expected": ["福田区正义街1号", "福田区振兴路108号", "福田区滨河大道2033号", "福田区香梅路2002-4号"]}
+PLACES = {"expected": ["福田区正义街1号", "福田区振兴路108号", "福田区滨河大道2033号",
+                       "福田区香梅路2002-4号"]}
 TRAIN_RECORDS = {"orig": ("06:00:01, T1, S1, 1", "06:00:02, T1, S2, 1", "06:01:00, T2, S1, 2"),
                  "gold": ("06:00:01, T1, S1, 1", "06:01:00, T2, S1, 2"),
                  "kept": ("06:00:02, T1, S2, 1", "06:01:00, T2, S1, 2"),
@@ -561,9 +562,10 @@ AUTOSAVE = ("/org.openoffice.Office.Common/Save/Document", "AutoSaveTimeInterval
 def registry(tmp_path, path: str, name: str, value: str) -> str:
     """LibreOffice's registrymodifications.xcu holding one setting."""
     xcu = tmp_path / "registrymodifications.xcu"
-    xcu.write_text('<?xml version="1.0" encoding="UTF-8"?><oor:items xmlns:oor="http://openoffice.org/2001/registry">'
-                   f'<item oor:path="{path}"><prop oor:name="{name}" oor:op="fuse"><value>{value}</value></prop></item>'
-                   '</oor:items>')
+    xcu.write_text('<?xml version="1.0" encoding="UTF-8"?>'
+                   '<oor:items xmlns:oor="http://openoffice.org/2001/registry">'
+                   f'<item oor:path="{path}"><prop oor:name="{name}" oor:op="fuse">'
+                   f'<value>{value}</value></prop></item></oor:items>')
     return str(xcu)
 
 
@@ -604,23 +606,26 @@ HLS = "https://devstreaming-cdn.apple.com/videos/streaming/examples/img_bipbop_a
 def status_xml(state: str, **meta: str) -> str:
     infos = "".join(f'<info name="{name}">{value}</info>' for name, value in meta.items())
     return (f"<root><fullscreen>false</fullscreen><state>{state}</state><information>"
-            f'<category name="meta">{infos}</category><category name="Stream 0"><info name="Codec">H264</info>'
-            "</category></information></root>")
+            f'<category name="meta">{infos}</category>'
+            '<category name="Stream 0"><info name="Codec">H264</info></category></information></root>')
 
 
 def a11y_tree(body: str, attr_uri: str = "https://accessibility.ubuntu.example.org/ns/attributes") -> str:
-    """A tree shaped as OSWorld's server writes it: roles as tags, `name` plain, attributes in the attr namespace."""
-    return (f'<desktop-frame xmlns:attr="{attr_uri}" xmlns:st="https://accessibility.ubuntu.example.org/ns/state">'
-            f'<application name="Thunderbird">{body}</application><application name="gnome-shell"/></desktop-frame>')
+    """A tree shaped as OSWorld's server writes it: roles as tags, `name` plain, attributes in the attr
+    namespace."""
+    return (f'<desktop-frame xmlns:attr="{attr_uri}" '
+            'xmlns:st="https://accessibility.ubuntu.example.org/ns/state">'
+            f'<application name="Thunderbird">{body}</application><application name="gnome-shell"/>'
+            '</desktop-frame>')
 
 
 def pills(*addresses: str) -> str:
     return ('<tool-bar attr:id="MsgHeadersToolbar"><label name="From"/><label name="To"/>' +
-            "".join(f'<section attr:class="address-pill"><label attr:class="pill-label" name="{a}"/></section>'
-                    for a in addresses) + "</tool-bar>")
+            "".join(f'<section attr:class="address-pill"><label attr:class="pill-label" name="{a}"/>'
+                    '</section>' for a in addresses) + "</tool-bar>")
 
 
-# --- Writer documents with formatting (the writer_formatting metrics) ----------------------------------------
+# --- Writer documents with formatting (the writer_formatting metrics) ---------------------------------------
 def saved(path: Path, *paragraphs: str, build=None) -> str:
     """A document with these paragraphs; `build(doc)` then formats it."""
     docx = pytest.importorskip("docx", reason="the docs extra is not installed")
@@ -697,6 +702,6 @@ def words_table(path: Path, vowel_color) -> str:
 
 def metrics_of(module) -> dict:
     """The metrics a module declares (registry.py), by name: what a test of that module's metrics covers."""
-    from daemon.evaluation import metrics, registry       # noqa: F401  (importing metrics declares them all)
+    from daemon.evaluation import metrics, registry  # noqa: F401  (importing metrics declares them all)
     return {name: declared.run for name, declared in registry.DECLARED["metric"].items()
             if declared.run.__module__ == module.__name__}

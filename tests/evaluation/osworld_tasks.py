@@ -1,4 +1,5 @@
-"""The real OSWorld task files (../shared/data/osworld_tasks beside the checkout), for checks against real usage."""
+"""The real OSWorld task files (../shared/data/osworld_tasks beside the checkout), for checks against real
+usage."""
 from __future__ import annotations
 
 import json
@@ -18,7 +19,8 @@ def all_tasks():
 
 
 def tasks_scored_by(*metrics: str):
-    """(file name, task, evaluator) of every task whose single metric is one of these; skips without the files."""
+    """(file name, task, evaluator) of every task whose single metric is one of these; skips without the
+    files."""
     for name, task in all_tasks():
         evaluator = task.get("evaluator") if isinstance(task, dict) else None
         if isinstance(evaluator, dict) and evaluator.get("func") in metrics:

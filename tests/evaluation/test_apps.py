@@ -10,16 +10,31 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from daemon.evaluation.context import TaskContext
 from daemon.evaluation.admission import missing_capabilities
-from daemon.guest.client import GuestError
-from daemon.evaluation.getters.apps import relative_day, relative_rules, rule_relative_time, vlc_config, vscode_config
-from daemon.evaluation.metrics import apps
-from daemon.evaluation.metrics.apps import (check_global_key_play_pause, check_json_keybindings,
-                                    check_qt_slider_colours, check_thunderbird_filter, check_thunderbird_folder,
-                                    check_thunderbird_prefs, compare_config, is_in_vm_clickboard, is_utc_0,
-                                    is_vlc_recordings_folder, run_sqlite3)
+from daemon.evaluation.context import TaskContext
 from daemon.evaluation.getters import GETTERS, ResultMissing
+from daemon.evaluation.getters.apps import (
+    relative_day,
+    relative_rules,
+    rule_relative_time,
+    vlc_config,
+    vscode_config,
+)
+from daemon.evaluation.metrics import apps
+from daemon.evaluation.metrics.apps import (
+    check_global_key_play_pause,
+    check_json_keybindings,
+    check_qt_slider_colours,
+    check_thunderbird_filter,
+    check_thunderbird_folder,
+    check_thunderbird_prefs,
+    compare_config,
+    is_in_vm_clickboard,
+    is_utc_0,
+    is_vlc_recordings_folder,
+    run_sqlite3,
+)
+from daemon.guest.client import GuestError
 
 from .builders import FILTERS, VLCRC, metrics_of, write
 from .fake_guest import FakeGuest
@@ -62,12 +77,16 @@ def test_thunderbird_filter(tmp_path):
 
 
 def test_thunderbird_folder(tmp_path):
-    gold = write(tmp_path / "gold", "FROM - a\nX-Mozilla-Status: 0001\nhello\nFROM - b\nX-Mozilla-Status: 0000\nbye\n")
-    reordered = write(tmp_path / "ours", "FROM - b\nX-Mozilla-Status: 0000\nbye\nFROM - a\nX-Mozilla-Status: 0001\n"
-                      "hello\nFROM - gone\nX-Mozilla-Status: 0009\nold\nFROM - b\nX-Mozilla-Status: 0000\nbye\n")
-    assert check_thunderbird_folder(reordered, gold) == 1.0                       # deleted and duplicates dropped
+    gold = write(tmp_path / "gold", "FROM - a\nX-Mozilla-Status: 0001\nhello\n"
+                                    "FROM - b\nX-Mozilla-Status: 0000\nbye\n")
+    reordered = write(tmp_path / "ours", "FROM - b\nX-Mozilla-Status: 0000\nbye\n"
+                                         "FROM - a\nX-Mozilla-Status: 0001\nhello\n"
+                                         "FROM - gone\nX-Mozilla-Status: 0009\nold\n"
+                                         "FROM - b\nX-Mozilla-Status: 0000\nbye\n")
+    assert check_thunderbird_folder(reordered, gold) == 1.0  # deleted and duplicates dropped
     assert check_thunderbird_folder(reordered, gold, remove_duplicate=False) == 0.0
-    read = write(tmp_path / "read", "FROM - a\nX-Mozilla-Status: 0000\nhello\nFROM - b\nX-Mozilla-Status: 0000\nbye\n")
+    read = write(tmp_path / "read", "FROM - a\nX-Mozilla-Status: 0000\nhello\n"
+                                    "FROM - b\nX-Mozilla-Status: 0000\nbye\n")
     assert check_thunderbird_folder(read, gold) == 0.0
     assert check_thunderbird_folder(read, gold, ignore_status=True) == 1.0
     assert check_thunderbird_folder([reordered, read], [gold, gold]) == 0.0
@@ -76,7 +95,7 @@ def test_thunderbird_folder(tmp_path):
 
 def test_vlc_settings(tmp_path):
     vlcrc = write(tmp_path / "vlcrc", VLCRC)
-    assert APP_METRICS["check_qt_bgcone"](vlcrc, {"expected_qt_bgcone": 1}) == 1.0           # commented default
+    assert APP_METRICS["check_qt_bgcone"](vlcrc, {"expected_qt_bgcone": 1}) == 1.0  # commented default
     assert APP_METRICS["check_qt_bgcone"](vlcrc, {"expected_qt_bgcone": 0}) == 0.0
     assert APP_METRICS["check_qt_max_volume"](vlcrc, {"expected_qt_max_volume": 200}) == 1.0
     assert APP_METRICS["check_qt_minimal_view"](vlcrc, {"expected_qt_minimal_view": 1}) == 0.0  # absent: 0
@@ -97,7 +116,8 @@ def test_vlc_settings(tmp_path):
 
 def test_vscode_keybindings_and_config(tmp_path):
     binding = {"key": "ctrl+j", "command": "workbench.action.focusActiveEditorGroup", "when": "terminalFocus"}
-    keybindings = write(tmp_path / "keybindings.json", "// Place your key bindings here\n" + json.dumps([binding]))
+    keybindings = write(tmp_path / "keybindings.json",
+                        "// Place your key bindings here\n" + json.dumps([binding]))
     assert check_json_keybindings(keybindings, {"expected": binding}) == 1.0
     assert check_json_keybindings(keybindings, {"expected": {**binding, "when": "editorFocus"}}) == 0.0
     settings = write(tmp_path / "settings.json", '{"workbench.colorTheme": "Visual Studio Dark", "x": 1}')
@@ -105,7 +125,8 @@ def test_vscode_keybindings_and_config(tmp_path):
     assert compare_config(settings, expected, containment_ok=True) == 1.0
     assert compare_config(settings, expected, containment_ok=False) == 0.0
     assert compare_config(settings, {"expected": '{"workbench.colorTheme": "Default Dark"}'}) == 0.0
-    assert compare_config(settings, {"expected": '{"workbench.colorTheme": "Visual Studio Dark", "x": 1}'}) == 1.0
+    assert compare_config(settings,
+                          {"expected": '{"workbench.colorTheme": "Visual Studio Dark", "x": 1}'}) == 1.0
     project = write(tmp_path / "OpenProject.txt", "project")
     assert compare_config(project, {"expected": "project"}) == 1.0
     assert compare_config(project, {"expected": "proj"}) == 0.0                  # exact unless containment_ok
@@ -114,7 +135,8 @@ def test_vscode_keybindings_and_config(tmp_path):
 
 
 def test_system_checks(tmp_path):
-    status = "   Local time: Thu\n  Universal time: Thu\n  RTC time: Thu\n   Time zone: Etc/UTC (UTC, +0000)\n"
+    status = ("   Local time: Thu\n  Universal time: Thu\n  RTC time: Thu\n"
+              "   Time zone: Etc/UTC (UTC, +0000)\n")
     assert is_utc_0(status) == 1.0
     assert is_utc_0(status.replace("+0000", "+0100")) == 0.0 and is_utc_0(None) == 0.0
     assert is_in_vm_clickboard({"expected": "/home/user/secret.docx"}, "/home/user/secret.docx\n") == 1.0
@@ -127,7 +149,8 @@ def test_system_checks(tmp_path):
     assert run_sqlite3(str(database), {"sql": "SELECT COUNT(*) = 1 FROM messages WHERE folderID = 13"}) == 1.0
     assert run_sqlite3(str(database), {"sql": "SELECT COUNT(*) = 2 FROM messages"}) == 0.0
     assert run_sqlite3(str(database), {"sql": "SELECT nothing FROM nowhere"}) == 0.0
-    assert run_sqlite3(write(tmp_path / "not.sqlite", "text"), {"sql": "SELECT COUNT(*) = 0 FROM messages"}) == 0.0
+    assert run_sqlite3(write(tmp_path / "not.sqlite", "text"),
+                       {"sql": "SELECT COUNT(*) = 0 FROM messages"}) == 0.0
 
 
 def test_relative_days():
@@ -136,23 +159,27 @@ def test_relative_days():
     assert relative_day("next Friday", MONDAY).day == 19 and relative_day("next Friday", friday).day == 26
     assert relative_day("next week Saturday", friday).day == 27
     assert relative_day("next Sunday", friday, ("next Friday", relative_day("next Friday", friday))).day == 28
-    assert relative_day("next Friday split", MONDAY, ("next Monday split", MONDAY + timedelta(days=7))).day == 26
+    assert relative_day("next Friday split", MONDAY,
+                        ("next Monday split", MONDAY + timedelta(days=7))).day == 26
     assert relative_day("10th next month", MONDAY.replace(month=12)).date().isoformat() == "2025-01-10"
     assert relative_day("first monday eight months later", MONDAY).date().isoformat() == "2024-09-02"
-    assert relative_day("first monday four months later", MONDAY.replace(month=8)).date().isoformat() == "2024-12-02"
+    assert relative_day("first monday four months later",
+                        MONDAY.replace(month=8)).date().isoformat() == "2024-12-02"
     with pytest.raises(ValueError):
         relative_day("next fortnight", MONDAY)
 
 
 def test_relative_rules_fill_the_expected_fields():
-    rules = {"relativeTime": {"from": "next Monday split", "to": "next Friday split"}, "timezone": "Europe/Zurich",
+    rules = {"relativeTime": {"from": "next Monday split", "to": "next Friday split"},
+             "timezone": "Europe/Zurich",
              "expected": {"puDay": "{DayD}", "puMonth": "{MonthD}", "puYear": "{Year}", "doDay": "{DayD}",
                           "doMonth": "{MonthD}", "doYear": "{Year}", "city": "Zürich"}}
     filled = relative_rules(rules, MONDAY)
-    assert filled["expected"] == {"puDay": "22", "puMonth": "1", "puYear": "2024", "doDay": "26", "doMonth": "1",
-                                  "doYear": "2024", "city": "Zürich"}
-    assert rules["expected"]["puDay"] == "{DayD}"                                 # the task's rules are untouched
-    single = {"relativeTime": {"from": "5th next month"}, "expected": {"time": "{DoW}, {Month} {Day0D}, {Year}"}}
+    assert filled["expected"] == {"puDay": "22", "puMonth": "1", "puYear": "2024", "doDay": "26",
+                                  "doMonth": "1", "doYear": "2024", "city": "Zürich"}
+    assert rules["expected"]["puDay"] == "{DayD}"  # the task's rules are untouched
+    single = {"relativeTime": {"from": "5th next month"},
+              "expected": {"time": "{DoW}, {Month} {Day0D}, {Year}"}}
     assert relative_rules(single, MONDAY)["expected"]["time"] == "Mon, Feb 05, 2024"
     month = {"relativeTime": {"from": "this month"}, "expected": {"time": "{month}-weather"}}
     assert relative_rules(month, MONDAY)["expected"]["time"] == "january-weather"
@@ -172,10 +199,11 @@ def test_relative_time_is_the_vm_clock_in_the_rule_timezone(tmp_path):
     zurich = {**tomorrow, "timezone": "Europe/Zurich"}
     assert rule_relative_time(late_evening, ctx, {"rules": zurich})["expected"]["time"] == "2024-2-6"
     assert rule_relative_time(late_evening, ctx, {"rules": {**tomorrow, "timezone": "Not/AZone"}})[
-        "expected"]["time"] == "2024-2-5"                                        # unknown zone: the VM's as it is
+        "expected"]["time"] == "2024-2-5"  # unknown zone: the VM's as it is
     host_utc = datetime.now(ZoneInfo("UTC")) + timedelta(days=1)
     unknown = rule_relative_time(clock(), ctx, {"rules": {**tomorrow, "timezone": "Not/AZone"}})
-    assert unknown["expected"]["time"] == f"{host_utc.year}-{host_utc.month}-{host_utc.day}"   # the host, in UTC
+    # the host, in UTC
+    assert unknown["expected"]["time"] == f"{host_utc.year}-{host_utc.month}-{host_utc.day}"
 
 
 def test_real_relative_time_rules_resolve_every_day_of_the_year():
@@ -186,7 +214,7 @@ def test_real_relative_time_rules_resolve_every_day_of_the_year():
         now = datetime(2025, 1, 1, 12, tzinfo=ZoneInfo("UTC")) + timedelta(days=day)
         for getter in getters:
             expected = relative_rules(getter["rules"], now)["expected"]
-            assert not re.search(r"\{\w+\}", json.dumps(expected)), (getter, now)     # every placeholder filled
+            assert not re.search(r"\{\w+\}", json.dumps(expected)), (getter, now)  # every placeholder filled
 
 
 def _as_list(value):
@@ -203,13 +231,14 @@ def home_guest(files, home="/home/user") -> FakeGuest:
 
 def test_vlc_and_vscode_getters(tmp_path, monkeypatch):
     ctx = TaskContext(task_id="t", cache_dir=tmp_path)
-    guest = home_guest({"/home/user/.config/vlc/vlcrc": b"qt-bgcone=0\n", "/home/user/OpenProject.txt": b"project"})
+    guest = home_guest({"/home/user/.config/vlc/vlcrc": b"qt-bgcone=0\n",
+                        "/home/user/OpenProject.txt": b"project"})
     assert open(vlc_config(guest, ctx, {"dest": "vlcrc"})).read() == "qt-bgcone=0\n"
     with pytest.raises(ResultMissing):
         vlc_config(home_guest({}), ctx, {"dest": "vlcrc"})
     monkeypatch.setattr("daemon.evaluation.getters.apps.time.sleep", lambda seconds: None)
-    path = vscode_config(guest, ctx, {"vscode_extension_command": "OpenProject", "path": "/home/user/OpenProject.txt",
-                                      "dest": "OpenProject.txt"})
+    path = vscode_config(guest, ctx, {"vscode_extension_command": "OpenProject",
+                                      "path": "/home/user/OpenProject.txt", "dest": "OpenProject.txt"})
     assert open(path).read() == "project"
     assert any("typewrite('OpenProject')" in command[-1] for command in guest.commands)
     assert all(name in GETTERS for name in ("rule_relativeTime", "vlc_config", "vscode_config"))

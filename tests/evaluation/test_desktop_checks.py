@@ -1,5 +1,6 @@
-"""Live desktop state: VLC's status and window, the accessibility tree, GNOME favourites (desktop_checks.py), and
-the getters that read them (app_getters.py), against states made here and the rules of the real task files."""
+"""Live desktop state: VLC's status and window, the accessibility tree, GNOME favourites (desktop_checks.py),
+and the getters that read them (app_getters.py), against states made here and the rules of the real task
+files."""
 from __future__ import annotations
 
 import base64
@@ -12,13 +13,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from daemon.evaluation.context import TaskContext
 from daemon.evaluation.admission import missing_capabilities
+from daemon.evaluation.context import TaskContext
+from daemon.evaluation.getters import GETTERS, ResultMissing
 from daemon.evaluation.getters.apps import most_common_player
 from daemon.evaluation.metrics import desktop
-from daemon.evaluation.metrics.desktop import (check_accessibility_tree, check_gnome_favorite_apps,
-                                              is_vlc_fullscreen, is_vlc_playing)
-from daemon.evaluation.getters import GETTERS, ResultMissing
+from daemon.evaluation.metrics.desktop import (
+    check_accessibility_tree,
+    check_gnome_favorite_apps,
+    is_vlc_fullscreen,
+    is_vlc_playing,
+)
 from daemon.evaluation.metrics.general import check_include_exclude, literal_match
 from daemon.guest.client import GuestClient
 
@@ -39,7 +44,8 @@ def test_is_vlc_playing(tmp_path):
     assert is_vlc_playing(paused, {"type": "file_name", "file_name": RICK}) == 0.0
     by_uri = write(tmp_path / "c.xml", status_xml("playing", uri=f"file:///home/user/Desktop/{RICK}"))
     assert is_vlc_playing(by_uri, {"type": "file_name", "file_name": RICK}) == 1.0
-    hls = write(tmp_path / "d.xml", status_xml("playing", filename="master.m3u8"))    # a stream shows its file name
+    # a stream shows its file name
+    hls = write(tmp_path / "d.xml", status_xml("playing", filename="master.m3u8"))
     assert is_vlc_playing(hls, {"type": "url", "url": HLS}) == 1.0
     assert is_vlc_playing(hls, {"type": "url", "url": "https://example.com/video.m3u8"}) == 0.0
     full = write(tmp_path / "e.xml", status_xml("playing", url=HLS + "?token=1"))
@@ -72,7 +78,7 @@ def test_accessibility_tree_with_the_real_tasks_selectors_and_xpaths():
     to_elsewhere = pills(*emails).replace('<label name="To"/>', "")
     to_elsewhere = to_elsewhere.replace("<tool-bar", '<tool-bar><label name="To"/></tool-bar><tool-bar')
     before_to = a11y_tree(to_elsewhere)
-    assert check_accessibility_tree(before_to, recipients) == 0.0          # the pills must follow the To label
+    assert check_accessibility_tree(before_to, recipients) == 0.0  # the pills must follow the To label
     tabs = real_rules("7b1e1ff9")
     tab_list = '<page-tab-list attr:id="tabmail-tabs"><page-tab name="{}"/></page-tab-list>'
     assert check_accessibility_tree(a11y_tree(tab_list.format("About Profiles")), tabs) == 1.0
@@ -84,9 +90,12 @@ def test_accessibility_tree_with_the_real_tasks_selectors_and_xpaths():
 
 
 def test_accessibility_tree_rules():
-    tree = a11y_tree('<push-button attr:id="ok" name="OK">Confirm</push-button>', attr_uri="uri:deskat:attributes")
-    assert check_accessibility_tree(tree, [{"selectors": ['push-button[attr|id="ok"]']}]) == 1.0  # the tree's URIs
-    assert check_accessibility_tree(tree, [{"selectors": ["push-button[attr|id=cancel]", "[name=OK]"]}]) == 1.0
+    tree = a11y_tree('<push-button attr:id="ok" name="OK">Confirm</push-button>',
+                     attr_uri="uri:deskat:attributes")
+    # the tree's URIs
+    assert check_accessibility_tree(tree, [{"selectors": ['push-button[attr|id="ok"]']}]) == 1.0
+    assert check_accessibility_tree(tree,
+                                    [{"selectors": ["push-button[attr|id=cancel]", "[name=OK]"]}]) == 1.0
     assert check_accessibility_tree(tree, [{"xpath": "//push-button", "text": "Confirm"}]) == 1.0
     assert check_accessibility_tree(tree, [{"xpath": "//push-button", "text": "Confir"}]) == 0.0
     assert check_accessibility_tree(tree, [{"xpath": "//push-button[", "selectors": ["push-button"]}]) == 0.0
@@ -145,7 +154,8 @@ def local_python(bin_dir):
     """Answers `python -c` commands by running them here, with a fake xdg-mime first on PATH."""
     def answer(command):
         env = {"PATH": f"{bin_dir}:/usr/bin:/bin"}
-        done = subprocess.run([sys.executable, *command[1:]], capture_output=True, text=True, timeout=30, env=env)
+        done = subprocess.run([sys.executable, *command[1:]], capture_output=True, text=True, timeout=30,
+                              env=env)
         return {"output": done.stdout, "error": done.stderr, "returncode": done.returncode}
     return answer
 
@@ -163,11 +173,13 @@ def test_default_video_player(tmp_path):
     vlc = fake_xdg_mime(tmp_path, 'case "$3" in video/mp4|video/webm|video/x-matroska) echo vlc.desktop;;\n'
                                   "video/avi) echo totem.desktop;; esac\n")
     player = GETTERS["default_video_player"](FakeGuest(answer=local_python(vlc)), ctx, {})
-    assert player == "vlc.desktop\n"                           # the raw output line, as OSWorld's getter returns
+    assert player == "vlc.desktop\n"  # the raw output line, as OSWorld's getter returns
     assert check_include_exclude(player, {"include": ["vlc.desktop"]}) == 1.0
-    totem = fake_xdg_mime(tmp_path, 'case "$3" in video/x-ogm+ogg) ;; *) echo org.gnome.Totem.desktop;; esac\n')
-    assert check_include_exclude(GETTERS["default_video_player"](FakeGuest(answer=local_python(totem)), ctx, {}),
-                                 {"include": ["vlc.desktop"]}) == 0.0
+    totem = fake_xdg_mime(tmp_path,
+                          'case "$3" in video/x-ogm+ogg) ;; *) echo org.gnome.Totem.desktop;; esac\n')
+    assert check_include_exclude(
+        GETTERS["default_video_player"](FakeGuest(answer=local_python(totem)), ctx, {}),
+        {"include": ["vlc.desktop"]}) == 0.0
     failing = FakeGuest(answer=local_python(fake_xdg_mime(tmp_path, "exit 1\n")))
     assert GETTERS["default_video_player"](failing, ctx, {}) == "unknown"
     # OSWorld's list names x-ogm+ogg once and every other type twice: an earlier single vote loses
@@ -191,9 +203,11 @@ def test_vm_wallpaper_and_content_from_vm_file(tmp_path):
     guest = FakeGuest(files={config["path"]: (tmp_path / "made.xlsx").read_bytes()})
     last = GETTERS["content_from_vm_file"](guest, ctx, config)
     assert last == ["Yann LeCun", "345074", "Deep learning"]
-    assert literal_match(last, ["yann lecun", "345074", "Deep Learning"], ignore_case=True, type="list") == 1.0
+    assert literal_match(last, ["yann lecun", "345074", "Deep Learning"], ignore_case=True,
+                         type="list") == 1.0
     assert literal_match(last, ["Geoffrey Hinton", "900000", "Backprop"], type="list") == 0.0
-    assert GETTERS["content_from_vm_file"](FakeGuest(files={config["path"]: b"not a workbook"}), ctx, config) is None
+    assert GETTERS["content_from_vm_file"](FakeGuest(files={config["path"]: b"not a workbook"}), ctx,
+                                           config) is None
     with pytest.raises(ResultMissing):
         GETTERS["content_from_vm_file"](FakeGuest(), ctx, config)
 
@@ -222,7 +236,8 @@ def test_real_tasks_are_runnable_or_refused_for_a_named_piece():
 
 
 def test_options_we_do_not_implement_are_refused():
-    task = {"config": [], "evaluator": {"func": "check_accessibility_tree", "result": {"type": "accessibility_tree"},
+    task = {"config": [], "evaluator": {"func": "check_accessibility_tree",
+                                        "result": {"type": "accessibility_tree"},
                                         "expected": {"type": "rule", "rules": [{"xpath": "//a", "text": "x",
                                                                                 "exact": False}]}}}
     assert missing_capabilities(task) == ["metric 'check_accessibility_tree' rule 'exact' (not implemented)"]
@@ -235,8 +250,10 @@ def test_options_we_do_not_implement_are_refused():
 
 def test_accessibility_tree_is_refused_without_cssselect(monkeypatch):
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "cssselect" else real_find_spec(name))
-    task = {"config": [], "evaluator": {"func": "check_accessibility_tree", "result": {"type": "accessibility_tree"},
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name: None if name == "cssselect" else real_find_spec(name))
+    task = {"config": [], "evaluator": {"func": "check_accessibility_tree",
+                                        "result": {"type": "accessibility_tree"},
                                         "expected": {"type": "rule", "rules": [{"xpath": "//a"}]}}}
-    assert missing_capabilities(task) == ["metric 'check_accessibility_tree' (needs lxml and cssselect, in the docs "
-                                          "extra: pip install '.[docs]')"]
+    assert missing_capabilities(task) == ["metric 'check_accessibility_tree' (needs lxml and cssselect, "
+                                          "in the docs extra: pip install '.[docs]')"]

@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from daemon.evaluation.admission import missing_capabilities
 from daemon.evaluation.context import TaskContext
 from daemon.evaluation.evaluate import evaluate_task
-from daemon.evaluation.admission import missing_capabilities
 from daemon.evaluation.external.adapter import DesktopEnvMetrics, ExternalMetricError
 from tests.evaluation.fake_guest import FakeGuest
 
@@ -37,7 +37,8 @@ def desktop_env_path(tmp_path):
 @pytest.fixture
 def adapter(desktop_env_path):
     metrics = DesktopEnvMetrics(sys.executable, env={**os.environ, "PYTHONPATH": desktop_env_path},
-                                allowed=frozenset({"compare_audios", "explodes", "imported_modules", "no_such_metric"}))
+                                allowed=frozenset({"compare_audios", "explodes", "imported_modules",
+                                                  "no_such_metric"}))
     yield metrics
     metrics.close()
 
@@ -69,7 +70,8 @@ def test_tasks_our_metrics_lack_become_runnable_and_score_through_it(adapter, tm
                           "result": {"type": "vm_file", "path": "/home/user/take.wav", "dest": "take.wav"},
                           "expected": {"type": "vm_file", "path": "/home/user/gold.wav", "dest": "gold.wav"}}}
     assert missing_capabilities(task) != []
-    assert missing_capabilities(task, SimpleNamespace(evaluation={"desktop_env_python": sys.executable})) == []
+    assert missing_capabilities(task,
+                                SimpleNamespace(evaluation={"desktop_env_python": sys.executable})) == []
     guest = FakeGuest(files={"/home/user/take.wav": b"audio", "/home/user/gold.wav": b"audio"})
     ctx = TaskContext(task_id="deck", cache_dir=tmp_path / "cache", external_metric=adapter.score)
     assert evaluate_task(task, guest, ctx, "DONE") == 1.0

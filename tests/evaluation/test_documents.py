@@ -5,18 +5,31 @@ import pytest
 
 docx = pytest.importorskip("docx", reason="the docs extra is not installed")
 
-import importlib.util                                                    # noqa: E402
+import importlib.util  # noqa: E402
 
 from daemon.evaluation.admission import missing_capabilities  # noqa: E402
-from daemon.evaluation.metrics import writer, writer_formatting                # noqa: E402
-from daemon.evaluation.metrics.writer import (compare_docx_files, compare_docx_files_and_ignore_new_lines,  # noqa: E402
-                                              compare_docx_tables, compare_references, compare_unique_train_records,
-                                              fuzzy_place_math)
-from daemon.evaluation.registry import gaps                                    # noqa: E402
+from daemon.evaluation.metrics import writer, writer_formatting  # noqa: E402
+from daemon.evaluation.metrics.writer import (  # noqa: E402
+    compare_docx_files,
+    compare_docx_files_and_ignore_new_lines,
+    compare_docx_tables,
+    compare_references,
+    compare_unique_train_records,
+    fuzzy_place_math,
+)
+from daemon.evaluation.registry import gaps  # noqa: E402
 
-from .builders import (ODT_PARAGRAPHS, PLACES, REFERENCES, TRAIN_RECORDS, document, metrics_of, odt,  # noqa: E402
-                       table_document)
-from .osworld_tasks import tasks_scored_by                             # noqa: E402
+from .builders import (  # noqa: E402
+    ODT_PARAGRAPHS,
+    PLACES,
+    REFERENCES,
+    TRAIN_RECORDS,
+    document,
+    metrics_of,
+    odt,
+    table_document,
+)
+from .osworld_tasks import tasks_scored_by  # noqa: E402
 
 WRITER_METRICS = {**metrics_of(writer), **metrics_of(writer_formatting)}
 
@@ -60,9 +73,11 @@ def test_capability_check_refuses_unknown_options_and_names_missing_libraries(mo
     assert gaps("metric", "check_tabstops", {"word_number_split_by_tabstop": 3, "tolerance": 1}) == [
         "check_tabstops option 'tolerance' (not implemented)"]
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "rapidfuzz" else real_find_spec(name))
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name: None if name == "rapidfuzz" else real_find_spec(name))
     assert gaps("metric", "compare_docx_files", {"content_only": True}) == [
-        "metric 'compare_docx_files' fuzzy matching (needs rapidfuzz, needs the docs extra: pip install '.[docs]')"]
+        "metric 'compare_docx_files' fuzzy matching (needs rapidfuzz, needs the docs extra: "
+        "pip install '.[docs]')"]
     assert gaps("metric", "compare_docx_files", {"ignore_blanks": True}) == []
 
 
@@ -83,8 +98,9 @@ def test_fuzzy_match_and_content_only_score_the_similarity(tmp_path):
     assert compare_docx_files(near, gold) == 0.0
     similarity = compare_docx_files(near, gold, fuzzy_match=True)
     assert 0.9 < similarity < 1.0
-    assert compare_docx_files(near, gold, fuzzy_match=True, fuzzy_match_threshold=0.99) == similarity   # as OSWorld:
-    assert compare_docx_files(near, gold, fuzzy_match=True, fuzzy_match_threshold=0.9) == similarity    # not read
+    # as OSWorld: not read
+    assert compare_docx_files(near, gold, fuzzy_match=True, fuzzy_match_threshold=0.99) == similarity
+    assert compare_docx_files(near, gold, fuzzy_match=True, fuzzy_match_threshold=0.9) == similarity
     assert compare_docx_files(near, gold, content_only=True, ignore_blanks=False) == similarity
     per_paragraph = compare_docx_files(near, gold, fuzzy_match=True, ignore_blanks=False)
     assert 0.9 < per_paragraph < 1.0 and per_paragraph != similarity       # the mean of the paragraph ratios
@@ -104,7 +120,8 @@ def test_odt_paragraphs_and_highlighted_words(tmp_path):
 
 def test_ignore_new_lines_references_and_train_records(tmp_path):
     gold = document(tmp_path / "gold.docx", "a  b", "c")
-    assert compare_docx_files_and_ignore_new_lines(document(tmp_path / "gaps.docx", "a b", "", "c"), gold) == 1.0
+    assert compare_docx_files_and_ignore_new_lines(document(tmp_path / "gaps.docx", "a b", "", "c"),
+                                                   gold) == 1.0
     assert compare_docx_files_and_ignore_new_lines(document(tmp_path / "gaps.docx", "a b", "", "c"), gold,
                                                    ignore_blanks=False) == 0.0
     pytest.importorskip("rapidfuzz")

@@ -9,15 +9,23 @@ import types
 
 import pytest
 
+from daemon.evaluation.admission import missing_capabilities
 from daemon.evaluation.context import TaskContext
 from daemon.evaluation.evaluate import evaluate_task
-from daemon.evaluation.admission import missing_capabilities
-from daemon.evaluation.steps import run_setup
 from daemon.evaluation.getters import GETTERS, ResultMissing
 from daemon.evaluation.host_policy import HostPolicy
-from daemon.evaluation.metrics.general import (check_direct_json_object, check_include_exclude, check_json_settings, check_list,
-                                       compare_csv, compare_text_file, exact_match, is_extension_installed,
-                                       literal_match)
+from daemon.evaluation.metrics.general import (
+    check_direct_json_object,
+    check_include_exclude,
+    check_json_settings,
+    check_list,
+    compare_csv,
+    compare_text_file,
+    exact_match,
+    is_extension_installed,
+    literal_match,
+)
+from daemon.evaluation.steps import run_setup
 from daemon.simulator import provision, stop_all
 from daemon.simulator.tasks import load_task, names
 from tests.support import fresh_ip_base, wait_for_guest
@@ -26,13 +34,12 @@ from .fake_guest import FakeGuest
 from .osworld_tasks import TASKS, tasks_scored_by
 
 
-
 @pytest.fixture
 def ctx(tmp_path):
     return TaskContext(task_id="t1", cache_dir=tmp_path / "cache", step_timeout=5)
 
 
-# --- metrics -------------------------------------------------------------------------------------------------------
+# --- metrics ------------------------------------------------------------------------------------------------
 def test_exact_match_and_include_exclude():
     assert exact_match("yes", {"expected": "yes"}) == 1.0 and exact_match("yes\n", {"expected": "yes"}) == 0.0
     rules = {"include": ["a", "b"], "exclude": ["z"]}
@@ -70,7 +77,7 @@ def test_compare_csv_strictness_case_and_several_expected_files(tmp_path):
     assert compare_csv(str(result), str(gold)) == 0.0
     assert compare_csv(str(result), str(gold), strict=False, ignore_case=True) == 1.0
     assert compare_csv(str(result), [str(other), str(gold)], strict=False, ignore_case=True) == 1.0
-    gold.write_text("a,b\n1,2\n")                                # OSWorld reads UTF-8: a BOM on one side differs
+    gold.write_text("a,b\n1,2\n")  # OSWorld reads UTF-8: a BOM on one side differs
     assert compare_csv(str(result), str(gold), strict=False, ignore_case=True) == 0.0
     assert compare_csv(None, str(gold)) == 0.0
 
@@ -86,7 +93,8 @@ def test_json_settings_and_extension_lists(tmp_path):
     listing = "ms-python.python\nvscodevim.vim\n"
     assert is_extension_installed(listing, {"type": "contain", "expected": "ms-python.python"}) == 1.0
     assert is_extension_installed(listing, {"type": "not_contain", "expected": "vscodevim.vim"}) == 0.0
-    assert is_extension_installed(listing, {"type": "contain", "expected": ""}) == 1.0     # as OSWorld: "" in text
+    # as OSWorld: "" in text
+    assert is_extension_installed(listing, {"type": "contain", "expected": ""}) == 1.0
     assert is_extension_installed(None, {"type": "contain", "expected": "ms-python.python"}) == 0.0
 
 
@@ -99,13 +107,13 @@ def test_metrics_against_options_real_tasks_use():
             assert exact_match(rules["expected"], rules) == 1.0
         else:
             text = " ".join(rules.get("include", []))
-            assert check_include_exclude(text, rules) == (0.0 if any(x in text for x in rules.get("exclude", []))
-                                                          else 1.0)
+            assert check_include_exclude(text, rules) == (
+                0.0 if any(x in text for x in rules.get("exclude", [])) else 1.0)
         seen += 1
     assert seen >= 20
 
 
-# --- skeleton ------------------------------------------------------------------------------------------------------
+# --- skeleton -----------------------------------------------------------------------------------------------
 def test_infeasible_and_last_action_fail(ctx):
     guest = FakeGuest()
     assert evaluate_task({"evaluator": {"func": "infeasible"}}, guest, ctx, "FAIL") == 1.0
@@ -120,7 +128,8 @@ def test_conj_and_or_and_a_missing_result_file(ctx):
     guest = FakeGuest(answer={"ls": "a.txt b.txt"})
     yes = {"type": "vm_command_line", "command": "ls", "shell": True}
     rules = lambda inc: {"type": "rule", "rules": {"include": [inc], "exclude": []}}     # noqa: E731
-    both = {"func": ["check_include_exclude"] * 2, "result": [yes, yes], "expected": [rules("a.txt"), rules("c")]}
+    both = {"func": ["check_include_exclude"] * 2, "result": [yes, yes],
+            "expected": [rules("a.txt"), rules("c")]}
     assert evaluate_task({"evaluator": {**both, "conj": "and"}}, guest, ctx, None) == 0.0
     assert evaluate_task({"evaluator": {**both, "conj": "or"}}, guest, ctx, None) == 1.0
     missing = {"func": "compare_text_file", "result": {"type": "vm_file", "path": "/nope", "dest": "x"},
@@ -130,7 +139,8 @@ def test_conj_and_or_and_a_missing_result_file(ctx):
 
 def test_vm_file_multi_gives_and_a_missing_one_is_none(ctx):
     guest = FakeGuest(files={"/a": b"A", "/c": b"C"})
-    config = {"type": "vm_file", "multi": True, "path": ["/a", "/b", "/c"], "dest": ["a", "b", "c"], "gives": [0, 1, 2]}
+    config = {"type": "vm_file", "multi": True, "path": ["/a", "/b", "/c"], "dest": ["a", "b", "c"],
+              "gives": [0, 1, 2]}
     first, missing, third = GETTERS["vm_file"](guest, ctx, config)
     assert missing is None and open(first).read() == "A" and open(third).read() == "C"
     assert open(GETTERS["vm_file"](guest, ctx, {**config, "gives": [2]})).read() == "C"
@@ -141,17 +151,19 @@ def test_vm_file_multi_gives_and_a_missing_one_is_none(ctx):
 def test_postconfig_runs_before_the_getters(ctx):
     guest = FakeGuest(answer={"cat f": "saved"})
     task = {"evaluator": {"postconfig": [{"type": "activate_window", "parameters": {"window_name": "w"}}],
-                          "func": "exact_match", "result": {"type": "vm_command_line", "command": ["cat", "f"]},
+                          "func": "exact_match",
+                          "result": {"type": "vm_command_line", "command": ["cat", "f"]},
                           "expected": {"type": "rule", "rules": {"expected": "saved"}}}}
     assert evaluate_task(task, guest, ctx, None) == 1.0
     assert guest.calls[0][0] == "activate_window"
 
 
-# --- setup ---------------------------------------------------------------------------------------------------------
+# --- setup --------------------------------------------------------------------------------------------------
 def test_execute_placeholders_and_stdout_capture(ctx):
     guest = FakeGuest(answer={"echo password 1920 540": "ok"})
     run_setup([{"type": "execute", "parameters": {"command": ["echo", "{CLIENT_PASSWORD}", "{SCREEN_WIDTH}",
-                                                              "{SCREEN_HEIGHT_HALF}"], "stdout": "out.txt"}}], guest, ctx)
+                                                              "{SCREEN_HEIGHT_HALF}"], "stdout": "out.txt"}}],
+              guest, ctx)
     assert (ctx.task_dir / "out.txt").read_text() == "ok"
 
 
@@ -167,11 +179,12 @@ def test_download_cache_is_shared_atomic_and_works_offline(tmp_path):
     assert not [p for p in paths[0].parent.iterdir() if p.name.startswith(".part-")]
     source.unlink()                                          # offline: the cache answers
     guest = FakeGuest()
-    run_setup([{"type": "download", "parameters": {"files": [{"url": url, "path": "/home/user/x.bin"}]}}], guest, ctx)
+    run_setup([{"type": "download", "parameters": {"files": [{"url": url, "path": "/home/user/x.bin"}]}}],
+              guest, ctx)
     assert len(guest.files["/home/user/x.bin"]) == 3 << 20
 
 
-# --- capability check ----------------------------------------------------------------------------------------------
+# --- capability check ---------------------------------------------------------------------------------------
 def test_missing_capabilities_names_what_is_missing():
     task = {"config": [{"type": "login", "parameters": {}}],
             "evaluator": {"func": ["compare_audios", "exact_match"], "result": [
@@ -189,10 +202,11 @@ def test_missing_capabilities_names_what_is_missing():
 
 
 def test_every_metric_refuses_the_options_it_does_not_read():
-    """The same options check for every metric (it once covered only some): an option a metric does not declare
-    would be silently ignored and the task scored wrongly."""
+    """The same options check for every metric (it once covered only some): an option a metric does not
+    declare would be silently ignored and the task scored wrongly."""
     def task(func, options):
-        return {"evaluator": {"func": func, "options": options, "result": {"type": "vm_command_line", "command": "x"},
+        return {"evaluator": {"func": func, "options": options,
+                              "result": {"type": "vm_command_line", "command": "x"},
                               "expected": {"type": "rule", "rules": {"expected": "y"}}}}
     assert missing_capabilities(task("exact_match", {"ignore_case": True})) == [
         "exact_match option 'ignore_case' (not implemented)"]
@@ -204,25 +218,28 @@ def test_every_metric_refuses_the_options_it_does_not_read():
 def test_a_metric_that_would_run_vm_code_is_refused_even_with_desktop_env():
     task = {"evaluator": {"func": "check_python_file_by_test_suite",
                           "result": {"type": "vm_file", "path": "/home/user/a.py", "dest": "a.py"},
-                          "expected": {"type": "cloud_file", "path": "https://example.com/t.py", "dest": "t.py"}}}
-    refusal = ["metric 'check_python_file_by_test_suite' (refused: it would run code from the VM on the host)"]
+                          "expected": {"type": "cloud_file", "path": "https://example.com/t.py",
+                                       "dest": "t.py"}}}
+    refusal = ["metric 'check_python_file_by_test_suite' "
+               "(refused: it would run code from the VM on the host)"]
     assert missing_capabilities(task) == refusal
     with_desktop_env = types.SimpleNamespace(evaluation={"desktop_env_python": "/opt/osworld/bin/python"})
     assert missing_capabilities(task, with_desktop_env) == refusal
-    assert missing_capabilities({"evaluator": {**task["evaluator"], "func": "compare_videos"}}, with_desktop_env) == []
+    assert missing_capabilities({"evaluator": {**task["evaluator"], "func": "compare_videos"}},
+                                with_desktop_env) == []
 
 
 def test_tasks_check_cli_on_the_osworld_files():
     if not TASKS.is_dir():
         pytest.skip(f"OSWorld task files not found at {TASKS}")
-    out = subprocess.run([sys.executable, "-m", "daemon.tasks", "check", str(TASKS)], capture_output=True, text=True,
-                         timeout=120, check=True).stdout
+    out = subprocess.run([sys.executable, "-m", "daemon.tasks", "check", str(TASKS)], capture_output=True,
+                         text=True, timeout=120, check=True).stdout
     last = out.strip().splitlines()[-1]
     runnable, total = map(int, last.removeprefix("runnable: ").split("/"))
     assert last.startswith("runnable: ") and total == 369 and 0 < runnable < total
 
 
-# --- on the simulated VMware ---------------------------------------------------------------------------------------
+# --- on the simulated VMware --------------------------------------------------------------------------------
 @pytest.fixture
 def sim_guest(tmp_path):
     home = tmp_path / "sim"
@@ -237,7 +254,7 @@ def sim_guest(tmp_path):
 
 def test_simulated_tasks_run_setup_and_score(sim_guest, ctx):
     assert names() == ["answer_only", "close_tab", "either_file", "sign_letter", "type_and_save"]
-    letter = load_task("sign_letter")               # download, execute with placeholders, launch, postconfig, and
+    letter = load_task("sign_letter")  # download, execute with placeholders, launch, postconfig, and
     run_setup(letter["config"], sim_guest, ctx)
     assert evaluate_task(letter, sim_guest, ctx, None) == 0.0          # not signed yet
     prefix = "import pyautogui; import time; pyautogui.FAILSAFE = False; "
@@ -268,4 +285,5 @@ def test_check_direct_json_object_list_order_and_failed_expectations():
     assert check_direct_json_object({"days": ["Fri", "Tue"]}, rules) == 0.0
     assert check_direct_json_object({"days": None}, rules) == 0.0
     assert check_direct_json_object({"days": ["Fri", "Mon"]}, {"expected": {"days": ["Mon", "Fri"]}}) == 0.0
-    assert check_direct_json_object({"x": "__EVALUATION_FAILED__"}, {"expected": {"x": "__EVALUATION_FAILED__"}}) == 0
+    assert check_direct_json_object({"x": "__EVALUATION_FAILED__"},
+                                    {"expected": {"x": "__EVALUATION_FAILED__"}}) == 0

@@ -10,7 +10,8 @@ from .osworld_tasks import tasks_using
 
 pytest.importorskip("bs4", reason="the docs extra is not installed")
 
-PAGE = '<html><body><table><tr><td sdnum="1033;0;0.00" align="right">1.50</td><td>{text}</td></tr></table></body></html>'
+PAGE = ('<html><body><table><tr><td sdnum="1033;0;0.00" align="right">1.50</td><td>{text}</td></tr></table>'
+        '</body></html>')
 
 
 def write(path, html: str) -> str:

@@ -1,4 +1,5 @@
-"""OSWorld's image metrics against images made here, the SSIM against skimage's, and the real tasks' options."""
+"""OSWorld's image metrics against images made here, the SSIM against skimage's, and the real tasks'
+options."""
 from __future__ import annotations
 
 import pytest
@@ -6,16 +7,27 @@ from PIL import Image, ImageEnhance
 
 np = pytest.importorskip("numpy", reason="the docs extra is not installed")
 
+from daemon.evaluation import registry  # noqa: E402
 from daemon.evaluation.admission import missing_capabilities  # noqa: E402
-from daemon.evaluation.metrics import images                                   # noqa: E402
-from daemon.evaluation import registry                                        # noqa: E402
-from daemon.evaluation.context import TaskContext                      # noqa: E402
-from daemon.evaluation.getters import GETTERS, ResultMissing           # noqa: E402
+from daemon.evaluation.context import TaskContext  # noqa: E402
+from daemon.evaluation.getters import GETTERS, ResultMissing  # noqa: E402
+from daemon.evaluation.metrics import images  # noqa: E402
 
-from .builders import (ENHANCEMENTS, GIMPRC, enhanced, metrics_of, on_background, one_pixel_changed, save,  # noqa: E402
-                       scene, text_at, transparent_margins, triangle_at)
-from .fake_guest import FakeGuest                                        # noqa: E402
-from .osworld_tasks import tasks_scored_by, tasks_using                # noqa: E402
+from .builders import (  # noqa: E402
+    ENHANCEMENTS,
+    GIMPRC,
+    enhanced,
+    metrics_of,
+    on_background,
+    one_pixel_changed,
+    save,
+    scene,
+    text_at,
+    transparent_margins,
+    triangle_at,
+)
+from .fake_guest import FakeGuest  # noqa: E402
+from .osworld_tasks import tasks_scored_by, tasks_using  # noqa: E402
 
 IMAGE_METRICS = metrics_of(images)
 
@@ -81,7 +93,7 @@ def test_structure_sim_with_threshold_resizes_and_takes_the_threshold(tmp_path):
     assert check(gold, tiny) == 1.0                                         # resized to the gold's size first
     assert check(save(scene(seed=9).rotate(180).resize((6, 4)), tmp_path, "tiny_other.png"), tiny) == 0.0
     one_row = save(gold_image.resize((6, 1)), tmp_path, "row.png")
-    assert check(one_row, one_row) == 0.0                                   # skimage fails on a 1-pixel window
+    assert check(one_row, one_row) == 0.0  # skimage fails on a 1-pixel window
     assert check(None, gold) == 0.0
 
 
@@ -115,10 +127,13 @@ def test_property_changed_and_structure_kept(tmp_path, metric, kind, passing, fa
 
 def test_green_background(tmp_path):
     white = save(on_background((255, 255, 255)), tmp_path, "white.png")
-    assert images.check_green_background(save(on_background((20, 200, 30)), tmp_path, "green.png"), white) == 1.0
-    assert images.check_green_background(save(on_background((200, 200, 30)), tmp_path, "yellow.png"), white) == 0.0
+    assert images.check_green_background(save(on_background((20, 200, 30)), tmp_path, "green.png"),
+                                         white) == 1.0
+    assert images.check_green_background(save(on_background((200, 200, 30)), tmp_path, "yellow.png"),
+                                         white) == 0.0
     wide = save(on_background((255, 255, 255), (50, 40)), tmp_path, "wide.png")
-    assert images.check_green_background(save(on_background((20, 200, 30), (50, 40)), tmp_path, "g.png"), wide) == 0.0
+    assert images.check_green_background(save(on_background((20, 200, 30), (50, 40)), tmp_path, "g.png"),
+                                         wide) == 0.0
 
 
 def test_triangle_position(tmp_path):
@@ -164,7 +179,8 @@ def test_check_config_status(tmp_path):
     assert images.check_config_status(str(config), {"key": "theme", "value": '"Light"'}) == 1.0
     assert images.check_config_status(str(config), {"key": "theme", "value": '"Dark"'}) == 0.0
     assert images.check_config_status(str(config), {"key": "undo-levels", "value": "100"}) == 1.0
-    assert images.check_config_status(str(config), {"key": ["session-info", '"toolbox"'], "value": "20"}) == 0.0
+    assert images.check_config_status(str(config),
+                                      {"key": ["session-info", '"toolbox"'], "value": "20"}) == 0.0
     assert images.check_config_status(str(config), {"key": "position", "value": "20"}) == 1.0
     assert images.check_config_status(None, {"key": "theme", "value": '"Light"'}) == 0.0
 
@@ -197,5 +213,6 @@ def test_real_tasks_using_image_metrics_are_runnable():
 def test_real_task_with_an_ssim_threshold_is_runnable():
     tasks = list(tasks_using("check_structure_sim_with_threshold"))
     assert tasks and all(missing_capabilities(task) == [] for name, task in tasks)
-    assert registry.gaps("metric", "check_structure_sim_with_threshold", {"ssim_threshold": 0.85, "win": 3}) == [
+    assert registry.gaps("metric", "check_structure_sim_with_threshold",
+                         {"ssim_threshold": 0.85, "win": 3}) == [
         "check_structure_sim_with_threshold option 'win' (not implemented)"]

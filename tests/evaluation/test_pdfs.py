@@ -1,5 +1,5 @@
-"""PDF metrics: compare_pdfs' Indel ratio against rapidfuzz's, the perceptual hash against scipy's DCT, PDFs made
-here with PyMuPDF, and the real tasks' verdicts."""
+"""PDF metrics: compare_pdfs' Indel ratio against rapidfuzz's, the perceptual hash against scipy's DCT, PDFs
+made here with PyMuPDF, and the real tasks' verdicts."""
 from __future__ import annotations
 
 import importlib.util
@@ -8,8 +8,15 @@ import random
 import pytest
 
 from daemon.evaluation.admission import missing_capabilities
-from daemon.evaluation.metrics.pdf import (check_pdf_pages, compare_pdf_images, compare_pdfs, hash_distance,
-                                    longest_common_subsequence, perceptual_hash, text_similarity)
+from daemon.evaluation.metrics.pdf import (
+    check_pdf_pages,
+    compare_pdf_images,
+    compare_pdfs,
+    hash_distance,
+    longest_common_subsequence,
+    perceptual_hash,
+    text_similarity,
+)
 
 from .builders import pdf, pdf_with_pictures, picture
 from .osworld_tasks import tasks_scored_by, tasks_using
@@ -53,7 +60,7 @@ def test_compare_pdfs(tmp_path):
 def test_real_tasks_runnable_exactly_when_pymupdf_is_installed():
     installed = importlib.util.find_spec("pymupdf") is not None
     checked = 0
-    for name, task, evaluator in tasks_scored_by("compare_pdfs"):
+    for name, task, _evaluator in tasks_scored_by("compare_pdfs"):
         gaps = [m for m in missing_capabilities(task) if "compare_pdfs" in m]
         assert len(gaps) == (0 if installed else 1) and all("PyMuPDF" in m for m in gaps), name
         checked += 1

@@ -8,26 +8,58 @@ import pytest
 
 pptx = pytest.importorskip("pptx", reason="the docs extra is not installed")
 
-from lxml import etree                                                   # noqa: E402
-from pptx.dml.color import RGBColor                                      # noqa: E402
-from pptx.oxml.ns import qn                                              # noqa: E402
+from lxml import etree  # noqa: E402
+from pptx.dml.color import RGBColor  # noqa: E402
+from pptx.oxml.ns import qn  # noqa: E402
 
 from daemon.evaluation.admission import missing_capabilities  # noqa: E402
-from daemon.evaluation.context import TaskContext                      # noqa: E402
-from daemon.evaluation.getters import GETTERS, ResultMissing           # noqa: E402
-from daemon.evaluation.metrics.slides import (                                   # noqa: E402
-    check_auto_saving_time, check_image_stretch_and_center, check_left_panel, check_page_number_colors,
-    check_presenter_console_disable, check_slide_orientation_Portrait, check_transition, compare_pptx_files,
-    evaluate_presentation_fill_to_rgb_distance)
-from daemon.evaluation.registry import gaps                                    # noqa: E402
+from daemon.evaluation.context import TaskContext  # noqa: E402
+from daemon.evaluation.getters import GETTERS, ResultMissing  # noqa: E402
+from daemon.evaluation.metrics.slides import (  # noqa: E402
+    check_auto_saving_time,
+    check_image_stretch_and_center,
+    check_left_panel,
+    check_page_number_colors,
+    check_presenter_console_disable,
+    check_slide_orientation_Portrait,
+    check_transition,
+    compare_pptx_files,
+    evaluate_presentation_fill_to_rgb_distance,
+)
+from daemon.evaluation.registry import gaps  # noqa: E402
 
-from .builders import (AUTOSAVE, BLANK, EXAMINED_EDITS, PRESENTER, Deck, backgrounds, bullet, dissolve,  # noqa: E402
-                       empty_box, empty_gold_run, empty_text_element, explicit_defaults, first_runs, font_colour,
-                       grouped, merged_runs, moved_by, placed_picture, portrait, presentation_with_master,
-                       full_slide_picture, red_picture, registry, slide_table, small_picture, solid_background,
-                       theme_colour)
-from .fake_guest import FakeGuest                                        # noqa: E402
-from .osworld_tasks import all_tasks, tasks_using                           # noqa: E402
+from .builders import (  # noqa: E402
+    AUTOSAVE,
+    BLANK,
+    EXAMINED_EDITS,
+    PRESENTER,
+    Deck,
+    backgrounds,
+    bullet,
+    dissolve,
+    empty_box,
+    empty_gold_run,
+    empty_text_element,
+    explicit_defaults,
+    first_runs,
+    font_colour,
+    full_slide_picture,
+    grouped,
+    merged_runs,
+    moved_by,
+    placed_picture,
+    portrait,
+    presentation_with_master,
+    red_picture,
+    registry,
+    slide_table,
+    small_picture,
+    solid_background,
+    theme_colour,
+)
+from .fake_guest import FakeGuest  # noqa: E402
+from .osworld_tasks import all_tasks, tasks_using  # noqa: E402
+
 
 @pytest.fixture
 def deck(tmp_path):
@@ -103,7 +135,7 @@ def test_tables_compare_grid_and_run_format_not_cell_text(deck):
     assert compare_pptx_files(deck(slide_table([["a", "b", "c"], ["1", "2", "3"]])), gold) == 0.0
     bold = deck(slide_table([["a", "b"], ["1", "2"]], bold=True))
     assert compare_pptx_files(bold, gold) == 0.0
-    assert compare_pptx_files(bold, gold, examine_font_bold=False) == 0.0              # always compared in tables
+    assert compare_pptx_files(bold, gold, examine_font_bold=False) == 0.0  # always compared in tables
 
 
 def test_text_inside_groups(deck):
@@ -112,8 +144,10 @@ def test_text_inside_groups(deck):
     assert compare_pptx_files(deck(grouped("changed")), gold) == 0.0
     assert compare_pptx_files(deck(grouped("changed")), gold, examine_alignment=False) == 0.0      # bullets
     assert compare_pptx_files(deck(grouped("changed")), gold, examine_bullets=False) == 0.0       # alignment
-    assert compare_pptx_files(deck(grouped("changed")), gold, examine_alignment=False, examine_bullets=False) == 1.0
-    assert compare_pptx_files(deck(grouped("a"), grouped("b")), deck(grouped("ab")), examine_shape=False) == 0.0
+    assert compare_pptx_files(deck(grouped("changed")), gold, examine_alignment=False,
+                              examine_bullets=False) == 1.0
+    assert compare_pptx_files(deck(grouped("a"), grouped("b")), deck(grouped("ab")),
+                              examine_shape=False) == 0.0
 
 
 @pytest.fixture
@@ -139,17 +173,20 @@ def test_placement_variants(tmp_path, picture):
 
 
 def test_missing_for_refuses_unknown_options_only():
-    assert gaps("metric", "compare_pptx_files", {"examine_shape": False, "examine_run_count": False, "approximately_tolerance": 0.01,
-                        "_note": "x", "enable_debug": False, "examine_shape_lenient_height": True}) == []
+    assert gaps("metric", "compare_pptx_files", {"examine_shape": False, "examine_run_count": False,
+                                                 "approximately_tolerance": 0.01, "_note": "x",
+                                                 "enable_debug": False,
+                                                 "examine_shape_lenient_height": True}) == []
     assert gaps("metric", "compare_pptx_files", {"examine_everything": True}) == [
         "compare_pptx_files option 'examine_everything' (not implemented)"]
     assert gaps("metric", "compare_pptx_files", {"examine_shape_lenient_height": True}) == [
         "compare_pptx_files option 'examine_shape_lenient_height' with examine_shape (not implemented)"]
 
 
-SLIDE_METRICS = {"compare_pptx_files", "check_presenter_console_disable", "check_transition", "check_auto_saving_time",
-                 "evaluate_presentation_fill_to_rgb_distance", "check_slide_orientation_Portrait", "check_left_panel",
-                 "check_page_number_colors", "check_image_stretch_and_center"}
+SLIDE_METRICS = {"compare_pptx_files", "check_presenter_console_disable", "check_transition",
+                 "check_auto_saving_time", "evaluate_presentation_fill_to_rgb_distance",
+                 "check_slide_orientation_Portrait", "check_left_panel", "check_page_number_colors",
+                 "check_image_stretch_and_center"}
 
 
 def test_every_real_task_of_these_metrics_is_runnable():
@@ -172,7 +209,8 @@ def test_transition_orientation_and_background_distance(tmp_path):
     blue = backgrounds(RGBColor(0, 0, 255))
     rules = {"rgb": [0, 0, 255], "original_rgb": [255, 255, 255]}
     assert evaluate_presentation_fill_to_rgb_distance(deck(blue), rules) == pytest.approx(1.0)
-    half = lambda prs: solid_background(prs.slides[0], RGBColor(0, 0, 255))   # noqa: E731  (the other: no colour)
+    # the other: no colour
+    half = lambda prs: solid_background(prs.slides[0], RGBColor(0, 0, 255))  # noqa: E731
     assert evaluate_presentation_fill_to_rgb_distance(deck(half), rules) == pytest.approx(0.5)
     white = backgrounds(RGBColor(255, 255, 255))
     assert evaluate_presentation_fill_to_rgb_distance(deck(white), rules) == 0.0
@@ -215,7 +253,8 @@ def png(colour) -> bytes:
 
 
 def picture_background(slide_number: int, picture: bytes | None = None, link: str | None = None):
-    """An edit giving a slide a picture background (p:bgPr's a:blipFill), held in the file or linked to a path."""
+    """An edit giving a slide a picture background (p:bgPr's a:blipFill), held in the file or linked to a
+    path."""
     from pptx.opc.constants import RELATIONSHIP_TYPE
     def edit(prs):
         slide = prs.slides[slide_number]
@@ -248,7 +287,7 @@ def test_background_image_in_slide_getter(tmp_path):
     for other in (deck(picture_background(0, held)), deck(lambda prs: solid_background(prs.slides[1],
                                                                                        RGBColor(0, 0, 255)))):
         with pytest.raises(ResultMissing):
-            get(other)                                                   # a picture on another slide; a colour
+            get(other)  # a picture on another slide; a colour
     with pytest.raises(ResultMissing):
         GETTERS["background_image_in_slide"](FakeGuest({}), ctx, config)
 

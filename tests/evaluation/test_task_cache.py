@@ -1,4 +1,5 @@
-"""The task cache is bounded (size, age), evicts least recently used first, and never a folder a worker holds."""
+"""The task cache is bounded (size, age), evicts least recently used first, and never a folder a worker
+holds."""
 from __future__ import annotations
 
 import os
@@ -42,7 +43,8 @@ def test_over_the_size_bound_the_least_recently_used_go_first(tmp_path):
     for name, age_days in (("newest", 1), ("old", 3), ("oldest", 5), ("middle", 2)):
         folder(tmp_path, name, 1, NOW - age_days * 86400)
     result = sweep(tmp_path, max_bytes=int(2.5 * MB), max_age=None, now=NOW)
-    assert result.removed == ["oldest", "old"] and result.freed_bytes == 2 * MB and result.kept_bytes == 2 * MB
+    assert (result.removed == ["oldest", "old"] and result.freed_bytes == 2 * MB
+            and result.kept_bytes == 2 * MB)
     assert left(tmp_path) == ["middle", "newest"]
     assert not any((tmp_path / "trash").iterdir())
 
@@ -67,7 +69,7 @@ from daemon.evaluation.task_cache import use_task_folder
 path = use_task_folder(Path(sys.argv[1]))
 (path / "setup-output.txt").write_text("written at reset, read at evaluate")
 print("held", flush=True)
-sys.stdin.read()                      # holds until the test closes stdin, like a worker between reset and evaluate
+sys.stdin.read()  # holds until the test closes stdin, like a worker between reset and evaluate
 """
 
 
@@ -84,7 +86,7 @@ def test_a_folder_held_by_a_worker_process_is_never_evicted(tmp_path):
     finally:
         worker.stdin.close()
         worker.wait(timeout=30)
-    assert sweep(tmp_path, max_bytes=0, max_age=None).removed == ["running"]     # released when the worker ended
+    assert sweep(tmp_path, max_bytes=0, max_age=None).removed == ["running"]  # released when the worker ended
 
 
 def test_use_marks_the_folder_as_just_used(tmp_path):
@@ -112,7 +114,7 @@ def test_one_folder_held_per_process_the_previous_task_is_released(tmp_path):
 @pytest.mark.parametrize("task_id", ["..", ".", "", "../../etc"])
 def test_task_ids_that_would_leave_tasks_are_refused(tmp_path, task_id):
     with pytest.raises(PolicyError, match="task_config.id"):
-        TaskContext(task_id=task_id, cache_dir=tmp_path).task_dir
+        _ = TaskContext(task_id=task_id, cache_dir=tmp_path).task_dir
     assert not (tmp_path / "tasks").exists() or list((tmp_path / "tasks").iterdir()) == []
 
 

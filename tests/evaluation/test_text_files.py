@@ -1,5 +1,5 @@
-"""Generic text/JSON/archive metrics (text_files.py), check_direct_json_object's expect_in_result, and the options
-and rules real task files pass them."""
+"""Generic text/JSON/archive metrics (text_files.py), check_direct_json_object's expect_in_result, and the
+options and rules real task files pass them."""
 from __future__ import annotations
 
 import json
@@ -7,15 +7,28 @@ import tempfile
 
 import pytest
 
-from daemon.evaluation.admission import missing_capabilities
 from daemon.evaluation import registry
+from daemon.evaluation.admission import missing_capabilities
 from daemon.evaluation.metrics import METRICS
 from daemon.evaluation.metrics.general import check_direct_json_object
-from daemon.evaluation.metrics.text import (archive_gaps, archive_member, check_csv, check_json, check_line_number,
-                                          check_moved_jpgs, compare_archive, compare_epub, compare_python_pure_text,
-                                          compare_result_files, compare_zip_files, diff_text_file, file_contains,
-                                          is_in_list, match_in_list)
 from daemon.evaluation.metrics.matching import value_matches
+from daemon.evaluation.metrics.text import (
+    archive_gaps,
+    archive_member,
+    check_csv,
+    check_json,
+    check_line_number,
+    check_moved_jpgs,
+    compare_archive,
+    compare_epub,
+    compare_python_pure_text,
+    compare_result_files,
+    compare_zip_files,
+    diff_text_file,
+    file_contains,
+    is_in_list,
+    match_in_list,
+)
 
 from .builders import OPF, epub_of, pdf_bytes, tar_of, write, zip_of
 from .osworld_tasks import tasks_scored_by, tasks_using
@@ -41,7 +54,8 @@ def test_check_json_paths_yaml_and_unexpect(tmp_path):
     assert check_json(manifest, rules) == 1.0
     assert check_json(manifest, {"expect": [{"key": ["name", "deeper"], "method": "eq", "ref": 1}]}) == 0.0
     assert check_json(manifest, {"expect": [{"key": ["version"], "method": "eq", "ref": "1"}]}) == 0.0
-    assert check_json(manifest, {**rules, "unexpect": [{"key": ["name"], "method": "re", "ref": "hap"}]}) == 0.0
+    assert check_json(manifest, {**rules,
+                                 "unexpect": [{"key": ["name"], "method": "re", "ref": "hap"}]}) == 0.0
     assert check_json(manifest, {**rules, "unexpect": [{"key": ["gone"], "method": "eq", "ref": "x"}]}) == 1.0
     config = write(tmp_path / "c.yml", "name: Test Account\nauthor:\n  email: Test@gmail.com\n")
     yaml_rules = {"expect": [{"key": ["author", "email"], "method": "eq", "ref": "Test@gmail.com"}]}
@@ -76,7 +90,8 @@ def test_compare_archive_members_and_folders(tmp_path):
                            file_path="slides") == 1.0
     assert compare_archive(zip_of(tmp_path / "half.zip", {"slides/a.txt": "A", "slides/b.txt": "X"}), gold,
                            file_path="slides", file_type="text") == 0.5
-    assert compare_archive(zip_of(tmp_path / "fewer.zip", {"slides/a.txt": "A"}), gold, file_path="slides") == 0.0
+    assert compare_archive(zip_of(tmp_path / "fewer.zip", {"slides/a.txt": "A"}), gold,
+                           file_path="slides") == 0.0
     tar_gold = tar_of(tmp_path / "gold.tar.gz", {"a.csv": "x,y\n", "b.csv": "1,2\n"})
     assert compare_archive(tar_of(tmp_path / "ours.tar.gz", {"a.csv": "x,y\n", "b.csv": "1,2\n"}), tar_gold,
                            file_type="csv") == 1.0
@@ -86,7 +101,7 @@ def test_compare_archive_members_and_folders(tmp_path):
 
 
 def test_compare_archive_refuses_members_leaving_the_folder(tmp_path, monkeypatch):
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))          # archives unpack in folders under tmp_path
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # archives unpack in folders under tmp_path
     evil = tar_of(tmp_path / "evil.tar.gz", {"../escaped.txt": "x"})
     assert compare_archive(evil, tar_of(tmp_path / "gold.tar.gz", {"escaped.txt": "x"})) == 0.0
     assert not (tmp_path / "escaped.txt").exists()
@@ -97,22 +112,27 @@ def test_archive_gaps_are_the_member_metric_gaps():
     assert archive_member({"file_type": "pdf"}) == ("compare_pdfs", {})
     assert archive_gaps({"file_type": "rar"})
     assert archive_gaps({"file_type": "csv", "strict": False}) == []             # compare_csv reads strict
-    assert archive_gaps({"file_type": "csv", "tolerance": 1}) == ["compare_csv option 'tolerance' (not implemented)"]
+    assert archive_gaps({"file_type": "csv", "tolerance": 1}) == [
+        "compare_csv option 'tolerance' (not implemented)"]
 
 
 def test_check_direct_json_object_expect_in_result():
     rules = {"expected": {"fromStation": ["BOM"], "toStation": ["STO", "ARN"], "q": "coffee"},
              "expect_in_result": True}
-    assert check_direct_json_object({"fromStation": "BOM", "toStation": ["ARN"], "q": "drip coffee maker"}, rules) == 1
-    assert check_direct_json_object({"fromStation": "BOM", "toStation": "OSL", "q": "drip coffee"}, rules) == 0.0
-    assert check_direct_json_object({"fromStation": "BOM", "toStation": "STO"}, rules) == 0.0       # q missing
+    assert check_direct_json_object({"fromStation": "BOM", "toStation": ["ARN"], "q": "drip coffee maker"},
+                                    rules) == 1
+    assert check_direct_json_object({"fromStation": "BOM", "toStation": "OSL", "q": "drip coffee"},
+                                    rules) == 0.0
+    assert check_direct_json_object({"fromStation": "BOM", "toStation": "STO"}, rules) == 0.0  # q missing
     assert check_direct_json_object({"q": "drip coffee maker"}, {"expected": {"q": "coffee"}}) == 0.0  # exact
-    assert check_direct_json_object("{'q': 'coffee'}", {"expected": {"q": "coffee"}}) == 1.0     # OSWorld's quotes
+    # OSWorld's quotes
+    assert check_direct_json_object("{'q': 'coffee'}", {"expected": {"q": "coffee"}}) == 1.0
     assert check_direct_json_object("[1]", {"expected": {"q": "coffee"}}) == 0.0
 
 
 def test_real_tasks_are_runnable():
-    metrics = ("check_json", "diff_text_file", "file_contains", "compare_archive", "is_in_list", "match_in_list")
+    metrics = ("check_json", "diff_text_file", "file_contains", "compare_archive", "is_in_list",
+               "match_in_list")
     checked = 0
     for name, task, evaluator in tasks_scored_by(*metrics):
         gaps = [gap for gap in missing_capabilities(task) if evaluator["func"] in gap]
@@ -127,7 +147,8 @@ def test_check_csv_expect_and_unexpect_records(tmp_path):
                                                 "smtp://smtp.gmail.com,someone@gmail.com,y\n")
     removed = {"unexpect": [{"url": "imap://outlook.office365.com", "user": "anonym-x2024@outlook.com"}]}
     assert check_csv(accounts, removed) == 0.0
-    assert check_csv(accounts, {"expect": [{"user": "someone@gmail.com"}], "unexpect": [{"user": "nobody"}]}) == 1.0
+    assert check_csv(accounts, {"expect": [{"user": "someone@gmail.com"}],
+                                "unexpect": [{"user": "nobody"}]}) == 1.0
     assert check_csv(accounts, {"expect": [{"user": "someone@gmail.com", "url": "imap://x"}]}) == 0.0
     assert check_csv(write(tmp_path / "empty.csv", "url,user,password\n"), removed) == 1.0
     assert check_csv(str(tmp_path / "missing.csv"), removed) == 0.0
@@ -139,22 +160,25 @@ def test_check_moved_jpgs_compares_the_directory_entries():
     tree = {"name": "cpjpg", "type": "directory", "children": [{"name": "b.jpg", "type": "file"},
                                                                {"name": "a.jpg", "type": "file"}]}
     assert check_moved_jpgs(tree, rules) == 1.0
-    assert check_moved_jpgs({**tree, "children": tree["children"] * 2}, rules) == 0.0       # duplicates counted
+    assert check_moved_jpgs({**tree, "children": tree["children"] * 2}, rules) == 0.0  # duplicates counted
     assert check_moved_jpgs({**tree, "children": [{"name": "a.jpg"}, {"name": "c.jpg"}]}, rules) == 0.0
     assert check_moved_jpgs({"name": "x.jpg", "type": "file"}, rules) == 0.0
     assert check_moved_jpgs(None, rules) == 0.0
 
 
 def test_compare_python_pure_text_sets_aside_layout_and_headers(tmp_path):
-    gold = write(tmp_path / "gold.py", "import torch\n\n# hyperparameters\nfor i in range(3):\n    print(i)\n")
+    gold = write(tmp_path / "gold.py",
+                 "import torch\n\n# hyperparameters\nfor i in range(3):\n    print(i)\n")
     ours = write(tmp_path / "ours.py", "#!/usr/bin/env python\n# -*- coding: utf-8 -*-\nimport torch   \n"
                                        "# hyperparameters\n\n\nfor i in range(3):\n\tprint(i)\n")
     assert compare_python_pure_text(ours, gold) == 1.0
-    assert compare_python_pure_text(write(tmp_path / "md.py", "# Building a GPT\nimport torch\n# hyperparameters\n"
-                                                              "for i in range(3):\n    print(i)\n"), gold) == 0.0
+    assert compare_python_pure_text(write(tmp_path / "md.py",
+                                          "# Building a GPT\nimport torch\n# hyperparameters\n"
+                                          "for i in range(3):\n    print(i)\n"), gold) == 0.0
     assert compare_python_pure_text(write(tmp_path / "indent.py", "import torch\n# hyperparameters\n"
-                                                                  "for i in range(3):\n  print(i)\n"), gold) == 0.0
-    late_header = write(tmp_path / "late.py", "\n#!/usr/bin/env python\n" + (tmp_path / "gold.py").read_text())
+                                          "for i in range(3):\n  print(i)\n"), gold) == 0.0
+    late_header = write(tmp_path / "late.py",
+                        "\n#!/usr/bin/env python\n" + (tmp_path / "gold.py").read_text())
     assert compare_python_pure_text(late_header, gold) == 0.0             # only a leading header is skipped
     (tmp_path / "latin.py").write_bytes(b"x = '\xe9'\n")
     assert compare_python_pure_text(str(tmp_path / "latin.py"), gold) == 0.0
@@ -177,12 +201,12 @@ def test_compare_zip_files_members_and_pdf_text(tmp_path):
     pytest.importorskip("pypdf")
     essay = "Recruitment and retention of health professionals across Europe"
     gold = zip_of(tmp_path / "gold.zip", {"essay.docx": b"docx", "essay.pdf": pdf_bytes(essay)})
-    assert compare_zip_files(zip_of(tmp_path / "same.zip", {"essay.docx": b"docx", "essay.pdf": pdf_bytes(essay)}),
-                             gold) == 1.0
-    assert compare_zip_files(zip_of(tmp_path / "bytes.zip", {"essay.docx": b"DOCX", "essay.pdf": pdf_bytes(essay)}),
-                             gold) == 0.0
-    assert compare_zip_files(zip_of(tmp_path / "text.zip", {"essay.docx": b"docx", "essay.pdf": pdf_bytes("Other")}),
-                             gold) == 0.0
+    assert compare_zip_files(zip_of(tmp_path / "same.zip",
+                                    {"essay.docx": b"docx", "essay.pdf": pdf_bytes(essay)}), gold) == 1.0
+    assert compare_zip_files(zip_of(tmp_path / "bytes.zip",
+                                    {"essay.docx": b"DOCX", "essay.pdf": pdf_bytes(essay)}), gold) == 0.0
+    assert compare_zip_files(zip_of(tmp_path / "text.zip",
+                                    {"essay.docx": b"docx", "essay.pdf": pdf_bytes("Other")}), gold) == 0.0
     assert compare_zip_files(zip_of(tmp_path / "names.zip", {"essay.docx": b"docx"}), gold) == 0.0
     assert compare_zip_files(write(tmp_path / "broken.zip", "not a zip"), gold) == 0.0
     assert compare_zip_files(None, gold) == 0.0
@@ -194,11 +218,12 @@ def test_compare_epub_flattens_as_osworld(tmp_path):
                 "index_split_001.html": "<html><body><h1>Chapter 2</h1><p>It went on.</p></body></html>"}
     gold = epub_of(tmp_path / "gold.epub", chapters)
     assert compare_epub(epub_of(tmp_path / "same.epub", chapters, "uuid-2"), gold) == 1.0    # ids set aside
-    rewritten = {**chapters, "index_split_001.html": "<html><body><h1>Chapter 2</h1><p>Changed.</p></body></html>"}
+    rewritten = {**chapters,
+                 "index_split_001.html": "<html><body><h1>Chapter 2</h1><p>Changed.</p></body></html>"}
     assert 0.5 < compare_epub(epub_of(tmp_path / "edit.epub", rewritten), gold) < 1.0
     assert compare_epub(epub_of(tmp_path / "nested.epub", {"text/ch1.html": "<p>x</p>"}), gold) == 0.0
-    no_toc = zip_of(tmp_path / "no_toc.epub", {"content.opf": OPF})     # OSWorld pairs the files in name order:
-    assert compare_epub(no_toc, gold) == 1.0                             # its lone content.opf matches the gold one
+    no_toc = zip_of(tmp_path / "no_toc.epub", {"content.opf": OPF})  # OSWorld pairs the files in name order:
+    assert compare_epub(no_toc, gold) == 1.0  # its lone content.opf matches the gold one
     assert compare_epub(write(tmp_path / "broken.epub", "not a zip"), gold) == 0.0
     assert compare_epub(None, gold) == 0.0
 
@@ -214,7 +239,8 @@ def test_real_tasks_using_the_file_format_metrics_are_runnable():
 
 
 def test_fuzzy_match_is_declared_in_its_one_file_and_admitted():
-    """The worked example of docs/architecture.md: a metric added in metrics/text.py alone is scored and admitted."""
+    """The worked example of docs/architecture.md: a metric added in metrics/text.py alone is scored and
+    admitted."""
     assert METRICS["fuzzy_match"]("hello wrld", {"expected": "hello world"}) == pytest.approx(20 / 21)
     assert METRICS["fuzzy_match"](None, {"expected": "x"}) == 0.0
     task = {"id": "fuzzy", "instruction": "type", "config": [], "evaluator": {

@@ -24,7 +24,8 @@ def context(tmp_path, **options) -> TaskContext:
 
 def test_until_conditions_are_combined_with_or(tmp_path):
     guest = FakeGuest(script=[ran(1, "starting"), ran(0, "starting")])
-    step = {"type": "execute", "parameters": {"command": ["probe"], "until": {"returncode": 0, "stdout": "ready"}}}
+    step = {"type": "execute",
+            "parameters": {"command": ["probe"], "until": {"returncode": 0, "stdout": "ready"}}}
     run_setup([step], guest, context(tmp_path))
     assert len(guest.commands) == 2                              # returncode 0 alone ends the wait
 
@@ -44,13 +45,14 @@ def test_a_failed_step_fails_the_setup_or_is_logged_and_skipped_by_setting(tmp_p
         ["setup step 1 (execute) failed: guest answered HTTP 500: no such program; carrying on "
          "(evaluation.on_setup_failure: continue)"]
     with pytest.raises(SetupError, match=r"postconfig step 0 \(execute\) has bad parameters"):
-        run_setup([{"type": "execute", "parameters": {}}], guest, context(tmp_path, on_setup_failure="continue"),
-                  "postconfig")
+        run_setup([{"type": "execute", "parameters": {}}], guest,
+                  context(tmp_path, on_setup_failure="continue"), "postconfig")
 
 
 def test_a_getter_the_guest_answered_with_an_error_scores_0_but_a_silent_guest_fails(tmp_path):
     task = {"evaluator": COMMAND_LINE}
     assert evaluate_task(task, FakeGuest(script=[ran(out="x")]), context(tmp_path), None) == 1.0
-    assert evaluate_task(task, FakeGuest(script=[GuestError("HTTP 500", 500)]), context(tmp_path), None) == 0.0
+    assert evaluate_task(task, FakeGuest(script=[GuestError("HTTP 500", 500)]), context(tmp_path),
+                         None) == 0.0
     with pytest.raises(GuestError):
         evaluate_task(task, FakeGuest(script=[GuestError("unreachable", None)]), context(tmp_path), None)

@@ -5,17 +5,28 @@ import pytest
 
 docx = pytest.importorskip("docx", reason="the docs extra is not installed")
 
-from docx.shared import Pt, RGBColor                                    # noqa: E402
+from docx.shared import Pt, RGBColor  # noqa: E402
 
-from daemon.evaluation.metrics import writer_formatting as writer               # noqa: E402
+from daemon.evaluation.metrics import writer_formatting as writer  # noqa: E402
 
-from .builders import (DEFAULT_FONT_XCU, centered, footer, page_breaks, picture_document, runs,  # noqa: E402
-                       saved, spacing, tabbed, words_table)
+from .builders import (  # noqa: E402
+    DEFAULT_FONT_XCU,
+    centered,
+    footer,
+    page_breaks,
+    picture_document,
+    runs,
+    saved,
+    spacing,
+    tabbed,
+    words_table,
+)
 
 
 def test_line_spacing_after_the_text_matches(tmp_path):
     gold = saved(tmp_path / "gold.docx", "one", "two", build=spacing(2.0, 1.0))
-    assert writer.compare_line_spacing(saved(tmp_path / "same.docx", "one", "two", build=spacing(2.0, 1.0)), gold) == 1
+    assert writer.compare_line_spacing(saved(tmp_path / "same.docx", "one", "two", build=spacing(2.0, 1.0)),
+                                       gold) == 1
     assert writer.compare_line_spacing(saved(tmp_path / "single.docx", "one", "two", build=spacing(1.0, 1.0)),
                                        gold) == 0.0
     assert writer.compare_line_spacing(saved(tmp_path / "text.docx", "one!", "two", build=spacing(2.0, 1.0)),
@@ -59,15 +70,19 @@ def test_font_names_subscripts_strike_through_and_italic_sizes(tmp_path):
 
 def test_tabstops_score_by_distance_and_words_before_the_tab(tmp_path):
     gold = tabbed(tmp_path / "gold.docx", 400)
-    assert writer.check_tabstops(tabbed(tmp_path / "same.docx", 400), gold, word_number_split_by_tabstop=3) == 1.0
+    assert writer.check_tabstops(tabbed(tmp_path / "same.docx", 400), gold,
+                                 word_number_split_by_tabstop=3) == 1.0
     assert 0.5 < writer.check_tabstops(tabbed(tmp_path / "near.docx", 380), gold) < 1.0
-    assert writer.check_tabstops(tabbed(tmp_path / "same.docx", 400), gold, word_number_split_by_tabstop=2) == 0.0
+    assert writer.check_tabstops(tabbed(tmp_path / "same.docx", 400), gold,
+                                 word_number_split_by_tabstop=2) == 0.0
     assert writer.check_tabstops(saved(tmp_path / "none.docx", "one two three\tthe rest"), gold) == 0.0
 
 
 def test_page_breaks_and_default_font(tmp_path):
-    assert writer.contains_page_break(saved(tmp_path / "b.docx", "x", build=page_breaks(2)), {"page_break_count": 2}) == 1
-    assert writer.contains_page_break(saved(tmp_path / "c.docx", "x", build=page_breaks(1)), {"page_break_count": 2}) == 0
+    assert writer.contains_page_break(saved(tmp_path / "b.docx", "x", build=page_breaks(2)),
+                                      {"page_break_count": 2}) == 1
+    assert writer.contains_page_break(saved(tmp_path / "c.docx", "x", build=page_breaks(1)),
+                                      {"page_break_count": 2}) == 0
     assert writer.contains_page_break(saved(tmp_path / "d.docx", "x"), {}) == 0.0
     xcu = tmp_path / "registrymodifications.xcu"
     xcu.write_text(DEFAULT_FONT_XCU)
@@ -76,7 +91,10 @@ def test_page_breaks_and_default_font(tmp_path):
 
 
 def test_coloured_words_in_tables_and_ciede2000(tmp_path):
-    assert writer.delta_e_ciede2000((50, 2.6772, -79.7751), (50, 0, -82.7485)) == pytest.approx(2.0425, abs=1e-4)
+    assert writer.delta_e_ciede2000((50, 2.6772, -79.7751), (50, 0, -82.7485)) == pytest.approx(
+        2.0425, abs=1e-4)
     gold = words_table(tmp_path / "gold.docx", RGBColor(255, 0, 0))
-    assert writer.evaluate_colored_words_in_tables(words_table(tmp_path / "near.docx", RGBColor(250, 2, 2)), gold) == 1.0
-    assert writer.evaluate_colored_words_in_tables(words_table(tmp_path / "blue.docx", RGBColor(0, 0, 255)), gold) == 0.0
+    assert writer.evaluate_colored_words_in_tables(words_table(tmp_path / "near.docx", RGBColor(250, 2, 2)),
+                                                   gold) == 1.0
+    assert writer.evaluate_colored_words_in_tables(words_table(tmp_path / "blue.docx", RGBColor(0, 0, 255)),
+                                                   gold) == 0.0
