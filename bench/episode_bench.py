@@ -30,8 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from daemon.simulator.tasks import load_task              # noqa: E402  (the bench runs from a checkout)
-from tests.support import DaemonProcess                   # noqa: E402
+from daemon.simulator.tasks import load_task  # noqa: E402  (the bench runs from a checkout)
+from tests.support import DaemonProcess  # noqa: E402
 
 # A 15-step episode of ordinary actions; none ends the episode early.
 PREDICTIONS = [

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cluster import DaemonAddress, EnvFleet, LocalEnvs, RetryBudget, run_independent, run_lockstep  # noqa: E402
-from tests.support import DaemonProcess                                                          # noqa: E402
+from tests.support import DaemonProcess  # noqa: E402
 
 FULL = [(n, d) for d in (1, 2, 4) for n in (1, 2, 4, 8, 16) if n >= d]
 QUICK = [(1, 1), (4, 1), (4, 2)]

@@ -20,9 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.security.conftest import run_episode            # noqa: E402  (the bench runs from a checkout)
-from tests.security.test_fuzz import fuzz                   # noqa: E402
-from tests.support import DaemonProcess                     # noqa: E402
+from tests.security.conftest import run_episode  # noqa: E402  (the bench runs from a checkout)
+from tests.security.test_fuzz import fuzz  # noqa: E402
+from tests.support import DaemonProcess  # noqa: E402
 
 
 def main() -> int:

@@ -34,9 +34,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import tests.support as support                            # noqa: E402  (the bench runs from a checkout)
-from bench.episode_bench import PREDICTIONS, percentile    # noqa: E402
-from daemon.simulator.tasks import load_task               # noqa: E402
+import tests.support as support  # noqa: E402  (the bench runs from a checkout)
+from bench.episode_bench import PREDICTIONS, percentile  # noqa: E402
+from daemon.simulator.tasks import load_task  # noqa: E402
 
 TIME_BOUND = 900.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")

@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support import free_port                                          # noqa: E402
-from tests.tunnel.harness import SshServer, Tunnel, wait_http               # noqa: E402
+from tests.support import free_port  # noqa: E402
+from tests.tunnel.harness import SshServer, Tunnel, wait_http  # noqa: E402
 
 ROUNDS = 30
 

@@ -166,8 +166,9 @@ CHROMIUM_NAMES = ("chromium-headless-shell", "chromium", "google-chrome", "chrom
 def running_chromium(port: int, profile: Path):
     """A real headless Chromium with DevTools on 127.0.0.1:port (newer builds ignore --remote-debugging-address);
     skips the test where none is installed (scripts/test.sh installs Debian's chromium-headless-shell)."""
-    import pytest
     import shutil
+
+    import pytest
     binary = next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
     if binary is None:
         pytest.skip("no Chromium installed (Debian: apt-get install chromium-headless-shell)")

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import ast
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from daemon.actions import GUEST_CODE_PREFIX, compile_prediction
 

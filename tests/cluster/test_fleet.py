@@ -13,6 +13,7 @@ import pytest
 from cluster import EnvFleet, RetryBudget, Timeouts, run_independent, run_lockstep
 from tests.support import ROOT
 from tests.tunnel.harness import SSHD, SshServer, Tunnel, wait_http
+
 from .conftest import address_of
 
 CLICKS = 2

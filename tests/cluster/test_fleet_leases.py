@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from cluster import DaemonAddress, EnvFleet, LocalEnvs, run_independent
 from tests.support import free_port
+
 from .fakes import FakeDaemon
 
 TOKEN = "fleet-token-0123456789abcdefghijklmnopqrstuv"

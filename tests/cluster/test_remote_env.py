@@ -11,6 +11,7 @@ import pytest
 from cluster import DaemonAddress, RemoteEnv, RetryBudget, Timeouts
 from cluster.address import AddressError, parse_daemons
 from tests.support import ROOT, DaemonProcess, free_port
+
 from .conftest import address_of
 from .fakes import FakeDaemon
 

@@ -10,7 +10,6 @@ import copy
 import gzip
 import json
 import os
-import string
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -148,7 +147,7 @@ def test_fuzzing_every_route_gets_no_5xx_restarts_no_worker_and_envs_still_work(
             raise AssertionError(f"the first request answered 5xx or not at all: {seen_5xx[:1]!r:.3000}") from exc
         assert daemon.worker_pids() == pids, counts
         for env_idx in range(2):
-            daemon.wait_for(lambda: not daemon.env_health(env_idx)["busy"], 60, "env idle")
+            daemon.wait_for(lambda env_idx=env_idx: not daemon.env_health(env_idx)["busy"], 60, "env idle")
             assert run_episode(daemon, env_idx) == 1.0
         assert daemon.worker_pids() == pids
         print(f"fuzz status counts: {dict(sorted(counts.items(), key=str))}")

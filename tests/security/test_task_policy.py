@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from daemon.guest.client import GuestClient
-from tests.support import DaemonProcess, fresh_ip_base, free_port
+from tests.support import DaemonProcess, free_port, fresh_ip_base
 
 MARKER = f"MARKER-{uuid.uuid4().hex}"
 VM_TEXT = f"VM-TEXT-{uuid.uuid4().hex}"           # a file's content in the VM (not a host secret)

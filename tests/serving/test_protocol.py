@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from daemon.episode.episode import SYSTEM_TEXT
-from daemon.simulator import set_latency, clear_faults
+from daemon.simulator import clear_faults, set_latency
 from daemon.simulator.tasks import load_task
 from tests.support import DaemonProcess
 

@@ -11,7 +11,6 @@ import pytest
 from daemon.actions import GUEST_CODE_PREFIX, compile_prediction
 from daemon.guest.client import GuestError
 from daemon.simulator import provision, set_latency, stop_all
-
 from tests.support import fresh_ip_base
 
 from .test_simulator import ip_of, running_guest

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import ROOT, free_port
+
 from .harness import SSHD, SshServer, Tunnel, get, wait_http
 
 pytestmark = pytest.mark.skipif(SSHD is None, reason="no OpenSSH server (sshd) on this machine; "
