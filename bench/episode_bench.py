@@ -147,7 +147,8 @@ def step_overheads(daemon: DaemonProcess, envs: int, steps: int) -> tuple[list[f
     def one_step(i: int, prediction: str) -> float:
         busy_before = guest_busy_seconds(daemon, i)
         start = time.perf_counter()
-        raw = clients[i].step(prediction, False, answers[i], decode=False)     # the trainer's JSON decode is not ours
+        # the trainer's JSON decode is not ours
+        raw = clients[i].step(prediction, False, answers[i], decode=False)
         wall = time.perf_counter() - start
         answers[i] = json.loads(raw)
         return (wall - (guest_busy_seconds(daemon, i) - busy_before)) * 1000

@@ -67,7 +67,7 @@ class Lost(Exception):
         self.abandoned = abandoned           # the run ended while the call was being retried: not counted
 
 
-# --- HTTP ---------------------------------------------------------------------------------------------------------
+# --- HTTP ---------------------------------------------------------------------------------------------------
 class Api:
     def __init__(self, port: int, run_dir: Path, timeout: float):
         self.port, self.run_dir, self.timeout = port, run_dir, timeout
@@ -121,7 +121,7 @@ def error_code(answer) -> str:
     return "?"
 
 
-# --- bookkeeping ----------------------------------------------------------------------------------------------------
+# --- bookkeeping --------------------------------------------------------------------------------------------
 @dataclass
 class Fault:
     kind: str
@@ -190,7 +190,7 @@ class Ledger:
                 self.tally.unattributed.append(f"env {env}: {loss}")
 
 
-# --- clients --------------------------------------------------------------------------------------------------------
+# --- clients ------------------------------------------------------------------------------------------------
 def run_episode(api: Api, env: int, ledger: Ledger, stop: threading.Event) -> None:
     began = time.monotonic()
     answer = api.post("reset", "/env/reset", {"task_config": TASK, "env_idx": env}, stop, retry_refused=True)
@@ -213,7 +213,7 @@ def client(api: Api, env: int, ledger: Ledger, stop: threading.Event, max_episod
             stop.set()
 
 
-# --- faults ---------------------------------------------------------------------------------------------------------
+# --- faults -------------------------------------------------------------------------------------------------
 def descendant_of(pid: int, root: int) -> bool:
     """pid is root or one of its descendants (/proc): only processes this run started are signalled."""
     for _ in range(64):
@@ -322,7 +322,7 @@ def parse_weights(text: str) -> dict[str, float]:
     return weights
 
 
-# --- resources ------------------------------------------------------------------------------------------------------
+# --- resources ----------------------------------------------------------------------------------------------
 def proc_usage(pid: int) -> tuple[int, int] | None:
     """(resident KiB, open descriptors) of pid from /proc, or None when it is gone or /proc is absent."""
     try:
@@ -354,7 +354,7 @@ def sampler(supervised, api, started, samples: list, stop: threading.Event, inte
         samples.append(resource_sample(supervised, api, started))
 
 
-# --- the end: stuck envs ------------------------------------------------------------------------------------------
+# --- the end: stuck envs ------------------------------------------------------------------------------------
 def serving(env: dict) -> bool:
     return not env.get("busy") and env.get("phase") in SERVING_PHASES
 
@@ -382,7 +382,7 @@ def stuck_envs(api: Api, ledger: Ledger, envs: int, grace: float) -> dict[int, s
     return stuck
 
 
-# --- report ---------------------------------------------------------------------------------------------------------
+# --- report -------------------------------------------------------------------------------------------------
 def fault_summary(faults: list[Fault]) -> dict:
     out = {}
     for kind in sorted({f.kind for f in faults}):
@@ -437,7 +437,7 @@ def print_table(result: dict) -> None:
         print(f"unattributed loss: {line}")
 
 
-# --- main -----------------------------------------------------------------------------------------------------------
+# --- main ---------------------------------------------------------------------------------------------------
 def sandbox(root: Path, envs: int) -> tuple[Path, int]:
     port = free_port()
     here = make_here(root, port)

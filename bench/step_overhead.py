@@ -133,7 +133,7 @@ def main() -> None:
                     break
                 for stepper in steppers.values():
                     stepper.reset()
-                for prediction in PREDICTIONS:              # step by step in turns: the same load for all three
+                for prediction in PREDICTIONS:            # step by step in turns: the same load for all three
                     for name, stepper in steppers.items():
                         times[name].append(stepper.step(prediction))
                 for stepper in steppers.values():

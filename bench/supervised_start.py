@@ -79,7 +79,7 @@ def one_run(workdir: Path) -> tuple[float, int, int]:
             time.sleep(0.05)
         elapsed = time.monotonic() - started
         reset_every_env(here, port)
-        time.sleep(5)                                    # settle: the tunnel past startsecs, its first attempts made
+        time.sleep(5)                             # settle: the tunnel past startsecs, its first attempts made
         pid = int((here / "run" / "supervisord.pid").read_text())
         count, rss = tree_rss_kib(pid)
         return elapsed, count, rss

@@ -18,7 +18,8 @@ from daemon.simulator.machine import process_alive as pid_alive  # noqa: F401  (
 from daemon.worker.states import ILLEGAL
 
 ROOT = Path(__file__).resolve().parent.parent
-# A random start over the whole 127.100-254.x range: concurrent test runs on one machine rarely share a subnet.
+# A random start over the whole 127.100-254.x range:
+# concurrent test runs on one machine rarely share a subnet.
 _subnets = itertools.count(random.randrange(0, 150 * 250))
 OWN_TOKEN = object()                     # DaemonProcess.request's default: send the daemon's own token
 
@@ -74,13 +75,13 @@ class DaemonProcess:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"daemon exited {self.proc.returncode}: {self.log_path.read_text()[-2000:]}")
-            with contextlib.suppress(OSError, ValueError, KeyError):      # KeyError: answered before the token
+            with contextlib.suppress(OSError, ValueError, KeyError):     # KeyError: answered before the token
                 if all(env["pid"] for env in self.health()["envs"]):
                     return self
             time.sleep(0.1)
         raise TimeoutError(f"daemon not up within {timeout} s: {self.log_path.read_text()[-2000:]}")
 
-    # --- HTTP --------------------------------------------------------------------------------------------------
+    # --- HTTP -----------------------------------------------------------------------------------------------
     @property
     def token(self) -> str:
         """The daemon's auth token (it creates the file at its first start)."""
@@ -126,7 +127,7 @@ class DaemonProcess:
     def worker_pids(self) -> list[int]:
         return [env["pid"] for env in self.health()["envs"]]
 
-    # --- lifecycle ---------------------------------------------------------------------------------------------
+    # --- lifecycle ------------------------------------------------------------------------------------------
     def stop(self, timeout: float = 60.0) -> int | None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -176,7 +177,8 @@ def running_chromium(port: int, profile: Path):
                "--no-first-run", "about:blank"]
     if not binary.endswith("headless-shell"):
         command.insert(1, "--headless=new")
-    # Its own process group: Debian's launcher is a shell script that does not exec, and Chromium forks helpers.
+    # Its own process group: Debian's launcher is a shell script that does not exec,
+    # and Chromium forks helpers.
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         yield process

@@ -70,7 +70,7 @@ def test_lockstep_batch_over_eight_slots_of_two_macs(macs, ray_envs):
     for record in records:
         assert_complete(record)
     assert len({record.slot for record in records}) == 8
-    for record in records:                              # each slot's daemon holds exactly the history we rebuilt
+    for record in records:                           # each slot's daemon holds exactly the history we rebuilt
         mac = macs[addresses.index(record.slot.address)]
         daemon_history = mac.post("/env/history_messages", {"env_idx": record.slot.env_idx})[1]
         assert json.dumps(daemon_history["history_messages"]) == json.dumps(record.messages)

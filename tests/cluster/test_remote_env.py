@@ -148,4 +148,4 @@ def test_the_real_daemon_proves_its_token_and_a_wrong_token_is_never_sent(mac):
     wrong = RemoteEnv(DaemonAddress(f"http://127.0.0.1:{mac.port}", "not-this-daemons-token-0123456789"), 0)
     result = wrong.reset(TASK)
     assert result.env_error["code"] == "untrusted_daemon"
-    assert "401 POST" not in mac.log_path.read_text()      # the reset never reached the daemon with that token
+    assert "401 POST" not in mac.log_path.read_text()     # the reset never reached the daemon with that token

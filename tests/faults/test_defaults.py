@@ -14,7 +14,8 @@ def test_deadlines_are_below_the_seed_clients_timeouts():
 
 def test_a_step_fits_its_deadline_even_with_an_action_at_the_guests_own_limit():
     vmware, episode = DEFAULTS["vmware"], DEFAULTS["episode"]
-    assert vmware["execute_timeout"] > 120 and DEFAULTS["evaluation"]["step_timeout"] > 120   # the guest's limit
+    # the guest's limit
+    assert vmware["execute_timeout"] > 120 and DEFAULTS["evaluation"]["step_timeout"] > 120
     one_step = vmware["execute_timeout"] + vmware["screenshot_timeout"] + episode["wait_seconds"] + \
         episode["settle_seconds"]
     assert one_step < DEFAULTS["deadlines"]["step"]

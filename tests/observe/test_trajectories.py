@@ -135,7 +135,7 @@ def test_export_gives_one_loadable_chat_per_episode(daemon, tmp_path):
     assert "step 1: \"click(start_box='(300,400)')\"" in shown and "step 2:" in shown
 
 
-# --- the writer on its own --------------------------------------------------------------------------------------
+# --- the writer on its own ----------------------------------------------------------------------------------
 PNG = b"\x89PNG" + bytes(2000)
 
 

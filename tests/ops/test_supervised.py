@@ -63,7 +63,7 @@ def test_stop_drains_in_flight_work_and_leaves_no_worker(supervised):
     assert workers
     home = supervised.here / "run" / "sim"
     slow = scenario.read(home)
-    slow["vms"] = {1: {"latency": {"revert": 3.0}}}     # env 1's reset is surely in flight when SIGTERM arrives
+    slow["vms"] = {1: {"latency": {"revert": 3.0}}}   # env 1's reset is surely in flight when SIGTERM arrives
     scenario.write(home, slow)
     answers = []
     reset = threading.Thread(target=lambda: answers.append(
@@ -117,6 +117,6 @@ def test_missing_tunnel_config_is_a_calm_running_state_until_the_file_appears(su
     wait_for(lambda: tunnel_state_in_health(supervised) == "not_configured", 30, "/health tunnel not_configured")
     assert "tunnel not configured" in supervised.log("tunnel")
     spawned = spawn_count(supervised)
-    tunnel_yaml.write_text(kept)                      # no supervisorctl needed: the waiting tunnel starts by itself
+    tunnel_yaml.write_text(kept)                # no supervisorctl needed: the waiting tunnel starts by itself
     wait_for(lambda: tunnel_state_in_health(supervised) == "connecting", 30, "/health tunnel connecting")
     assert spawn_count(supervised) == spawned and supervised.states()["osworld:tunnel"] == "RUNNING"

@@ -49,7 +49,8 @@ def test_accept_errors_are_logged_once_and_accepting_resumes(caplog):
     lines = [record.getMessage() for record in caplog.records if "accepting a connection failed" in
              record.getMessage()]
     assert len(lines) == 1 and "Too many open files" in lines[0]
-    # five failures, each followed by a pause; then the client is accepted, and the next try finds nobody waiting
+    # five failures, each followed by a pause; then the client is accepted,
+    # and the next try finds nobody waiting
     assert listener.tries == 7 and len(accepted) == 1
     for sock in (*accepted, client, listener.sock):
         sock.close()

@@ -94,7 +94,8 @@ def requests_(draw, token: str):
     return method, path, body, draw(headers)
 
 
-# A task whose own setup step or evaluation fails in the VM answers 502 by design (README); the worker lives on.
+# A task whose own setup step or evaluation fails in the VM answers 502 by design (README);
+# the worker lives on.
 TASK_FAILED = {"setup_failed", "evaluation_failed"}
 
 

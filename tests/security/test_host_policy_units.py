@@ -112,7 +112,7 @@ def test_every_step_and_getter_has_a_parameter_schema():
     plain = {"vm_terminal_output", "vm_screen_size", "accessibility_tree", "open_tabs_info", "default_search_engine",
              "profile_name", "enable_do_not_track", "enable_safe_browsing", "new_startup_page",
              "data_delete_automacally", "find_unpacked_extension_path", "find_installed_extension_name",
-             "chrome_font_size", "bookmarks", "shortcuts_on_desktop", "default_video_player"}    # read no keys
+             "chrome_font_size", "bookmarks", "shortcuts_on_desktop", "default_video_player"}   # read no keys
     assert set(GETTERS) - plain == set(GETTER_PARAMETERS)
 
 

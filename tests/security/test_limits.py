@@ -47,7 +47,7 @@ def test_deeply_nested_json_is_a_400_json_answer(daemon, path, depth):
 def test_nesting_inside_strings_does_not_count(daemon):
     prediction = "Thought: " + "[" * 5000 + "\\\"{" * 100 + "\nAction: type(content='x')"
     status, reply = daemon.post("/env/step", {"env_idx": 1, "prediction": prediction})
-    assert (status, reply["error"]["code"]) == (409, "no_episode")        # parsed: refused for the episode only
+    assert (status, reply["error"]["code"]) == (409, "no_episode")      # parsed: refused for the episode only
 
 
 def test_a_declared_oversize_body_is_refused_before_it_is_sent(daemon):
@@ -146,7 +146,7 @@ def test_over_the_connection_cap_new_connections_get_503_and_idle_ones_time_out(
         answers = [read_until_closed(sock) for sock in clients]      # a 503 at once, or closed when idle
         busy = [raw for raw in answers if raw.startswith(b"HTTP/1.1 503 ")]
         assert len(busy) >= 5 and all(b"too_many_connections" in raw and b"Retry-After: " in raw for raw in busy)
-        assert answers.count(b"") + len(busy) == 25                   # every idle one was closed by the daemon
+        assert answers.count(b"") + len(busy) == 25                  # every idle one was closed by the daemon
         assert "envs" in daemon.health()
     finally:
         for sock in clients:

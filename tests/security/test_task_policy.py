@@ -24,7 +24,7 @@ VM_TEXT = f"VM-TEXT-{uuid.uuid4().hex}"           # a file's content in the VM (
 NOTES = "/home/user/Desktop/notes.txt"
 
 
-# --- a loopback HTTP server that records every request --------------------------------------------------------
+# --- a loopback HTTP server that records every request ------------------------------------------------------
 class Recorder(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -93,7 +93,7 @@ def recorder():
         server.close()
 
 
-# --- daemons ----------------------------------------------------------------------------------------------------
+# --- daemons ------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def outside(tmp_path_factory) -> Path:
     """A folder outside every allowed root, holding the marker as a secret file and as an ssh key."""
@@ -164,7 +164,7 @@ def same_workers(daemon, opened):
     assert (daemon.worker_pids(), opened.worker_pids()) == before, "a worker was restarted"
 
 
-# --- host paths ---------------------------------------------------------------------------------------------------
+# --- host paths ---------------------------------------------------------------------------------------------
 def _execute(stream: str, name) -> dict:
     return task([{"type": "execute", "parameters": {"command": ["cat", NOTES], stream: name}}])
 
@@ -207,7 +207,7 @@ def test_host_paths_outside_the_task_folder_are_refused_before_any_vm_time(daemo
     assert not [p for p in cache.rglob("*") if p.name in ("escape.txt", target.name)]
 
 
-# --- host files ---------------------------------------------------------------------------------------------------
+# --- host files ---------------------------------------------------------------------------------------------
 def test_upload_file_reads_nothing_outside_upload_roots(daemon, opened, outside, same_workers):
     for process in (daemon, opened):
         upload = task([{"type": "upload_file", "parameters": {"files": [
@@ -252,7 +252,7 @@ def test_a_symlink_inside_a_file_root_cannot_lead_out_of_it(opened, outside, sam
     assert leaked(opened) == []
 
 
-# --- the network --------------------------------------------------------------------------------------------------
+# --- the network --------------------------------------------------------------------------------------------
 def _download(url: str) -> dict:
     return task([{"type": "download", "parameters": {"files": [{"url": url, "path": "/home/user/got"}]}}])
 
@@ -265,7 +265,7 @@ def test_loopback_and_private_urls_are_never_requested(daemon, recorder, same_wo
     for url in literal:                           # named by address: refused at the handler
         status, answer = reset(daemon, _download(url))
         refused(answer, status, 400, "allow_private_urls")
-    for host in ("localhost", "127.1", "2130706433"):      # names that resolve to loopback: refused when resolved
+    for host in ("localhost", "127.1", "2130706433"):  # names that resolve to loopback: refused when resolved
         status, answer = reset(daemon, _download(server.url(host=host)))
         refused(answer, status, 502, "refused by policy", "allow_private_urls")
         assert "Connection refused" not in json.dumps(answer)
@@ -337,7 +337,7 @@ def test_downloads_are_bounded_and_leave_no_part_files(opened, recorder, same_wo
     assert sum(p.stat().st_size for p in downloads.iterdir()) < (1 << 20) + 4096
 
 
-# --- malformed setup parameters ----------------------------------------------------------------------------------
+# --- malformed setup parameters -----------------------------------------------------------------------------
 MALFORMED_STEPS = [
     {"type": "sleep", "parameters": {"seconds": -1}},
     {"type": "sleep", "parameters": {"seconds": float("nan")}},
@@ -385,7 +385,7 @@ def test_malformed_setup_parameters_are_refused_at_the_handler(daemon, same_work
             task_config = task([step]) if place == "config" else task()
             if place == "postconfig":
                 task_config["evaluator"]["postconfig"] = [step]
-            body = json.dumps({"task_config": task_config}).encode()    # NaN and Infinity as Python writes them
+            body = json.dumps({"task_config": task_config}).encode()  # NaN and Infinity as Python writes them
             status, _, raw = daemon.request("POST", "/env/reset", body, {"Content-Type": "application/json"})
             answer = json.loads(raw)
             refused(answer, status, 400, step["type"])
@@ -396,7 +396,7 @@ def test_malformed_setup_parameters_are_refused_at_the_handler(daemon, same_work
     assert daemon.env_health(0)["phase"] not in ("recovering", "broken")
 
 
-# --- what a metric opens ------------------------------------------------------------------------------------------
+# --- what a metric opens ------------------------------------------------------------------------------------
 def test_a_huge_image_is_refused_before_a_metric_decodes_it(daemon, same_workers):
     from PIL import Image
     status, answer = reset(daemon, task(evaluator={

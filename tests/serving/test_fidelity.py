@@ -66,7 +66,7 @@ def test_non_ascii_text_is_typed_through_the_clipboard_without_holding_the_guest
 def test_a_list_directory_task_scores_0_on_a_missing_folder_and_takes_the_path_as_it_is(daemon):
     make = {"type": "execute", "parameters": {"command": "mkdir -p ~/Desktop/cpjpg && touch ~/Desktop/cpjpg/a.jpg",
                                               "shell": True}}
-    cases = [([], "/home/user/Desktop/cpjpg", 0.0),           # missing: the guest answers 400, OSWorld scores 0
+    cases = [([], "/home/user/Desktop/cpjpg", 0.0),         # missing: the guest answers 400, OSWorld scores 0
              ([make], "/home/user/Desktop/cpjpg", 1.0),
              ([make], "~/Desktop/cpjpg", 0.0)]                 # the real server does not expand ~ there
     for config, path, score in cases:

@@ -101,7 +101,7 @@ def test_a_retried_step_is_applied_once(daemon):
     status, answer = daemon.post("/env/step", {**ids, "prediction": SAVE, "step_idx": 1})
     assert status == 200 and answer["step_idx"] == 2
     daemon.post("/env/step", {**ids, "prediction": FINISH, "step_idx": 2})
-    assert daemon.post("/env/evaluate", {"env_idx": 1}) == (200, 1.0)     # typed once: "hello world", not twice
+    assert daemon.post("/env/evaluate", {"env_idx": 1}) == (200, 1.0)   # typed once: "hello world", not twice
 
 
 def test_gzip_for_clients_that_ask(daemon):
@@ -133,9 +133,9 @@ def test_reset_ahead_warms_the_vm_and_a_reset_during_it_waits(daemon):
         assert daemon.post("/env/evaluate", {})[0] == 200
         assert daemon.env_health(0)["warm"] is False              # reset-ahead is reverting right now
         status, answer = daemon.post("/env/reset", {"task_config": load_task("type_and_save")})
-        assert status == 200                                       # waited for reset-ahead, did not start over
+        assert status == 200                                      # waited for reset-ahead, did not start over
         status, answer = daemon.post("/env/step", {"prediction": TYPE})
-        assert status == 200 and answer["is_done"] is False        # the VM it handed out is not being reverted
+        assert status == 200 and answer["is_done"] is False       # the VM it handed out is not being reverted
     daemon.post("/env/step", {"prediction": FINISH})
     daemon.post("/env/evaluate", {})
     daemon.wait_for(lambda: daemon.env_health(0)["warm"], 30, "env 0 warm")

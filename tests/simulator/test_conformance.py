@@ -15,7 +15,7 @@ from tests.support import fresh_ip_base
 
 from .test_simulator import ip_of, running_guest
 
-LIMIT = 1.0                     # the simulated /execute and open_file limits in these tests (real: 120 s, 1800 s)
+LIMIT = 1.0                 # the simulated /execute and open_file limits in these tests (real: 120 s, 1800 s)
 HELD = "import subprocess; subprocess.run(['xclip', '-selection', 'clipboard'], input=b'x'); "
 
 
@@ -108,7 +108,7 @@ def test_execute_of_a_missing_program_is_500_and_a_string_without_shell_is_shlex
     status, text = post_json(raw, "/execute", {"command": ["no-such-program", "x"]})
     assert (status, json.loads(text)) == \
         (500, {"status": "error", "message": "[Errno 2] No such file or directory: 'no-such-program'"})
-    assert guest.execute("no-such-program", shell=True)["returncode"] == 127        # a shell reports it itself
+    assert guest.execute("no-such-program", shell=True)["returncode"] == 127       # a shell reports it itself
     assert guest.execute("echo 'a  b' c", shell=False)["output"] == "a  b c\n"
     assert post_json(raw, "/setup/launch", {"command": "gedit '/home/user/my notes.txt'"}) == \
         (200, "gedit /home/user/my notes.txt launched successfully")

@@ -64,7 +64,8 @@ def test_every_command_with_vmruns_output_formats(sim):
     assert vmrun(home, "checkToolsState", vmx) == (0, "running\n")
     assert vmrun(home, "pause", vmx) == (0, "")
     with pytest.raises(GuestError):
-        GuestClient(ip_of(ip_base, 0), request_timeout=1, retries=1).platform(timeout=1)   # a paused VM is silent
+        # a paused VM is silent
+        GuestClient(ip_of(ip_base, 0), request_timeout=1, retries=1).platform(timeout=1)
     assert vmrun(home, "unpause", vmx) == (0, "")
     assert GuestClient(ip_of(ip_base, 0)).platform(timeout=5) == "Linux"
     assert vmrun(home, "snapshot", vmx, "second") == (0, "")
