@@ -1,9 +1,11 @@
-"""Episode benchmark: bytes, daemon overhead, parallel scaling, reset-ahead and memory, on the simulated VMware.
+"""Episode benchmark: bytes, daemon overhead, parallel scaling, reset-ahead and memory,
+on the simulated VMware.
 
-Starts the real daemon (`python -m daemon`) on a private simulated VMware and drives it over real HTTP, the way
-the trainer does. Every measurement is compared with a baseline taken in the same invocation:
+Starts the real daemon (`python -m daemon`) on a private simulated VMware and drives it over real HTTP, the
+way the trainer does. Every measurement is compared with a baseline taken in the same invocation:
 
-  (a) bytes on the wire per 15-step episode: the seed's protocol (full history, PNG) vs delta+PNG vs delta+JPEG
+  (a) bytes on the wire per 15-step episode: the seed's protocol (full history, PNG) vs delta+PNG vs
+      delta+JPEG
   (b) daemon overhead per step (wall time minus the simulated guest's busy time), p50/p95, 1 env vs 8 envs
   (c) a batch step across 8 envs vs one env's step (the parallel-scaling ratio)
   (d) reset latency: cold (reset-ahead off) vs warm (reset-ahead on), realistic preset
@@ -12,7 +14,8 @@ the trainer does. Every measurement is compared with a baseline taken in the sam
     .venv/bin/python bench/episode_bench.py              # everything (about 3 minutes)
     .venv/bin/python bench/episode_bench.py --only a,b,c  # a subset; --episodes/--steps to scale
 
-Loopback only; every loop is bounded in count and time; the daemon and its simulated VMs are stopped at the end.
+Loopback only; every loop is bounded in count and time;
+the daemon and its simulated VMs are stopped at the end.
 """
 from __future__ import annotations
 
@@ -78,7 +81,8 @@ def worker_pids(daemon: DaemonProcess) -> list[int]:
 
 
 class Client:
-    """One trainer-side env client over a kept-alive connection; counts answer bytes as they came off the wire."""
+    """One trainer-side env client over a kept-alive connection;
+    counts answer bytes as they came off the wire."""
 
     def __init__(self, daemon: DaemonProcess, env_idx: int, gzip: bool = False):
         self.conn = http.client.HTTPConnection("127.0.0.1", daemon.port, timeout=600)

@@ -1,8 +1,10 @@
-"""Fleet benchmark: episodes per minute as envs and Macs are added, and env utilization of the two rollout loops.
+"""Fleet benchmark: episodes per minute as envs and Macs are added,
+and env utilization of the two rollout loops.
 
-Starts real daemons (`python -m daemon`) on private simulated VMware with the realistic preset (revert 7 s, start
-16 s, screenshot 0.3 s, execute 0.2 s; settle 0.5 s) and drives them with cluster.rollout, the way a trainer does.
-The policy is a stand-in for a model: each prediction takes a latency drawn per step, uniform in 1-4 s (seeded).
+Starts real daemons (`python -m daemon`) on private simulated VMware with the realistic preset (revert 7 s,
+start 16 s, screenshot 0.3 s, execute 0.2 s; settle 0.5 s) and drives them with cluster.rollout, the way a
+trainer does. The policy is a stand-in for a model: each prediction takes a latency drawn per step,
+uniform in 1-4 s (seeded).
 
   (a) independent episodes per minute for 1, 2, 4, 8, 16 envs over 1, 2 and 4 daemons, against linear scaling
       from one env (efficiency = episodes/min of n envs / (n x episodes/min of 1 env))
@@ -15,8 +17,8 @@ numbers are steady state. Each config runs `--episodes-per-env` episodes of `--s
     .venv/bin/python bench/fleet_bench.py            # everything (about 40 minutes on 2 cores)
     .venv/bin/python bench/fleet_bench.py --quick    # 1 and 4 envs over 1 and 2 daemons, and (b) (~6 minutes)
 
-Loopback only; every loop is bounded in count and time; the daemons and their simulated VMs are stopped at the end.
-The daemons must prove their token (the auth-token in each run dir).
+Loopback only; every loop is bounded in count and time; the daemons and their simulated VMs are stopped at the
+end. The daemons must prove their token (the auth-token in each run dir).
 """
 from __future__ import annotations
 
@@ -43,7 +45,8 @@ WARM_WAIT = 180.0
 
 
 class DrawnLatencyPolicy:
-    """Clicks, then finished after `steps - 1` of them; each answer after a latency drawn from [low, high] s."""
+    """Clicks, then finished after `steps - 1` of them;
+    each answer after a latency drawn from [low, high] s."""
 
     def __init__(self, steps: int, low: float, high: float, seed: int):
         self.steps, self.low, self.high = steps, low, high
@@ -165,7 +168,7 @@ def report(scale: list[dict], modes: list[dict], args) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="1 and 4 envs over 1 and 2 daemons, then (b)")
     parser.add_argument("--only", default="a,b", help="which parts: a, b or a,b")
     parser.add_argument("--steps", type=int, default=8, help="steps per episode, the last one finished")

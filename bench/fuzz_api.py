@@ -4,8 +4,8 @@ paths, headers, bodies), many more of them, and the status codes they got.
     .venv/bin/python bench/fuzz_api.py                    # 10,000 requests, 2 simulated envs (~20 minutes)
     .venv/bin/python bench/fuzz_api.py --requests 2000
 
-Pass: no 5xx, no JSON-less answer, no worker restarted, every env runs a normal episode afterwards. Loopback only;
-the daemon and its simulated VMs are stopped at the end.
+Pass: no 5xx, no JSON-less answer, no worker restarted, every env runs a normal episode afterwards. Loopback
+only; the daemon and its simulated VMs are stopped at the end.
 """
 from __future__ import annotations
 

@@ -1,14 +1,16 @@
-"""Soak: episodes from concurrent clients for a long time on the simulated VMware, with faults injected at a rate.
+"""Soak: episodes from concurrent clients for a long time on the simulated VMware,
+with faults injected at a rate.
 
     .venv/bin/python bench/soak.py --minutes 5 --episodes 300                      # a short proof run
     .venv/bin/python bench/soak.py --minutes 240 --episodes 2000 --fault-interval 15 --json soak.json
 
-The daemon runs under a real supervisord with the checkout's own supervisord.conf, in a temp directory (the tests'
-sandbox: symlinks to supervisord.conf and .venv, its own configs/ and run/), on the fast simulated preset, without a
-tunnel config. One client thread per env runs episodes like the trainer: reset -> type, save, finish (episode_id
-and step_idx on every step) -> evaluate; it retries 503 after Retry-After and a refused connection (the daemon
-restarting) before an episode starts, and counts any other failure as a lost episode. Every --fault-interval
-seconds (jittered) the injector picks a fault kind (--faults, with weights) and an env without an unrecovered fault:
+The daemon runs under a real supervisord with the checkout's own supervisord.conf, in a temp directory (the
+tests' sandbox: symlinks to supervisord.conf and .venv, its own configs/ and run/), on the fast simulated
+preset, without a tunnel config. One client thread per env runs episodes like the trainer: reset -> type,
+save, finish (episode_id and step_idx on every step) -> evaluate; it retries 503 after Retry-After and a
+refused connection (the daemon restarting) before an episode starts, and counts any other failure as a lost
+episode. Every --fault-interval seconds (jittered) the injector picks a fault kind (--faults, with weights)
+and an env without an unrecovered fault:
 
   worker_kill   SIGKILL to the env's worker process (pid from /health)
   guest_stop    SIGSTOP to the env's simulated guest, SIGCONT after --stop-seconds (a frozen VM: no FIN, no answer)
@@ -16,14 +18,15 @@ seconds (jittered) the injector picks a fault kind (--faults, with weights) and 
   guest_kill    the guest process dies; vmrun still lists the VM as running
   daemon_kill   SIGKILL to the daemon; supervisord restarts it (only when no other fault is unrecovered)
 
-A fault is recovered when its env (every env, for daemon_kill) completes a reset that began after the injection;
-the time from injection to that reset's answer is its recovery time. A lost episode is put down to the latest fault
-injected on its env (or the daemon) within --attribution-seconds before the loss, else "unattributed" (a loss no
-fault explains: worth reading in the daemon log, kept with --keep). At the end, after a grace period, each env must
-be idle (not busy, not recovering or broken) and serve one more reset, or it counts as stuck. Memory (RSS) and open
-descriptors of the daemon and its workers come from /proc (Linux) after warm-up, every --sample-seconds, and at the
-end. Sends `Authorization: Bearer` when the daemon keeps a token in run/auth-token. Loopback only; bounded in time
-and count; supervisord, the daemon, its workers and the simulated guests are stopped at the end.
+A fault is recovered when its env (every env, for daemon_kill) completes a reset that began after the
+injection; the time from injection to that reset's answer is its recovery time. A lost episode is put down to
+the latest fault injected on its env (or the daemon) within --attribution-seconds before the loss, else
+"unattributed" (a loss no fault explains: worth reading in the daemon log, kept with --keep). At the end,
+after a grace period, each env must be idle (not busy, not recovering or broken) and serve one more reset, or
+it counts as stuck. Memory (RSS) and open descriptors of the daemon and its workers come from /proc (Linux)
+after warm-up, every --sample-seconds, and at the end. Sends `Authorization: Bearer` when the daemon keeps a
+token in run/auth-token. Loopback only; bounded in time and count; supervisord, the daemon, its workers and
+the simulated guests are stopped at the end.
 """
 from __future__ import annotations
 
@@ -59,7 +62,8 @@ MAX_RETRY_WAIT = 120.0                   # per request: how long 503s / refused 
 
 
 class Lost(Exception):
-    """The episode is lost: at which call (reset, step 2, evaluate) and why (status and error code, or the OSError)."""
+    """The episode is lost: at which call (reset, step 2, evaluate) and why
+    (status and error code, or the OSError)."""
 
     def __init__(self, call: str, why: str, abandoned: bool = False):
         super().__init__(f"{call}: {why}")
@@ -73,7 +77,8 @@ class Api:
         self.port, self.run_dir, self.timeout = port, run_dir, timeout
 
     def call(self, method: str, path: str, body: dict | None = None, timeout: float | None = None):
-        """(status, headers, decoded JSON or None); raises OSError or HTTPException when the daemon is gone."""
+        """(status, headers, decoded JSON or None); raises OSError or HTTPException when the daemon is
+        gone."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout or self.timeout)
         headers = {"Content-Type": "application/json", **auth_headers(self.run_dir)}
         try:
@@ -360,8 +365,8 @@ def serving(env: dict) -> bool:
 
 
 def stuck_envs(api: Api, ledger: Ledger, envs: int, grace: float) -> dict[int, str]:
-    """Envs that are not serving after the grace period, or that fail one more reset: {env: why}. That reset also
-    closes the faults injected last (their recovery time counts from the injection, as any other)."""
+    """Envs that are not serving after the grace period, or that fail one more reset: {env: why}. That reset
+    also closes the faults injected last (their recovery time counts from the injection, as any other)."""
     try:
         wait_for(lambda: (h := api.health()) and all(serving(e) for e in h["envs"]), grace, "every env idle", 1.0)
     except AssertionError:
@@ -494,7 +499,8 @@ def soak(args, root: Path) -> dict:
 
 
 def processes_of(root: Path) -> list[int]:
-    """Live processes whose command line names this run's temp directory (workers, guests, vmrun-sim calls)."""
+    """Live processes whose command line names this run's temp directory
+    (workers, guests, vmrun-sim calls)."""
     found = []
     for entry in Path("/proc").glob("[0-9]*"):
         try:
@@ -506,8 +512,8 @@ def processes_of(root: Path) -> list[int]:
 
 
 def end_leftovers(root: Path, wait: float = 15.0) -> list[str]:
-    """After shutdown nothing of this run may be left: report what still runs after `wait` s, then SIGKILL it (all
-    of it was started by this run: its command line names the run's temp directory)."""
+    """After shutdown nothing of this run may be left: report what still runs after `wait` s, then SIGKILL it
+    (all of it was started by this run: its command line names the run's temp directory)."""
     try:
         wait_for(lambda: not processes_of(root), wait, "this run's processes to end", 0.5)
         return []

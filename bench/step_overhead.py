@@ -1,15 +1,15 @@
 """What metrics and trajectory recording cost on the step path: p50/p95 step latency, on vs off.
 
-Three daemons on private simulated VMware (fast preset, one env each, settle pause 0), stepped in turns, one step
-each, so they see the same machine load:
+Three daemons on private simulated VMware (fast preset, one env each, settle pause 0), stepped in turns, one
+step each, so they see the same machine load:
 
   baseline   the code of a git revision without any of it (default: where this branch left main), extracted
              with `git archive`
   metrics    this checkout, trajectories.enabled: false (metrics, timings and the live dashboard state only)
   recording  this checkout as shipped: metrics and every episode recorded to disk
 
-Wall time per step is what the trainer sees, but on a shared machine it is noisy; the CPU time the daemon and its
-worker spend per step (Linux /proc, writer thread included) is the steadier measure of the cost.
+Wall time per step is what the trainer sees, but on a shared machine it is noisy; the CPU time the daemon and
+its worker spend per step (Linux /proc, writer thread included) is the steadier measure of the cost.
 
     .venv/bin/python bench/step_overhead.py                   # 8 rounds of a 15-step episode each (~2 min)
     .venv/bin/python bench/step_overhead.py --rounds 4 --history delta --baseline HEAD~3
@@ -92,7 +92,8 @@ class Stepper:
         assert status == 200
 
     def step(self, prediction: str) -> float:
-        """The wall time of one step's HTTP exchange (answer read, not decoded), in ms; its CPU is added up."""
+        """The wall time of one step's HTTP exchange (answer read, not decoded), in ms;
+        its CPU is added up."""
         cpu_before = cpu_seconds(self.daemon)
         began = time.perf_counter()
         self.conn.request("POST", "/env/step", json.dumps({"prediction": prediction}).encode(), self.headers)

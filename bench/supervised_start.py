@@ -1,12 +1,13 @@
-"""Supervised start-up and memory: time from `supervisord -c supervisord.conf` to a healthy /health on the fast
-simulator, and the resident memory of the supervised tree (supervisord + daemon + its four VM workers + the tunnel,
-which keeps trying an SSH server that does not exist) after one reset on every env. Simulated guests run in their
-own sessions, outside the tree, as real VMs would.
+"""Supervised start-up and memory: time from `supervisord -c supervisord.conf` to a healthy /health on the
+fast simulator, and the resident memory of the supervised tree (supervisord + daemon + its four VM workers +
+the tunnel, which keeps trying an SSH server that does not exist) after one reset on every env. Simulated
+guests run in their own sessions, outside the tree, as real VMs would.
 
     .venv/bin/python bench/supervised_start.py [--runs 3]
 
-Uses the checkout's own supervisord.conf through a temp directory (symlinks to it and to .venv, own configs/ and
-run/), so a supervisord already running from this checkout is not disturbed. Loopback only; cleans up after itself.
+Uses the checkout's own supervisord.conf through a temp directory (symlinks to it and to .venv, own configs/
+and run/), so a supervisord already running from this checkout is not disturbed. Loopback only; cleans up
+after itself.
 """
 from __future__ import annotations
 
@@ -54,7 +55,8 @@ def tree_rss_kib(root_pid: int) -> tuple[int, int]:
 
 
 def reset_every_env(here: Path, port: int) -> None:
-    """One reset per env, so each worker has done real work (images, guest client) before memory is measured."""
+    """One reset per env, so each worker has done real work
+    (images, guest client) before memory is measured."""
     task = (ROOT / "daemon" / "simulator" / "tasks" / "type_and_save.json").read_text()
     token = (here / "run" / "auth-token").read_text().strip()
     for env_idx in range(4):

@@ -3,8 +3,8 @@ through a latency proxy that adds 50 ms of round trip between the Mac side and s
 
     .venv/bin/python bench/tunnel_bench.py            # about 2 minutes; needs sshd (scripts/test.sh installs it)
 
-Measures, from the "cluster" side (the remote port): median latency of GET /health on a new connection and on a
-reused one, of a 2 MB JSON answer, and throughput of 50 MB each way. Loopback only; every loop is bounded.
+Measures, from the "cluster" side (the remote port): median latency of GET /health on a new connection and on
+a reused one, of a 2 MB JSON answer, and throughput of 50 MB each way. Loopback only; every loop is bounded.
 """
 from __future__ import annotations
 

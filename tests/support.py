@@ -165,8 +165,9 @@ CHROMIUM_NAMES = ("chromium-headless-shell", "chromium", "google-chrome", "chrom
 
 @contextlib.contextmanager
 def running_chromium(port: int, profile: Path):
-    """A real headless Chromium with DevTools on 127.0.0.1:port (newer builds ignore --remote-debugging-address);
-    skips the test where none is installed (scripts/test.sh installs Debian's chromium-headless-shell)."""
+    """A real headless Chromium with DevTools on 127.0.0.1:port (newer builds ignore
+    --remote-debugging-address); skips the test where none is installed (scripts/test.sh installs Debian's
+    chromium-headless-shell)."""
     import shutil
 
     import pytest

@@ -1,4 +1,5 @@
-"""Every row of the 87-prediction corpus has an asserted outcome, and its code makes exactly the intended calls."""
+"""Every row of the 87-prediction corpus has an asserted outcome,
+and its code makes exactly the intended calls."""
 from __future__ import annotations
 
 import json

@@ -1,6 +1,6 @@
-"""The fleet with a real Ray against two daemons on loopback (two "Macs", 4 envs each): ARPO's lock-step batch,
-independent episodes, the ARPO worker surface, a Mac SIGKILLed mid-batch and restarted, the same through our
-tunnel and a real sshd, and the CLI."""
+"""The fleet with a real Ray against two daemons on loopback (two "Macs", 4 envs each): ARPO's lock-step
+batch, independent episodes, the ARPO worker surface, a Mac SIGKILLed mid-batch and restarted, the same
+through our tunnel and a real sshd, and the CLI."""
 from __future__ import annotations
 
 import json
@@ -124,8 +124,8 @@ def kill_once_at_round(mac, round_no: int):
 
 
 def kill_restart_and_reuse(macs, ray_envs, addresses):
-    """Mac 1 is SIGKILLed in round 2 of a batch: its episodes come back masked, mac 0's complete, the run ends;
-    restarted on the same port and run dir, its envs are leased again."""
+    """Mac 1 is SIGKILLed in round 2 of a batch: its episodes come back masked, mac 0's complete, the run
+    ends; restarted on the same port and run dir, its envs are leased again."""
     fleet = fleet_of(*addresses)
     killing_policy, killed = kill_once_at_round(macs[1], 1)
     records = run_lockstep(fleet, ray_envs, [task(n) for n in range(8)], killing_policy, max_steps=STEPS,

@@ -1,4 +1,5 @@
-"""EnvFleet's leasing rules against scripted daemons: which envs are free, spreading, losing and regaining a Mac."""
+"""EnvFleet's leasing rules against scripted daemons: which envs are free, spreading,
+losing and regaining a Mac."""
 from __future__ import annotations
 
 from cluster import DaemonAddress, EnvFleet, LocalEnvs, run_independent

@@ -1,5 +1,5 @@
-"""RemoteEnv: proof of the daemon before the token, bounded idempotent retries, env_error, delta history rebuilt
-byte-identical to the seed protocol's full history."""
+"""RemoteEnv: proof of the daemon before the token, bounded idempotent retries, env_error, delta history
+rebuilt byte-identical to the seed protocol's full history."""
 from __future__ import annotations
 
 import json
@@ -115,8 +115,8 @@ def mac(tmp_path_factory):
 
 
 def test_delta_history_is_byte_identical_to_the_seed_protocols_full_history(mac):
-    """Env 0 through RemoteEnv (delta), env 1 by the seed's protocol (full history), same deterministic task and
-    predictions: every obs_messages and the final history are the same bytes."""
+    """Env 0 through RemoteEnv (delta), env 1 by the seed's protocol (full history), same deterministic task
+    and predictions: every obs_messages and the final history are the same bytes."""
     env = RemoteEnv(address_of(mac), 0)
     ours = [env.reset(TASK, max_steps=8).obs_messages]
     status, seed = mac.post("/env/reset", {"env_idx": 1, "task_config": TASK, "max_steps": 8})

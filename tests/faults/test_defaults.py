@@ -1,5 +1,5 @@
-"""The default deadlines stay below the unchanged seed client's timeouts, so its retry never meets a request of
-ours still in flight; episodes are as long as the seed server's."""
+"""The default deadlines stay below the unchanged seed client's timeouts, so its retry never meets a request
+of ours still in flight; episodes are as long as the seed server's."""
 from __future__ import annotations
 
 from daemon.config import DEFAULTS

@@ -1,5 +1,5 @@
-"""One time budget per guest call: a frozen guest, a slow screenshot or a slow setup step ends within its bound,
-with a message that says what happened; a read timeout is never retried."""
+"""One time budget per guest call: a frozen guest, a slow screenshot or a slow setup step ends within its
+bound, with a message that says what happened; a read timeout is never retried."""
 from __future__ import annotations
 
 from daemon.simulator import freeze_vm, set_latency

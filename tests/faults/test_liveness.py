@@ -1,5 +1,5 @@
-"""A warm VM is probed before a reset hands it out; a guest that dies mid-episode is seen in /health and its VM
-recovered; an evaluate is attachable and a reset waits for it instead of 409."""
+"""A warm VM is probed before a reset hands it out; a guest that dies mid-episode is seen in /health and its
+VM recovered; an evaluate is attachable and a reset waits for it instead of 409."""
 from __future__ import annotations
 
 import concurrent.futures

@@ -1,5 +1,5 @@
-"""The pool's recovery never dies on a failed spawn (descriptor exhaustion), and its watchdog recovers an env that
-is neither serving nor recovering. In-process pool, real worker subprocesses on a simulated VMware."""
+"""The pool's recovery never dies on a failed spawn (descriptor exhaustion), and its watchdog recovers an env
+that is neither serving nor recovering. In-process pool, real worker subprocesses on a simulated VMware."""
 from __future__ import annotations
 
 import asyncio

@@ -1,5 +1,5 @@
-"""A step that fails leaves the episode exactly as before it; a retried step then applies once. A setup that fails
-answers 502 without a worker crash or a VM recovery. (A non-ASCII paste that typed twice: tests/serving/
+"""A step that fails leaves the episode exactly as before it; a retried step then applies once. A setup that
+fails answers 502 without a worker crash or a VM recovery. (A non-ASCII paste that typed twice: tests/serving/
 test_fidelity.py, the same fix landed there.)"""
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """The dashboard in a real headless Chromium, driven through the project's DevTools client.
 
-Set OSWORLD_DOCS_SCREENSHOTS=1 to also save the pages to docs/dashboard-grid.png and docs/dashboard-replay.png.
+Set OSWORLD_DOCS_SCREENSHOTS=1 to also save the pages to docs/dashboard-grid.png and
+docs/dashboard-replay.png.
 """
 from __future__ import annotations
 
@@ -90,9 +91,9 @@ def browser(tmp_path):
 
 
 def open_page(client: DevToolsClient, daemon: DaemonProcess, path: str) -> str:
-    """A tab of the viewport's size on `path`, logged in once through the /t/<token>/ URL (it sets the cookie and
-    redirects): the page and its assets then authenticate by cookie. Both loads are browser-initiated, like a URL
-    typed by hand, so the SameSite=Strict cookie is sent."""
+    """A tab of the viewport's size on `path`, logged in once through the /t/<token>/ URL (it sets the cookie
+    and redirects): the page and its assets then authenticate by cookie. Both loads are browser-initiated,
+    like a URL typed by hand, so the SameSite=Strict cookie is sent."""
     # Target.createTarget with a size and Page.navigate: the DevTools client's open_tab has neither.
     login = f"http://127.0.0.1:{daemon.port}/t/{daemon.token}/dashboard"
     target = client._browser("Target.createTarget", {"url": login, **VIEWPORT})["targetId"]

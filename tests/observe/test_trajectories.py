@@ -1,4 +1,5 @@
-"""Recorded trajectories: complete folders, frames identical to the answers, retention, crash safety, export."""
+"""Recorded trajectories: complete folders, frames identical to the answers, retention,
+crash safety, export."""
 from __future__ import annotations
 
 import base64

@@ -1,9 +1,9 @@
 """A temp 'checkout' in which the real supervisord runs the repo's own supervisord.conf (tests and bench/).
 
 supervisord takes %(here)s from the -c path as given, so a temp directory holding a symlink to the checkout's
-supervisord.conf (and to its .venv) gets its own run/ (socket, pid file, logs) and its own configs/, while the file
-itself is the repo's, unedited. Its run/ holds only what git tracks there, as in a fresh clone, so supervisord
-meets the directories a fresh checkout has, no more. Loopback only.
+supervisord.conf (and to its .venv) gets its own run/ (socket, pid file, logs) and its own configs/, while the
+file itself is the repo's, unedited. Its run/ holds only what git tracks there, as in a fresh clone, so
+supervisord meets the directories a fresh checkout has, no more. Loopback only.
 """
 from __future__ import annotations
 
@@ -51,7 +51,8 @@ def copy_tracked(here: Path, folder: str) -> None:
 
 
 def make_here(root: Path, port: int) -> Path:
-    """A temp 'checkout' for supervisord: the repo's supervisord.conf and .venv (symlinks), own configs and run/."""
+    """A temp 'checkout' for supervisord: the repo's supervisord.conf and .venv (symlinks),
+    own configs and run/."""
     here = root / "here"
     (here / "configs").mkdir(parents=True)
     copy_tracked(here, "run")
@@ -88,8 +89,8 @@ def post_json(url: str, body: dict, timeout: float = 60.0, headers: dict | None 
 
 
 def auth_headers(run_dir: Path) -> dict:
-    """`Authorization: Bearer <token>` when the daemon keeps a token in run_dir/auth-token (server.auth_token_file's
-    default), else nothing."""
+    """`Authorization: Bearer <token>` when the daemon keeps a token in run_dir/auth-token
+    (server.auth_token_file's default), else nothing."""
     try:
         return {"Authorization": f"Bearer {(run_dir / 'auth-token').read_text().strip()}"}
     except FileNotFoundError:
@@ -97,7 +98,8 @@ def auth_headers(run_dir: Path) -> dict:
 
 
 class Supervised:
-    """supervisord with the repo's supervisord.conf in `here`; programs, states and /health through its eyes."""
+    """supervisord with the repo's supervisord.conf in `here`; programs,
+    states and /health through its eyes."""
 
     def __init__(self, here: Path, port: int, env: dict):
         self.here, self.port, self.env = here, port, env

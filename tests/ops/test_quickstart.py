@@ -1,4 +1,5 @@
-"""The README's command one on a fresh copy of the checkout: bash scripts/start.sh, /health, bash scripts/stop.sh.
+"""The README's command one on a fresh copy of the checkout: bash scripts/start.sh, /health,
+bash scripts/stop.sh.
 
 Selected with `-m quickstart` or run with the rest; it creates a venv and pip installs (a minute or two).
 """
@@ -17,7 +18,8 @@ pytestmark = pytest.mark.quickstart
 
 
 def fresh_copy(destination: Path) -> Path:
-    """The working tree as a clone would hold it (tracked and new files; nothing ignored: no .venv, no run/)."""
+    """The working tree as a clone would hold it (tracked and new files; nothing ignored: no .venv, no
+    run/)."""
     listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
                             capture_output=True, check=True, timeout=30).stdout.decode().split("\0")
     for name in filter(None, listed):

@@ -1,4 +1,5 @@
-"""The real supervisord with the repo's supervisord.conf: states, an episode, kill -9, drain on stop, tunnel errors."""
+"""The real supervisord with the repo's supervisord.conf: states, an episode, kill -9, drain on stop,
+tunnel errors."""
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
-"""Out of descriptors (EMFILE), accept fails on every try: Tornado's own loop logs each failure and retries at once
+"""Out of descriptors (EMFILE), accept fails on every try:
+Tornado's own loop logs each failure and retries at once
 (a log flood and a busy loop). Ours logs one line per minute, pauses, and accepts again once it can."""
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
-"""Property-based fuzz of the live API with a valid token: random methods, paths, headers and bodies (raw bytes, any
-JSON shape, the routes' own fields with wrong types, mutated tasks). Every answer is JSON and below 500, no worker
-is restarted, and afterwards every env runs a normal episode. The one 5xx allowed: a task whose own setup step fails
-in the VM (502 setup_failed, by design). OSWORLD_FUZZ_EXAMPLES raises the count (the large run: bench/fuzz_api.py).
+"""Property-based fuzz of the live API with a valid token: random methods, paths, headers and bodies (raw
+bytes, any JSON shape, the routes' own fields with wrong types, mutated tasks). Every answer is JSON and below
+500, no worker is restarted, and afterwards every env runs a normal episode. The one 5xx allowed: a task whose
+own setup step fails in the VM (502 setup_failed, by design). OSWORLD_FUZZ_EXAMPLES raises the count (the
+large run: bench/fuzz_api.py).
 """
 from __future__ import annotations
 
@@ -114,8 +115,8 @@ def check_answer(method: str, status: int, answer_headers: dict, raw: bytes) -> 
 
 def fuzz(daemon: DaemonProcess, examples: int, counts: collections.Counter, seen_5xx: list | None = None) -> None:
     """`examples` random requests, each checked; counts by status code (bench/fuzz_api.py prints them) and, in
-    seen_5xx, every request that got a 5xx or no answer (the first one is the cause; hypothesis shrinks towards
-    whatever fails next, often an innocent request to the env the cause broke)."""
+    seen_5xx, every request that got a 5xx or no answer (the first one is the cause; hypothesis shrinks
+    towards whatever fails next, often an innocent request to the env the cause broke)."""
     seen_5xx = [] if seen_5xx is None else seen_5xx
 
     @settings(max_examples=examples, deadline=None, database=None,

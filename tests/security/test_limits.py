@@ -1,5 +1,5 @@
-"""Limits at the HTTP layer: every malformed or oversized request is a 4xx JSON answer that changes nothing (the
-workers' PIDs stay the same), and idle connections cannot take /health down."""
+"""Limits at the HTTP layer: every malformed or oversized request is a 4xx JSON answer that changes nothing
+(the workers' PIDs stay the same), and idle connections cannot take /health down."""
 from __future__ import annotations
 
 import json
@@ -111,7 +111,8 @@ def test_odd_bodies_get_json_answers_below_500(daemon, body):
 
 
 def test_a_lone_surrogate_is_400_not_a_worker_crash(daemon):
-    """json.loads accepts "\\ud800"; the worker then failed to write it out as UTF-8 and died (a 500 and a respawn)."""
+    """json.loads accepts "\\ud800"; the worker then failed to write it out as UTF-8 and died
+    (a 500 and a respawn)."""
     assert daemon.post("/env/reset", {"env_idx": 1, "task_config": TASK})[0] == 200
     body = b'{"env_idx": 1, "prediction": "Action: type(content=\'\\ud800\')"}'
     assert answer(daemon, "POST", "/env/step", body) == (400, "bad_request")

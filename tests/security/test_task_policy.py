@@ -1,9 +1,9 @@
 """Hostile task files over real HTTP: a task never touches the host (files, network, workers).
 
-Each vector is a reset (or an evaluate) a hostile cluster user could send. The checks: the answer is a clear 4xx or
-"refused by policy"/"download failed" 5xx; a marker file outside the allowed roots reaches neither the VM (asked
-through the guest's HTTP API), an answer, the daemon log nor the cache; a loopback HTTP server the test runs records
-no request; nothing is written outside the task folder; the worker PID never changes.
+Each vector is a reset (or an evaluate) a hostile cluster user could send. The checks: the answer is a clear
+4xx or "refused by policy"/"download failed" 5xx; a marker file outside the allowed roots reaches neither the
+VM (asked through the guest's HTTP API), an answer, the daemon log nor the cache; a loopback HTTP server the
+test runs records no request; nothing is written outside the task folder; the worker PID never changes.
 """
 from __future__ import annotations
 
@@ -142,7 +142,8 @@ def guest(daemon) -> GuestClient:
 
 
 def leaked(daemon, *answers) -> list[str]:
-    """Where the marker showed up: an answer, the daemon log, any file of the daemon (cache, VM disks, run)."""
+    """Where the marker showed up: an answer, the daemon log, any file of the daemon
+    (cache, VM disks, run)."""
     places = [f"answer {i}" for i, answer in enumerate(answers) if MARKER in json.dumps(answer)]
     for path in daemon.workdir.rglob("*"):
         if path.is_file() and not path.is_symlink() and MARKER.encode() in path.read_bytes():
@@ -433,8 +434,9 @@ def test_metric_errors_never_echo_file_contents(daemon, same_workers):
 
 @pytest.mark.parametrize("source", ["rule", "guest output"])
 def test_a_metric_is_never_handed_a_host_file(daemon, outside, same_workers, source):
-    """diff_text_file opens whatever string it gets: a rule (or what a guest command prints) naming a host file
-    would score how alike a guessed text is to that file. The evaluation is refused instead, before the metric."""
+    """diff_text_file opens whatever string it gets: a rule (or what a guest command prints) naming a host
+    file would score how alike a guessed text is to that file. The evaluation is refused instead,
+    before the metric."""
     secret = str(outside / ".ssh" / "id_ed25519")
     result = {"type": "rule", "rules": secret} if source == "rule" else \
         {"type": "vm_command_line", "command": ["echo", "-n", secret]}

@@ -1,4 +1,5 @@
-"""Every error code of SPEC §3.3, and the simulator's faults: each ends in a clear answer and a working env."""
+"""Every error code of SPEC §3.3, and the simulator's faults:
+each ends in a clear answer and a working env."""
 from __future__ import annotations
 
 import concurrent.futures
@@ -78,8 +79,8 @@ def test_bad_reset_requests_change_nothing(daemon):
 
 
 def test_body_too_large_is_413(daemon):
-    """Sent chunked (no Content-Length): read up to the limit, then refused. A declared over-size body is refused
-    before it is read: tests/security."""
+    """Sent chunked (no Content-Length): read up to the limit, then refused. A declared over-size body is
+    refused before it is read: tests/security."""
     big = json.dumps({"prediction": "x" * (17 * 1024 * 1024)}).encode()
     status, _, raw = daemon.request("POST", "/env/step", iter([big]))
     assert (status, error_code(json.loads(raw))) == (413, "body_too_large")
@@ -170,8 +171,8 @@ def test_health_answers_while_every_worker_is_busy(daemon):
 @pytest.mark.parametrize("signum, to_group", [(signal.SIGTERM, False), (signal.SIGINT, True)],
                          ids=["sigterm-to-daemon", "ctrl-c-to-the-process-group"])
 def test_a_stop_signal_drains_in_flight_work_and_leaves_no_worker(tmp_path, signum, to_group):
-    """supervisorctl stop sends TERM to the daemon; Ctrl-C in a terminal reaches the daemon and its workers alike.
-    Either way the in-flight step finishes, the daemon exits 0 and no worker is left."""
+    """supervisorctl stop sends TERM to the daemon; Ctrl-C in a terminal reaches the daemon and its workers
+    alike. Either way the in-flight step finishes, the daemon exits 0 and no worker is left."""
     daemon = DaemonProcess(tmp_path, envs=2).start()
     try:
         assert reset(daemon, 0)[0] == 200

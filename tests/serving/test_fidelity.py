@@ -1,5 +1,6 @@
-"""Behaviours of the real OSWorld guest and of OSWorld's controller (osworld-protocol.md §6), through the daemon:
-non-ASCII typing, a missing folder, failed getters and setup steps, and the trace every error answer leaves."""
+"""Behaviours of the real OSWorld guest and of OSWorld's controller (osworld-protocol.md §6), through the
+daemon: non-ASCII typing, a missing folder, failed getters and setup steps,
+and the trace every error answer leaves."""
 from __future__ import annotations
 
 import copy

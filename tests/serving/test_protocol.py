@@ -160,7 +160,8 @@ def test_pause_between_steps_and_screen_lock_disabled(tmp_path):
 
 
 def test_a_chrome_task_episode_through_the_daemon(daemon):
-    """chrome_open_tabs at reset through the worker's DevTools client; the agent closes the tab; tabs are scored."""
+    """chrome_open_tabs at reset through the worker's DevTools client; the agent closes the tab;
+    tabs are scored."""
     pytest.importorskip("websocket", reason="the chrome extra is not installed")
     status, _ = daemon.post("/env/reset", {"env_idx": 2, "task_config": load_task("close_tab")})
     assert status == 200

@@ -21,7 +21,8 @@ HELD = "import subprocess; subprocess.run(['xclip', '-selection', 'clipboard'], 
 
 @pytest.fixture
 def vm(tmp_path):
-    """One running simulated VM: (home, guest, raw) where raw(method, path, body, content type) -> (status, text)."""
+    """One running simulated VM: (home, guest, raw) where raw(method, path, body, content type) ->
+    (status, text)."""
     home = tmp_path / "sim"
     ip_base = fresh_ip_base()
     (vmx,) = provision(home, 1, "fast", ip_base)

@@ -1,5 +1,6 @@
-"""Tunnel test harness: a private OpenSSH server on a free loopback port (own host key, config, authorized key),
-the tunnel as a real subprocess, and small HTTP helpers. Used by tests/tunnel and bench/tunnel_bench.py."""
+"""Tunnel test harness: a private OpenSSH server on a free loopback port (own host key, config, authorized
+key), the tunnel as a real subprocess, and small HTTP helpers. Used by tests/tunnel and
+bench/tunnel_bench.py."""
 from __future__ import annotations
 
 import http.client
