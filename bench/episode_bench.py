@@ -186,7 +186,8 @@ def reset_latencies(daemon: DaemonProcess, episodes: int, reset_ahead: bool) -> 
 
 
 def rss_mib(pid: int) -> float:
-    out = subprocess.run(["ps", "-o", "rss=", "-p", str(pid)], capture_output=True, text=True, timeout=10).stdout
+    out = subprocess.run(["ps", "-o", "rss=", "-p", str(pid)], capture_output=True, text=True,
+                         timeout=10).stdout
     return int(out.strip() or 0) / 1024
 
 
@@ -199,23 +200,24 @@ def run(args: argparse.Namespace) -> list[str]:
                 seed = episode_bytes(fast, "seed")
                 for mode in ("delta+png", "delta+jpeg q85", "delta+jpeg q70"):
                     ours = episode_bytes(fast, mode)
-                    rows.append(f"| (a) bytes per 15-step episode, seed protocol vs {mode} | {seed / 1e6:.1f} MB "
-                                f"| {ours / 1e6:.2f} MB | 1/{seed / ours:.0f} |")
+                    rows.append(f"| (a) bytes per 15-step episode, seed protocol vs {mode} | "
+                                f"{seed / 1e6:.1f} MB | {ours / 1e6:.2f} MB | 1/{seed / ours:.0f} |")
             if "b" in args.only or "c" in args.only:
                 runs = {envs: step_overheads(fast, envs, args.steps) for envs in (1, 4, 8)}
                 for envs in (4, 8):
                     for name, pct in (("p50", 50), ("p95", 95)):
                         base, ours = percentile(runs[1][0], pct), percentile(runs[envs][0], pct)
-                        rows.append(f"| (b) daemon overhead per step {name}, 1 env vs {envs} envs | {base:.1f} ms | "
-                                    f"{ours:.1f} ms | {ours / base:.2f}x |")
+                        rows.append(f"| (b) daemon overhead per step {name}, 1 env vs {envs} envs | "
+                                    f"{base:.1f} ms | {ours:.1f} ms | {ours / base:.2f}x |")
                 single, batch = statistics.median(runs[1][1]), statistics.median(runs[8][1])
-                rows.append(f"| (c) fast preset: step time, 1 env vs batch of 8 envs (median) | {single:.1f} ms | "
-                            f"{batch:.1f} ms | {batch / single:.2f}x |")
+                rows.append(f"| (c) fast preset: step time, 1 env vs batch of 8 envs (median) | "
+                            f"{single:.1f} ms | {batch:.1f} ms | {batch / single:.2f}x |")
             if "e" in args.only:
                 workers = worker_pids(fast)
                 per_worker = [rss_mib(pid) for pid in workers]
                 rows.append(f"| (e) resident memory: daemon vs each worker (mean of {len(workers)}) | "
-                            f"{rss_mib(fast.proc.pid):.0f} MiB | {statistics.mean(per_worker or [0]):.0f} MiB | "
+                            f"{rss_mib(fast.proc.pid):.0f} MiB | "
+                            f"{statistics.mean(per_worker or [0]):.0f} MiB | "
                             f"total {rss_mib(fast.proc.pid) + sum(per_worker):.0f} MiB |")
         finally:
             fast.stop()
@@ -225,8 +227,8 @@ def run(args: argparse.Namespace) -> list[str]:
                 _, one_batches = step_overheads(realistic, 1, 5)
                 _, eight_batches = step_overheads(realistic, 8, 5)
                 single, batch = statistics.median(one_batches), statistics.median(eight_batches)
-                rows.append(f"| (c) realistic preset: step time, 1 env vs batch of 8 envs (median) | {single:.0f} ms "
-                            f"| {batch:.0f} ms | {batch / single:.2f}x |")
+                rows.append(f"| (c) realistic preset: step time, 1 env vs batch of 8 envs (median) | "
+                            f"{single:.0f} ms | {batch:.0f} ms | {batch / single:.2f}x |")
             finally:
                 realistic.stop()
         if "d" in args.only:
@@ -238,7 +240,8 @@ def run(args: argparse.Namespace) -> list[str]:
                     warm_f = pool.submit(reset_latencies, warm_daemon, args.episodes + 1, True)
                     cold, warm = cold_f.result(), warm_f.result()[1:]   # the first warm-daemon reset is cold
                 rows.append(f"| (d) reset latency (realistic preset, median of {args.episodes}), cold vs "
-                            f"reset-ahead | {statistics.median(cold):.1f} s | {statistics.median(warm):.2f} s | "
+                            f"reset-ahead | {statistics.median(cold):.1f} s | "
+                            f"{statistics.median(warm):.2f} s | "
                             f"{statistics.median(warm) / statistics.median(cold):.2f}x |")
             finally:
                 cold_daemon.stop()
@@ -247,7 +250,8 @@ def run(args: argparse.Namespace) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default="a,b,c,d,e", help="comma-separated subset of a,b,c,d,e")
     parser.add_argument("--steps", type=int, default=20, help="steps per env for (b) and (c)")
     parser.add_argument("--episodes", type=int, default=3, help="resets per mode for (d)")

@@ -88,7 +88,8 @@ def macs(workdir: Path, envs: int, daemons: int):
 def token_of(daemon: DaemonProcess) -> str:
     path = daemon.workdir / "run" / "auth-token"
     if not path.exists():
-        sys.exit("the daemon wrote no auth-token: this bench needs the daemon's authentication (issue 1 of 6)")
+        sys.exit("the daemon wrote no auth-token: "
+                 "this bench needs the daemon's authentication (issue 1 of 6)")
     return path.read_text().strip()
 
 
@@ -124,7 +125,8 @@ def measure(addresses, mode: str, envs: int, args) -> dict:
     backend.close()
     fleet.close()
     ok = [r for r in records if not r.masked]
-    return {"episodes": len(records), "ok": len(ok), "masked": len(records) - len(ok), "wall_s": round(wall, 1),
+    return {"episodes": len(records), "ok": len(ok), "masked": len(records) - len(ok),
+            "wall_s": round(wall, 1),
             "episodes_per_min": round(len(ok) / wall * 60, 2),
             "env_utilization": round(sum(r.env_seconds for r in records) / (envs * wall), 3),
             "step_p50_ms": round(statistics.median(ms for r in records for ms in r.step_ms), 1)}
@@ -154,8 +156,8 @@ def loops(workdir: Path, args) -> list[dict]:
 
 
 def report(scale: list[dict], modes: list[dict], args) -> str:
-    lines = [f"(a) independent episodes, {args.steps} steps each, policy {args.low:g}-{args.high:g} s per step, "
-             f"{args.episodes_per_env} episodes per env", "",
+    lines = [f"(a) independent episodes, {args.steps} steps each, "
+             f"policy {args.low:g}-{args.high:g} s per step, {args.episodes_per_env} episodes per env", "",
              "| envs | daemons | episodes/min | vs linear | env utilization | step p50 ms | masked |",
              "|---|---|---|---|---|---|---|"]
     lines += [f"| {r['envs']} | {r['daemons']} | {r['episodes_per_min']} | {r['efficiency']:.0%} | "

@@ -26,7 +26,8 @@ from tests.support import DaemonProcess  # noqa: E402
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=10_000)
     args = parser.parse_args()
     counts: collections.Counter = collections.Counter()
@@ -49,7 +50,8 @@ def main() -> int:
     elapsed = time.monotonic() - started
     print(f"{sum(counts.values())} requests in {elapsed:.0f} s; status counts: "
           f"{dict(sorted(counts.items(), key=str))}")
-    print(f"workers restarted: {restarted}; episodes afterwards: {scores}; first failure: {failure or 'none'}")
+    print(f"workers restarted: {restarted}; episodes afterwards: {scores}; "
+          f"first failure: {failure or 'none'}")
     if failure or restarted or scores != [1.0, 1.0]:
         for method, path, body, answer in seen_5xx[:3]:
             print(f"5xx or no answer: {method} {path} {body!r:.2000} -> {answer!r}")

@@ -111,7 +111,8 @@ class Stepper:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=8, help="episodes per daemon (15 steps each)")
     parser.add_argument("--baseline", default=None, help="git revision without metrics and recording "
                         "(default: where this branch left main, git merge-base HEAD main)")
@@ -157,8 +158,8 @@ def report(times: dict[str, list[float]], cpu: dict[str, float], args, recorded:
         print(f"{name:10} {p50:8.1f} {p95:8.1f} {statistics.fmean(values):8.1f} "
               f"{p50 - percentile(base, 50):+8.1f} {p95 - percentile(base, 95):+8.1f} {paired:+10.1f} "
               f"{cpu[name] * 1000 / len(values):12.1f}")
-    print(f"frames recorded by 'recording': {recorded}; paired: median over steps of (this step - the baseline's "
-          "step taken just before it)")
+    print(f"frames recorded by 'recording': {recorded}; "
+          "paired: median over steps of (this step - the baseline's step taken just before it)")
 
 
 if __name__ == "__main__":

@@ -40,8 +40,9 @@ def health(port: int) -> dict | None:
 
 def tree_rss_kib(root_pid: int) -> tuple[int, int]:
     """(processes, resident KiB) of root_pid and all its descendants, from ps (Linux and macOS)."""
-    rows = [line.split() for line in subprocess.run(["ps", "-A", "-o", "pid=,ppid=,rss="], capture_output=True,
-                                                    text=True, check=True, timeout=10).stdout.splitlines()]
+    rows = [line.split() for line in subprocess.run(["ps", "-A", "-o", "pid=,ppid=,rss="],
+                                                    capture_output=True, text=True, check=True,
+                                                    timeout=10).stdout.splitlines()]
     children: dict[int, list[int]] = {}
     for pid, ppid, _ in rows:
         children.setdefault(int(ppid), []).append(int(pid))
@@ -72,7 +73,8 @@ def one_run(workdir: Path) -> tuple[float, int, int]:
     here = make_here(workdir, port)
     ctl = [str(VENV / "bin" / "supervisorctl"), "-c", str(here / "supervisord.conf")]
     started = time.monotonic()
-    subprocess.run([str(VENV / "bin" / "supervisord"), "-c", str(here / "supervisord.conf")], check=True, timeout=30)
+    subprocess.run([str(VENV / "bin" / "supervisord"), "-c", str(here / "supervisord.conf")],
+                   check=True, timeout=30)
     try:
         deadline = started + 120
         while health(port) is None:
@@ -91,7 +93,8 @@ def one_run(workdir: Path) -> tuple[float, int, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     times, rss = [], []
