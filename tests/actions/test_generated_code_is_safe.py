@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from daemon.actions import GUEST_CODE_PREFIX, compile_prediction
 
 ALLOWED_CALLS = {f"pyautogui.{name}" for name in (
-    "click", "moveTo", "mouseDown", "mouseUp", "hotkey", "press", "keyDown", "keyUp", "write", "scroll", "hscroll")}
+    "click", "moveTo", "mouseDown", "mouseUp", "hotkey", "press", "keyDown", "keyUp", "write", "scroll",
+    "hscroll")}
 ALLOWED_CALLS |= {"subprocess.run"}
 
 

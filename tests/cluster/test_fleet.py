@@ -22,8 +22,9 @@ FAST_FAIL = RetryBudget(attempts=4, seconds=4.0, backoff=(0.2, 0.5, 1.0))
 
 
 def task(n: int) -> dict:
-    return {"id": f"fleet-{n}", "snapshot": "init_state", "instruction": f"Episode fleet-{n}: click, then finish.",
-            "config": [], "evaluator": {"func": "infeasible"}}
+    return {"id": f"fleet-{n}", "snapshot": "init_state",
+            "instruction": f"Episode fleet-{n}: click, then finish.", "config": [],
+            "evaluator": {"func": "infeasible"}}
 
 
 def policy(messages: list, on_step=None) -> str:
@@ -65,7 +66,8 @@ def test_lockstep_batch_over_eight_slots_of_two_macs(macs, ray_envs):
     fleet = fleet_of(*addresses)
     batches = []
     records = run_lockstep(fleet, ray_envs, [task(n) for n in range(8)], None, max_steps=STEPS, lease_wait=5,
-                           batch_policy=lambda batch: batches.append(len(batch)) or [policy(m) for m in batch])
+                           batch_policy=lambda batch: batches.append(len(batch))
+                           or [policy(m) for m in batch])
     assert batches == [8] * STEPS                        # one batched generation per round, all envs in it
     for record in records:
         assert_complete(record)
@@ -79,7 +81,8 @@ def test_lockstep_batch_over_eight_slots_of_two_macs(macs, ray_envs):
 
 def test_independent_episodes_take_the_next_free_env(macs, ray_envs):
     fleet = fleet_of(*(address_of(mac) for mac in macs))
-    records = run_independent(fleet, ray_envs, [task(n) for n in range(12)], policy, max_steps=STEPS, lease_wait=30)
+    records = run_independent(fleet, ray_envs, [task(n) for n in range(12)], policy, max_steps=STEPS,
+                              lease_wait=30)
     for record in records:
         assert_complete(record)
     assert {record.daemon for record in records} == {str(address_of(mac)) for mac in macs}
@@ -172,16 +175,17 @@ def test_cli_smoke_and_status(macs, tmp_path):
     token_file.write_text(second.token)
     daemons = [f"{first.base_url}/t/{first.token}", second.base_url]
     run = subprocess.run([sys.executable, "-m", "cluster", "smoke", *daemons, "--token-file", str(token_file),
-                          "--episodes", "10", "--steps", "2", "--json"], cwd=ROOT, capture_output=True, text=True,
-                         timeout=240)
+                          "--episodes", "10", "--steps", "2", "--json"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=240)
     assert run.returncode == 0, run.stderr[-2000:]
     summary = json.loads(run.stdout)
-    assert {"episodes", "ok", "masked", "failed", "per_daemon", "episodes_per_min", "step_p50_ms", "step_p95_ms",
-            "env_utilization"} <= set(summary)
+    assert {"episodes", "ok", "masked", "failed", "per_daemon", "episodes_per_min", "step_p50_ms",
+            "step_p95_ms", "env_utilization"} <= set(summary)
     assert (summary["episodes"], summary["ok"], summary["masked"], summary["failed"]) == (10, 10, 0, 0)
     assert set(summary["per_daemon"]) == {first.base_url, second.base_url}
     assert sum(counts["ok"] for counts in summary["per_daemon"].values()) == 10
-    status = subprocess.run([sys.executable, "-m", "cluster", "status", *daemons, "--token-file", str(token_file)],
+    status = subprocess.run([sys.executable, "-m", "cluster", "status", *daemons,
+                             "--token-file", str(token_file)],
                             cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert status.returncode == 0, status.stderr
     assert status.stdout.count(" idle ") + status.stdout.count(" done ") == 8 and "tunnel:" in status.stdout

@@ -77,8 +77,8 @@ def test_an_environment_that_stays_down_is_an_env_error_within_the_budget():
         env = RemoteEnv(DaemonAddress(daemon.url, TOKEN), 2, retry=QUICK)
         env.reset(TASK)
         result = env.step(PREDICTIONS[0])
-        assert result.env_error["code"] == "env_recovering" and "env 2 is being recovered" in result.env_error[
-            "message"]
+        assert result.env_error["code"] == "env_recovering" \
+            and "env 2 is being recovered" in result.env_error["message"]
         assert result.is_done and result.format_reward == 0.0       # masked, not scored -1 as the seed did
         assert len(daemon.bodies("/env/step")) == QUICK.attempts
     gone = RemoteEnv(DaemonAddress(f"http://127.0.0.1:{free_port()}", TOKEN), 0, Timeouts(connect=2), QUICK)
@@ -128,16 +128,19 @@ def test_delta_history_is_byte_identical_to_the_seed_protocols_full_history(mac)
         ours.append(result.obs_messages)
         theirs.append(mac.post("/env/step", {"env_idx": 1, "prediction": prediction})[1]["obs_messages"])
     assert ours[-1] is None and theirs[-1] is None
-    assert [json.dumps(o, ensure_ascii=False) for o in ours] == [json.dumps(t, ensure_ascii=False) for t in theirs]
+    assert [json.dumps(o, ensure_ascii=False) for o in ours] == \
+        [json.dumps(t, ensure_ascii=False) for t in theirs]
     seed_history = mac.post("/env/history_messages", {"env_idx": 1})[1]["history_messages"]
-    assert json.dumps(env.history_messages(), ensure_ascii=False) == json.dumps(seed_history, ensure_ascii=False)
+    assert json.dumps(env.history_messages(), ensure_ascii=False) == \
+        json.dumps(seed_history, ensure_ascii=False)
     assert env.history_messages()[-1]["content"][0]["text"].endswith("finished(content='saved')")
     assert env.evaluate().score == 1.0
 
 
 def test_the_package_imports_without_the_daemons_dependencies():
     """The cluster has no tornado or paramiko (nor Ray, unless it uses cluster.ray_rollout)."""
-    code = ("import sys\nfor name in ('tornado', 'paramiko', 'ray', 'daemon', 'tunnel'):\n    sys.modules[name] = None\n"
+    code = ("import sys\nfor name in ('tornado', 'paramiko', 'ray', 'daemon', 'tunnel'):\n"
+            "    sys.modules[name] = None\n"
             "import cluster, cluster.__main__, cluster.smoke\nprint('ok')")
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert run.stdout.strip() == "ok", run.stderr
