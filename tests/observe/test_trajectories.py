@@ -176,7 +176,8 @@ def test_a_full_queue_drops_and_counts_instead_of_blocking(tmp_path):
     write_episode(writer, "e1", time.time(), frames=3)
     assert time.monotonic() - started < 5
     assert writer.queue.qsize() == 3 and len(drops) == writer.dropped == 5
-    small = TrajectoryWriter(tmp_path, max_bytes=10**9, max_age_days=30, queue_items=100, queue_bytes=len(PNG))
+    small = TrajectoryWriter(tmp_path, max_bytes=10**9, max_age_days=30, queue_items=100,
+                             queue_bytes=len(PNG))
     small.add_frame("e2", 0, PNG, "png")
     small.add_frame("e2", 1, PNG, "png")
     assert small.dropped == 1

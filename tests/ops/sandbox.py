@@ -39,8 +39,8 @@ def write_tunnel_config(path: Path, ssh_port: int, daemon_port: int) -> None:
 
 def tracked_files(folder: str) -> list[str]:
     """The files git tracks under folder of the checkout: what a fresh clone holds there."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--", folder], cwd=ROOT, capture_output=True, check=True,
-                            timeout=30).stdout.decode()
+    listed = subprocess.run(["git", "ls-files", "-z", "--", folder], cwd=ROOT, capture_output=True,
+                            check=True, timeout=30).stdout.decode()
     return [name for name in listed.split("\0") if name]
 
 
@@ -77,7 +77,8 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.25):
 
 
 def get_json(url: str, timeout: float = 5.0, headers: dict | None = None):
-    with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=timeout) as answer:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}),
+                                timeout=timeout) as answer:
         return json.load(answer)
 
 
@@ -108,12 +109,13 @@ class Supervised:
         self.supervisord_pid: int | None = None
 
     def ctl(self, *args: str, check: bool = False) -> str:
-        done = subprocess.run([str(VENV / "bin" / "supervisorctl"), "-c", str(self.conf), *args], env=self.env,
-                              capture_output=True, text=True, timeout=120, check=check)
+        done = subprocess.run([str(VENV / "bin" / "supervisorctl"), "-c", str(self.conf), *args],
+                              env=self.env, capture_output=True, text=True, timeout=120, check=check)
         return done.stdout
 
     def start(self) -> None:
-        subprocess.run([str(VENV / "bin" / "supervisord"), "-c", str(self.conf)], env=self.env, check=True, timeout=30)
+        subprocess.run([str(VENV / "bin" / "supervisord"), "-c", str(self.conf)], env=self.env, check=True,
+                       timeout=30)
         self.supervisord_pid = int((self.here / "run" / "supervisord.pid").read_text())
 
     def states(self) -> dict[str, str]:

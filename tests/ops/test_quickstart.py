@@ -31,7 +31,8 @@ def fresh_copy(destination: Path) -> Path:
 
 
 def run(script: str, checkout: Path, env: dict) -> str:
-    done = subprocess.run(["bash", script], cwd=checkout, env=env, capture_output=True, text=True, timeout=540)
+    done = subprocess.run(["bash", script], cwd=checkout, env=env, capture_output=True, text=True,
+                          timeout=540)
     assert done.returncode == 0, f"{script} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
     return done.stdout
 
@@ -53,5 +54,5 @@ def test_start_sh_on_a_fresh_checkout_serves_health_and_stop_sh_stops_it(tmp_pat
         assert "not running" in run("scripts/stop.sh", checkout, env)
     finally:
         if supervisord_pid and pid_alive(supervisord_pid):
-            subprocess.run([str(checkout / ".venv" / "bin" / "supervisorctl"), "-c", str(checkout / "supervisord.conf"),
-                            "shutdown"], timeout=120)
+            subprocess.run([str(checkout / ".venv" / "bin" / "supervisorctl"),
+                            "-c", str(checkout / "supervisord.conf"), "shutdown"], timeout=120)

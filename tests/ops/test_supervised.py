@@ -56,7 +56,8 @@ def test_kill_9_of_the_daemon_is_restarted(supervised):
     assert health["status"] == "ok"
     # The old workers see EOF on stdin and exit by themselves.
     wait_for(lambda: not any(pid_alive(pid) for pid in old_workers), 30, f"old workers {old_workers} to exit")
-    wait_for(lambda: supervised.states().get("osworld:daemon") == "RUNNING", 30, "osworld:daemon RUNNING again")
+    wait_for(lambda: supervised.states().get("osworld:daemon") == "RUNNING", 30,
+             "osworld:daemon RUNNING again")
 
 
 def test_stop_drains_in_flight_work_and_leaves_no_worker(supervised):
@@ -115,7 +116,8 @@ def test_missing_tunnel_config_is_a_calm_running_state_until_the_file_appears(su
     tunnel_yaml.unlink()
     supervised.ctl("start", "osworld:tunnel")        # start waits startsecs: RUNNING means it stayed up
     assert supervised.states()["osworld:tunnel"] == "RUNNING"
-    wait_for(lambda: tunnel_state_in_health(supervised) == "not_configured", 30, "/health tunnel not_configured")
+    wait_for(lambda: tunnel_state_in_health(supervised) == "not_configured", 30,
+             "/health tunnel not_configured")
     assert "tunnel not configured" in supervised.log("tunnel")
     spawned = spawn_count(supervised)
     tunnel_yaml.write_text(kept)                # no supervisorctl needed: the waiting tunnel starts by itself
