@@ -39,7 +39,8 @@ def test_max_steps_is_capped(daemon):
 @pytest.mark.parametrize("path", ["/env/reset", "/env/step", "/env/evaluate", "/env/history_messages"])
 @pytest.mark.parametrize("depth", [65, 1000, 100_000])
 def test_deeply_nested_json_is_a_400_json_answer(daemon, path, depth):
-    for body in (b"[" * depth + b"]" * depth, b'{"task_config": ' + b'{"a": ' * depth + b"1" + b"}" * depth + b"}",
+    for body in (b"[" * depth + b"]" * depth,
+                 b'{"task_config": ' + b'{"a": ' * depth + b"1" + b"}" * depth + b"}",
                  b"[" * depth):
         assert answer(daemon, "POST", path, body) == (400, "bad_request")
 
@@ -146,7 +147,8 @@ def test_over_the_connection_cap_new_connections_get_503_and_idle_ones_time_out(
         clients = [socket.create_connection(("127.0.0.1", daemon.port), timeout=30) for _ in range(25)]
         answers = [read_until_closed(sock) for sock in clients]      # a 503 at once, or closed when idle
         busy = [raw for raw in answers if raw.startswith(b"HTTP/1.1 503 ")]
-        assert len(busy) >= 5 and all(b"too_many_connections" in raw and b"Retry-After: " in raw for raw in busy)
+        assert len(busy) >= 5 \
+            and all(b"too_many_connections" in raw and b"Retry-After: " in raw for raw in busy)
         assert answers.count(b"") + len(busy) == 25                  # every idle one was closed by the daemon
         assert "envs" in daemon.health()
     finally:

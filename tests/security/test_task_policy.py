@@ -121,16 +121,19 @@ def opened(tmp_path_factory):
     (work / "uploads").mkdir()
     process = DaemonProcess(work, envs=1, evaluation={
         "allow_private_urls": ["127.0.0.1/32"], "file_url_roots": [str(work / "files")],
-        "upload_roots": [str(work / "uploads")], "download_max_bytes": 1 << 20, "download_timeout": 5.0}).start()
+        "upload_roots": [str(work / "uploads")], "download_max_bytes": 1 << 20,
+        "download_timeout": 5.0}).start()
     assert reset(process, task())[0] == 200
     yield process
     process.stop()
 
 
 def task(config=(), evaluator=None, **extra) -> dict:
-    evaluator = evaluator or {"func": "exact_match", "result": {"type": "vm_command_line", "command": ["cat", NOTES]},
+    evaluator = evaluator or {"func": "exact_match",
+                              "result": {"type": "vm_command_line", "command": ["cat", NOTES]},
                               "expected": {"type": "rule", "rules": {"expected": ""}}}
-    return {"id": "hostile", "instruction": "nothing", "config": list(config), "evaluator": evaluator, **extra}
+    return {"id": "hostile", "instruction": "nothing", "config": list(config), "evaluator": evaluator,
+            **extra}
 
 
 def reset(daemon, task_config) -> tuple[int, dict]:
@@ -183,7 +186,8 @@ def host_path_vectors(target: str) -> list:
         (_execute("stdout", ".."), "stdout"),
         (_getter({"type": "vm_file", "path": NOTES, "dest": target}), "dest"),
         (_getter({"type": "vm_file", "path": NOTES, "dest": "../escape.txt"}), "dest"),
-        (_getter({"type": "vm_file", "path": [NOTES, NOTES], "dest": ["ok.txt", target], "multi": True}), "dest"),
+        (_getter({"type": "vm_file", "path": [NOTES, NOTES], "dest": ["ok.txt", target], "multi": True}),
+         "dest"),
         (_getter({"type": "cloud_file", "path": "https://example.com/x.txt", "dest": target}), "dest"),
         (_getter({"type": "cache_file", "path": target}), "path"),
         (_getter({"type": "cache_file", "path": "../../../../etc/passwd"}), "path"),
@@ -355,7 +359,8 @@ MALFORMED_STEPS = [
     {"type": "launch", "parameters": {"command": 5}},
     {"type": "open", "parameters": {"path": ["/home/user/a"]}},
     {"type": "download", "parameters": {"files": "https://example.com/x"}},
-    {"type": "download", "parameters": {"files": [{"url": ["https://example.com/x"], "path": "/home/user/x"}]}},
+    {"type": "download",
+     "parameters": {"files": [{"url": ["https://example.com/x"], "path": "/home/user/x"}]}},
     {"type": "download", "parameters": {"files": [{"url": "https://example.com/x", "path": {"p": 1}}]}},
     {"type": "upload_file", "parameters": {"files": [{"local_path": 1, "remote_path": "/x"}]}},
     {"type": "activate_window", "parameters": {"window_name": ["w"]}},
@@ -376,7 +381,8 @@ MALFORMED_GETTERS = [
     {"type": "rule"},
     {"type": "url_dashPart", "partIndex": "two", "returnType": "string"},
     {"type": "rule_relativeTime", "rules": "tomorrow"},
-    {"type": "background_image_in_slide", "ppt_file_path": "/home/user/a.pptx", "slide_index": "x", "dest": "b"},
+    {"type": "background_image_in_slide", "ppt_file_path": "/home/user/a.pptx", "slide_index": "x",
+     "dest": "b"},
 ]
 
 
@@ -391,8 +397,9 @@ def test_malformed_setup_parameters_are_refused_at_the_handler(daemon, same_work
             answer = json.loads(raw)
             refused(answer, status, 400, step["type"])
     for getter in MALFORMED_GETTERS:
-        status, answer = reset(daemon, task(evaluator={"func": "exact_match", "result": getter,
-                                                       "expected": {"type": "rule", "rules": {"expected": ""}}}))
+        status, answer = reset(daemon, task(evaluator={
+            "func": "exact_match", "result": getter,
+            "expected": {"type": "rule", "rules": {"expected": ""}}}))
         refused(answer, status, 400, getter["type"])
     assert daemon.env_health(0)["phase"] not in ("recovering", "broken")
 
@@ -401,7 +408,8 @@ def test_malformed_setup_parameters_are_refused_at_the_handler(daemon, same_work
 def test_a_huge_image_is_refused_before_a_metric_decodes_it(daemon, same_workers):
     from PIL import Image
     status, answer = reset(daemon, task(evaluator={
-        "func": "check_image_size", "result": {"type": "vm_file", "path": "/home/user/big.png", "dest": "big.png"},
+        "func": "check_image_size",
+        "result": {"type": "vm_file", "path": "/home/user/big.png", "dest": "big.png"},
         "expected": {"type": "rule", "rules": {"height": 6000, "width": 6000}}}))
     assert status == 200, answer
     png = io.BytesIO()
@@ -423,7 +431,8 @@ def test_metric_errors_never_echo_file_contents(daemon, same_workers):
         connection.close()
         data = database.read_bytes()
     status, answer = reset(daemon, task(evaluator={
-        "func": "run_sqlite3", "result": {"type": "vm_file", "path": "/home/user/d.sqlite", "dest": "d.sqlite"},
+        "func": "run_sqlite3",
+        "result": {"type": "vm_file", "path": "/home/user/d.sqlite", "dest": "d.sqlite"},
         "expected": {"type": "rule", "rules": {"sql": "SELECT v FROM t"}}}))
     assert status == 200, answer
     guest(daemon).upload("/home/user/d.sqlite", data)
