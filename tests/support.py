@@ -68,13 +68,15 @@ class DaemonProcess:
 
     def start(self, timeout: float = 60.0) -> "DaemonProcess":
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "daemon", "--config", str(self.config_path)], cwd=ROOT,
-                                     stdout=log, stderr=log, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.proc = subprocess.Popen([sys.executable, "-m", "daemon", "--config", str(self.config_path)],
+                                     cwd=ROOT, stdout=log, stderr=log,
+                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"daemon exited {self.proc.returncode}: {self.log_path.read_text()[-2000:]}")
+                raise RuntimeError(f"daemon exited {self.proc.returncode}: "
+                                   f"{self.log_path.read_text()[-2000:]}")
             with contextlib.suppress(OSError, ValueError, KeyError):     # KeyError: answered before the token
                 if all(env["pid"] for env in self.health()["envs"]):
                     return self
@@ -180,7 +182,8 @@ def running_chromium(port: int, profile: Path):
         command.insert(1, "--headless=new")
     # Its own process group: Debian's launcher is a shell script that does not exec,
     # and Chromium forks helpers.
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
     try:
         yield process
     finally:

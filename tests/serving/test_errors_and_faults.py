@@ -20,7 +20,8 @@ TYPE = "Action: type(content='hello world')"
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory):
     process = DaemonProcess(tmp_path_factory.mktemp("errors"),
-                            vmware={"ip_timeout": 2.0, "reset_attempts": 2, "guest_ready_timeout": 15.0}).start()
+                            vmware={"ip_timeout": 2.0, "reset_attempts": 2,
+                                    "guest_ready_timeout": 15.0}).start()
     yield process
     process.stop()
 
@@ -61,12 +62,14 @@ def test_bad_step_requests(daemon, body, status, code):
 def test_bad_reset_requests_change_nothing(daemon):
     assert reset(daemon, 0)[0] == 200
     before = daemon.env_health(0)
-    for extra, status, code in [({"history": "some"}, 400, "bad_request"), ({"max_steps": 0}, 400, "bad_request"),
+    for extra, status, code in [({"history": "some"}, 400, "bad_request"),
+                                ({"max_steps": 0}, 400, "bad_request"),
                                 ({"image_format": "gif"}, 400, "bad_request"),
                                 ({"jpeg_quality": 101}, 400, "bad_request")]:
         got, answer = reset(daemon, 0, **extra)
         assert (got, error_code(answer)) == (status, code)
-    got, answer = daemon.post("/env/reset", {"task_config": {"id": "x", "evaluator": {"func": "compare_videos"}}})
+    got, answer = daemon.post("/env/reset",
+                              {"task_config": {"id": "x", "evaluator": {"func": "compare_videos"}}})
     assert got == 422 and "compare_videos" in answer["error"]["message"]
     got, answer = daemon.post("/env/reset", {"task_config": "not a task"})
     assert got == 400
@@ -161,7 +164,8 @@ def test_health_answers_while_every_worker_is_busy(daemon):
         assert reset(daemon, env)[0] == 200
     set_latency(daemon.home, execute=2.0)
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
-        steps = [pool.submit(daemon.post, "/env/step", {"env_idx": env, "prediction": TYPE}) for env in range(4)]
+        steps = [pool.submit(daemon.post, "/env/step", {"env_idx": env, "prediction": TYPE})
+                 for env in range(4)]
         daemon.wait_for(lambda: all(env["busy"] for env in daemon.health()["envs"]), 10, "all busy")
         health = daemon.health()
         assert health["status"] == "ok" and [env["busy"] for env in health["envs"]] == ["step"] * 4

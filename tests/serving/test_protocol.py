@@ -77,7 +77,8 @@ def test_delta_answers_reassemble_into_exactly_the_full_history(daemon):
     collected = list(answer["obs_messages"])
     for prediction in (TYPE, SAVE, "Action: click(start_box='(10,10)')"):   # the third reaches max_steps
         _, answer = daemon.post("/env/step", {"env_idx": 2, "prediction": prediction,
-                                              "episode_id": answer["episode_id"], "step_idx": answer["step_idx"]})
+                                              "episode_id": answer["episode_id"],
+                                              "step_idx": answer["step_idx"]})
         collected += answer["obs_messages"] or answer["final_messages"]
     assert answer["is_done"] is True and answer["obs_messages"] is None
     _, history = daemon.post("/env/history_messages", {"env_idx": 2})
@@ -95,8 +96,10 @@ def test_jpeg_answer_decodes_to_the_guest_screen_size(daemon):
 def test_a_retried_step_is_applied_once(daemon):
     _, reset = daemon.post("/env/reset", {"env_idx": 1, "task_config": load_task("type_and_save")})
     ids = {"env_idx": 1, "episode_id": reset["episode_id"]}
-    first = daemon.request("POST", "/env/step", json.dumps({**ids, "prediction": TYPE, "step_idx": 0}).encode())
-    again = daemon.request("POST", "/env/step", json.dumps({**ids, "prediction": TYPE, "step_idx": 0}).encode())
+    first = daemon.request("POST", "/env/step",
+                           json.dumps({**ids, "prediction": TYPE, "step_idx": 0}).encode())
+    again = daemon.request("POST", "/env/step",
+                           json.dumps({**ids, "prediction": TYPE, "step_idx": 0}).encode())
     assert first[0] == again[0] == 200 and first[2] == again[2]
     status, answer = daemon.post("/env/step", {**ids, "prediction": SAVE, "step_idx": 1})
     assert status == 200 and answer["step_idx"] == 2
@@ -113,11 +116,13 @@ def test_gzip_for_clients_that_ask(daemon):
 
 def test_four_envs_step_concurrently_and_a_slow_env_does_not_slow_the_others(daemon):
     for env in range(4):
-        assert daemon.post("/env/reset", {"env_idx": env, "task_config": load_task("type_and_save")})[0] == 200
+        assert daemon.post("/env/reset",
+                           {"env_idx": env, "task_config": load_task("type_and_save")})[0] == 200
     set_latency(daemon.home, vm=0, execute=3.0)
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         slow = pool.submit(daemon.post, "/env/step", {"env_idx": 0, "prediction": TYPE})
-        fast = [pool.submit(daemon.post, "/env/step", {"env_idx": env, "prediction": TYPE}) for env in (1, 2, 3)]
+        fast = [pool.submit(daemon.post, "/env/step", {"env_idx": env, "prediction": TYPE})
+                for env in (1, 2, 3)]
         assert all(future.result()[0] == 200 for future in fast)
         assert not slow.done()                          # the others finished while env 0 was still acting
         health = daemon.health()                         # /health answers while env 0 is busy

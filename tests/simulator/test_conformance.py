@@ -86,8 +86,10 @@ def test_wallpaper_whose_file_is_gone_is_500(vm):
 def test_upload_answers_the_byte_count_and_terminal_a_status(vm):
     _, guest, raw = vm
     body = (b'--b\r\nContent-Disposition: form-data; name="file_path"\r\n\r\n/tmp/a.bin\r\n'
-            b'--b\r\nContent-Disposition: form-data; name="file_data"; filename="a"\r\n\r\n12345\r\n--b--\r\n')
-    assert raw("POST", "/setup/upload", body, "multipart/form-data; boundary=b") == (200, "File Uploaded: 5 bytes")
+            b'--b\r\nContent-Disposition: form-data; name="file_data"; filename="a"\r\n\r\n'
+            b'12345\r\n--b--\r\n')
+    assert raw("POST", "/setup/upload", body, "multipart/form-data; boundary=b") == \
+        (200, "File Uploaded: 5 bytes")
     status, text = raw("GET", "/terminal")
     assert (status, json.loads(text)) == (200, {"output": None, "status": "success"})
 

@@ -141,7 +141,8 @@ def test_four_vms_at_once_each_on_its_own_address_and_isolated(sim):
     guests = [running_guest(home, vmx, ip_of(ip_base, i)) for i, vmx in enumerate(vmxs)]
     for i, guest in enumerate(guests):
         guest.execute(f"echo vm{i} > ~/who.txt", shell=True)
-    assert [guest.get_file("/home/user/who.txt") for guest in guests] == [f"vm{i}\n".encode() for i in range(4)]
+    assert [guest.get_file("/home/user/who.txt") for guest in guests] == \
+        [f"vm{i}\n".encode() for i in range(4)]
     assert vmrun(home, "list")[1].startswith("Total running VMs: 4\n")
 
 
