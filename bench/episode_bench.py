@@ -1,9 +1,11 @@
-"""Episode benchmark: bytes, daemon overhead, parallel scaling, reset-ahead and memory, on the simulated VMware.
+"""Episode benchmark: bytes, daemon overhead, parallel scaling, reset-ahead and memory,
+on the simulated VMware.
 
-Starts the real daemon (`python -m daemon`) on a private simulated VMware and drives it over real HTTP, the way
-the trainer does. Every measurement is compared with a baseline taken in the same invocation:
+Starts the real daemon (`python -m daemon`) on a private simulated VMware and drives it over real HTTP, the
+way the trainer does. Every measurement is compared with a baseline taken in the same invocation:
 
-  (a) bytes on the wire per 15-step episode: the seed's protocol (full history, PNG) vs delta+PNG vs delta+JPEG
+  (a) bytes on the wire per 15-step episode: the seed's protocol (full history, PNG) vs delta+PNG vs
+      delta+JPEG
   (b) daemon overhead per step (wall time minus the simulated guest's busy time), p50/p95, 1 env vs 8 envs
   (c) a batch step across 8 envs vs one env's step (the parallel-scaling ratio)
   (d) reset latency: cold (reset-ahead off) vs warm (reset-ahead on), realistic preset
@@ -12,7 +14,8 @@ the trainer does. Every measurement is compared with a baseline taken in the sam
     .venv/bin/python bench/episode_bench.py              # everything (about 3 minutes)
     .venv/bin/python bench/episode_bench.py --only a,b,c  # a subset; --episodes/--steps to scale
 
-Loopback only; every loop is bounded in count and time; the daemon and its simulated VMs are stopped at the end.
+Loopback only; every loop is bounded in count and time;
+the daemon and its simulated VMs are stopped at the end.
 """
 from __future__ import annotations
 
@@ -30,8 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from daemon.simulator.tasks import load_task              # noqa: E402  (the bench runs from a checkout)
-from tests.support import DaemonProcess                   # noqa: E402
+from daemon.simulator.tasks import load_task  # noqa: E402  (the bench runs from a checkout)
+from tests.support import DaemonProcess  # noqa: E402
 
 # A 15-step episode of ordinary actions; none ends the episode early.
 PREDICTIONS = [
@@ -78,7 +81,8 @@ def worker_pids(daemon: DaemonProcess) -> list[int]:
 
 
 class Client:
-    """One trainer-side env client over a kept-alive connection; counts answer bytes as they came off the wire."""
+    """One trainer-side env client over a kept-alive connection;
+    counts answer bytes as they came off the wire."""
 
     def __init__(self, daemon: DaemonProcess, env_idx: int, gzip: bool = False):
         self.conn = http.client.HTTPConnection("127.0.0.1", daemon.port, timeout=600)
@@ -147,7 +151,8 @@ def step_overheads(daemon: DaemonProcess, envs: int, steps: int) -> tuple[list[f
     def one_step(i: int, prediction: str) -> float:
         busy_before = guest_busy_seconds(daemon, i)
         start = time.perf_counter()
-        raw = clients[i].step(prediction, False, answers[i], decode=False)     # the trainer's JSON decode is not ours
+        # the trainer's JSON decode is not ours
+        raw = clients[i].step(prediction, False, answers[i], decode=False)
         wall = time.perf_counter() - start
         answers[i] = json.loads(raw)
         return (wall - (guest_busy_seconds(daemon, i) - busy_before)) * 1000
@@ -181,7 +186,8 @@ def reset_latencies(daemon: DaemonProcess, episodes: int, reset_ahead: bool) -> 
 
 
 def rss_mib(pid: int) -> float:
-    out = subprocess.run(["ps", "-o", "rss=", "-p", str(pid)], capture_output=True, text=True, timeout=10).stdout
+    out = subprocess.run(["ps", "-o", "rss=", "-p", str(pid)], capture_output=True, text=True,
+                         timeout=10).stdout
     return int(out.strip() or 0) / 1024
 
 
@@ -194,23 +200,24 @@ def run(args: argparse.Namespace) -> list[str]:
                 seed = episode_bytes(fast, "seed")
                 for mode in ("delta+png", "delta+jpeg q85", "delta+jpeg q70"):
                     ours = episode_bytes(fast, mode)
-                    rows.append(f"| (a) bytes per 15-step episode, seed protocol vs {mode} | {seed / 1e6:.1f} MB "
-                                f"| {ours / 1e6:.2f} MB | 1/{seed / ours:.0f} |")
+                    rows.append(f"| (a) bytes per 15-step episode, seed protocol vs {mode} | "
+                                f"{seed / 1e6:.1f} MB | {ours / 1e6:.2f} MB | 1/{seed / ours:.0f} |")
             if "b" in args.only or "c" in args.only:
                 runs = {envs: step_overheads(fast, envs, args.steps) for envs in (1, 4, 8)}
                 for envs in (4, 8):
                     for name, pct in (("p50", 50), ("p95", 95)):
                         base, ours = percentile(runs[1][0], pct), percentile(runs[envs][0], pct)
-                        rows.append(f"| (b) daemon overhead per step {name}, 1 env vs {envs} envs | {base:.1f} ms | "
-                                    f"{ours:.1f} ms | {ours / base:.2f}x |")
+                        rows.append(f"| (b) daemon overhead per step {name}, 1 env vs {envs} envs | "
+                                    f"{base:.1f} ms | {ours:.1f} ms | {ours / base:.2f}x |")
                 single, batch = statistics.median(runs[1][1]), statistics.median(runs[8][1])
-                rows.append(f"| (c) fast preset: step time, 1 env vs batch of 8 envs (median) | {single:.1f} ms | "
-                            f"{batch:.1f} ms | {batch / single:.2f}x |")
+                rows.append(f"| (c) fast preset: step time, 1 env vs batch of 8 envs (median) | "
+                            f"{single:.1f} ms | {batch:.1f} ms | {batch / single:.2f}x |")
             if "e" in args.only:
                 workers = worker_pids(fast)
                 per_worker = [rss_mib(pid) for pid in workers]
                 rows.append(f"| (e) resident memory: daemon vs each worker (mean of {len(workers)}) | "
-                            f"{rss_mib(fast.proc.pid):.0f} MiB | {statistics.mean(per_worker or [0]):.0f} MiB | "
+                            f"{rss_mib(fast.proc.pid):.0f} MiB | "
+                            f"{statistics.mean(per_worker or [0]):.0f} MiB | "
                             f"total {rss_mib(fast.proc.pid) + sum(per_worker):.0f} MiB |")
         finally:
             fast.stop()
@@ -220,8 +227,8 @@ def run(args: argparse.Namespace) -> list[str]:
                 _, one_batches = step_overheads(realistic, 1, 5)
                 _, eight_batches = step_overheads(realistic, 8, 5)
                 single, batch = statistics.median(one_batches), statistics.median(eight_batches)
-                rows.append(f"| (c) realistic preset: step time, 1 env vs batch of 8 envs (median) | {single:.0f} ms "
-                            f"| {batch:.0f} ms | {batch / single:.2f}x |")
+                rows.append(f"| (c) realistic preset: step time, 1 env vs batch of 8 envs (median) | "
+                            f"{single:.0f} ms | {batch:.0f} ms | {batch / single:.2f}x |")
             finally:
                 realistic.stop()
         if "d" in args.only:
@@ -233,7 +240,8 @@ def run(args: argparse.Namespace) -> list[str]:
                     warm_f = pool.submit(reset_latencies, warm_daemon, args.episodes + 1, True)
                     cold, warm = cold_f.result(), warm_f.result()[1:]   # the first warm-daemon reset is cold
                 rows.append(f"| (d) reset latency (realistic preset, median of {args.episodes}), cold vs "
-                            f"reset-ahead | {statistics.median(cold):.1f} s | {statistics.median(warm):.2f} s | "
+                            f"reset-ahead | {statistics.median(cold):.1f} s | "
+                            f"{statistics.median(warm):.2f} s | "
                             f"{statistics.median(warm) / statistics.median(cold):.2f}x |")
             finally:
                 cold_daemon.stop()
@@ -242,7 +250,8 @@ def run(args: argparse.Namespace) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default="a,b,c,d,e", help="comma-separated subset of a,b,c,d,e")
     parser.add_argument("--steps", type=int, default=20, help="steps per env for (b) and (c)")
     parser.add_argument("--episodes", type=int, default=3, help="resets per mode for (d)")

@@ -1,8 +1,10 @@
-"""Fleet benchmark: episodes per minute as envs and Macs are added, and env utilization of the two rollout loops.
+"""Fleet benchmark: episodes per minute as envs and Macs are added,
+and env utilization of the two rollout loops.
 
-Starts real daemons (`python -m daemon`) on private simulated VMware with the realistic preset (revert 7 s, start
-16 s, screenshot 0.3 s, execute 0.2 s; settle 0.5 s) and drives them with cluster.rollout, the way a trainer does.
-The policy is a stand-in for a model: each prediction takes a latency drawn per step, uniform in 1-4 s (seeded).
+Starts real daemons (`python -m daemon`) on private simulated VMware with the realistic preset (revert 7 s,
+start 16 s, screenshot 0.3 s, execute 0.2 s; settle 0.5 s) and drives them with cluster.rollout, the way a
+trainer does. The policy is a stand-in for a model: each prediction takes a latency drawn per step,
+uniform in 1-4 s (seeded).
 
   (a) independent episodes per minute for 1, 2, 4, 8, 16 envs over 1, 2 and 4 daemons, against linear scaling
       from one env (efficiency = episodes/min of n envs / (n x episodes/min of 1 env))
@@ -15,8 +17,8 @@ numbers are steady state. Each config runs `--episodes-per-env` episodes of `--s
     .venv/bin/python bench/fleet_bench.py            # everything (about 40 minutes on 2 cores)
     .venv/bin/python bench/fleet_bench.py --quick    # 1 and 4 envs over 1 and 2 daemons, and (b) (~6 minutes)
 
-Loopback only; every loop is bounded in count and time; the daemons and their simulated VMs are stopped at the end.
-The daemons must prove their token (the auth-token in each run dir).
+Loopback only; every loop is bounded in count and time; the daemons and their simulated VMs are stopped at the
+end. The daemons must prove their token (the auth-token in each run dir).
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cluster import DaemonAddress, EnvFleet, LocalEnvs, RetryBudget, run_independent, run_lockstep  # noqa: E402
-from tests.support import DaemonProcess                                                          # noqa: E402
+from tests.support import DaemonProcess  # noqa: E402
 
 FULL = [(n, d) for d in (1, 2, 4) for n in (1, 2, 4, 8, 16) if n >= d]
 QUICK = [(1, 1), (4, 1), (4, 2)]
@@ -43,7 +45,8 @@ WARM_WAIT = 180.0
 
 
 class DrawnLatencyPolicy:
-    """Clicks, then finished after `steps - 1` of them; each answer after a latency drawn from [low, high] s."""
+    """Clicks, then finished after `steps - 1` of them;
+    each answer after a latency drawn from [low, high] s."""
 
     def __init__(self, steps: int, low: float, high: float, seed: int):
         self.steps, self.low, self.high = steps, low, high
@@ -85,7 +88,8 @@ def macs(workdir: Path, envs: int, daemons: int):
 def token_of(daemon: DaemonProcess) -> str:
     path = daemon.workdir / "run" / "auth-token"
     if not path.exists():
-        sys.exit("the daemon wrote no auth-token: this bench needs the daemon's authentication (issue 1 of 6)")
+        sys.exit("the daemon wrote no auth-token: "
+                 "this bench needs the daemon's authentication (issue 1 of 6)")
     return path.read_text().strip()
 
 
@@ -121,7 +125,8 @@ def measure(addresses, mode: str, envs: int, args) -> dict:
     backend.close()
     fleet.close()
     ok = [r for r in records if not r.masked]
-    return {"episodes": len(records), "ok": len(ok), "masked": len(records) - len(ok), "wall_s": round(wall, 1),
+    return {"episodes": len(records), "ok": len(ok), "masked": len(records) - len(ok),
+            "wall_s": round(wall, 1),
             "episodes_per_min": round(len(ok) / wall * 60, 2),
             "env_utilization": round(sum(r.env_seconds for r in records) / (envs * wall), 3),
             "step_p50_ms": round(statistics.median(ms for r in records for ms in r.step_ms), 1)}
@@ -151,8 +156,8 @@ def loops(workdir: Path, args) -> list[dict]:
 
 
 def report(scale: list[dict], modes: list[dict], args) -> str:
-    lines = [f"(a) independent episodes, {args.steps} steps each, policy {args.low:g}-{args.high:g} s per step, "
-             f"{args.episodes_per_env} episodes per env", "",
+    lines = [f"(a) independent episodes, {args.steps} steps each, "
+             f"policy {args.low:g}-{args.high:g} s per step, {args.episodes_per_env} episodes per env", "",
              "| envs | daemons | episodes/min | vs linear | env utilization | step p50 ms | masked |",
              "|---|---|---|---|---|---|---|"]
     lines += [f"| {r['envs']} | {r['daemons']} | {r['episodes_per_min']} | {r['efficiency']:.0%} | "
@@ -165,7 +170,7 @@ def report(scale: list[dict], modes: list[dict], args) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="1 and 4 envs over 1 and 2 daemons, then (b)")
     parser.add_argument("--only", default="a,b", help="which parts: a, b or a,b")
     parser.add_argument("--steps", type=int, default=8, help="steps per episode, the last one finished")

@@ -1,29 +1,33 @@
-"""Soak: episodes from concurrent clients for a long time on the simulated VMware, with faults injected at a rate.
+"""Soak: episodes from concurrent clients for a long time on the simulated VMware,
+with faults injected at a rate.
 
     .venv/bin/python bench/soak.py --minutes 5 --episodes 300                      # a short proof run
     .venv/bin/python bench/soak.py --minutes 240 --episodes 2000 --fault-interval 15 --json soak.json
 
-The daemon runs under a real supervisord with the checkout's own supervisord.conf, in a temp directory (the tests'
-sandbox: symlinks to supervisord.conf and .venv, its own configs/ and run/), on the fast simulated preset, without a
-tunnel config. One client thread per env runs episodes like the trainer: reset -> type, save, finish (episode_id
-and step_idx on every step) -> evaluate; it retries 503 after Retry-After and a refused connection (the daemon
-restarting) before an episode starts, and counts any other failure as a lost episode. Every --fault-interval
-seconds (jittered) the injector picks a fault kind (--faults, with weights) and an env without an unrecovered fault:
+The daemon runs under a real supervisord with the checkout's own supervisord.conf, in a temp directory (the
+tests' sandbox: symlinks to supervisord.conf and .venv, its own configs/ and run/), on the fast simulated
+preset, without a tunnel config. One client thread per env runs episodes like the trainer: reset -> type,
+save, finish (episode_id and step_idx on every step) -> evaluate; it retries 503 after Retry-After and a
+refused connection (the daemon restarting) before an episode starts, and counts any other failure as a lost
+episode. Every --fault-interval seconds (jittered) the injector picks a fault kind (--faults, with weights)
+and an env without an unrecovered fault:
 
   worker_kill   SIGKILL to the env's worker process (pid from /health)
-  guest_stop    SIGSTOP to the env's simulated guest, SIGCONT after --stop-seconds (a frozen VM: no FIN, no answer)
+  guest_stop    SIGSTOP to the env's simulated guest, SIGCONT after --stop-seconds
+                (a frozen VM: no FIN, no answer)
   guest_500     the guest answers 500 to its next /execute
   guest_kill    the guest process dies; vmrun still lists the VM as running
   daemon_kill   SIGKILL to the daemon; supervisord restarts it (only when no other fault is unrecovered)
 
-A fault is recovered when its env (every env, for daemon_kill) completes a reset that began after the injection;
-the time from injection to that reset's answer is its recovery time. A lost episode is put down to the latest fault
-injected on its env (or the daemon) within --attribution-seconds before the loss, else "unattributed" (a loss no
-fault explains: worth reading in the daemon log, kept with --keep). At the end, after a grace period, each env must
-be idle (not busy, not recovering or broken) and serve one more reset, or it counts as stuck. Memory (RSS) and open
-descriptors of the daemon and its workers come from /proc (Linux) after warm-up, every --sample-seconds, and at the
-end. Sends `Authorization: Bearer` when the daemon keeps a token in run/auth-token. Loopback only; bounded in time
-and count; supervisord, the daemon, its workers and the simulated guests are stopped at the end.
+A fault is recovered when its env (every env, for daemon_kill) completes a reset that began after the
+injection; the time from injection to that reset's answer is its recovery time. A lost episode is put down to
+the latest fault injected on its env (or the daemon) within --attribution-seconds before the loss, else
+"unattributed" (a loss no fault explains: worth reading in the daemon log, kept with --keep). At the end,
+after a grace period, each env must be idle (not busy, not recovering or broken) and serve one more reset, or
+it counts as stuck. Memory (RSS) and open descriptors of the daemon and its workers come from /proc (Linux)
+after warm-up, every --sample-seconds, and at the end. Sends `Authorization: Bearer` when the daemon keeps a
+token in run/auth-token. Loopback only; bounded in time and count; supervisord, the daemon, its workers and
+the simulated guests are stopped at the end.
 """
 from __future__ import annotations
 
@@ -59,7 +63,8 @@ MAX_RETRY_WAIT = 120.0                   # per request: how long 503s / refused 
 
 
 class Lost(Exception):
-    """The episode is lost: at which call (reset, step 2, evaluate) and why (status and error code, or the OSError)."""
+    """The episode is lost: at which call (reset, step 2, evaluate) and why
+    (status and error code, or the OSError)."""
 
     def __init__(self, call: str, why: str, abandoned: bool = False):
         super().__init__(f"{call}: {why}")
@@ -67,13 +72,14 @@ class Lost(Exception):
         self.abandoned = abandoned           # the run ended while the call was being retried: not counted
 
 
-# --- HTTP ---------------------------------------------------------------------------------------------------------
+# --- HTTP ---------------------------------------------------------------------------------------------------
 class Api:
     def __init__(self, port: int, run_dir: Path, timeout: float):
         self.port, self.run_dir, self.timeout = port, run_dir, timeout
 
     def call(self, method: str, path: str, body: dict | None = None, timeout: float | None = None):
-        """(status, headers, decoded JSON or None); raises OSError or HTTPException when the daemon is gone."""
+        """(status, headers, decoded JSON or None); raises OSError or HTTPException when the daemon is
+        gone."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout or self.timeout)
         headers = {"Content-Type": "application/json", **auth_headers(self.run_dir)}
         try:
@@ -94,7 +100,8 @@ class Api:
             return None
         return body if status == 200 and isinstance(body, dict) and "envs" in body else None
 
-    def post(self, call: str, path: str, body: dict, stop: threading.Event, retry_refused: bool = False) -> dict:
+    def post(self, call: str, path: str, body: dict, stop: threading.Event,
+             retry_refused: bool = False) -> dict:
         """POST; 503 is retried after Retry-After, and a refused connection too when retry_refused (bounded);
         the answer of a 200, else Lost."""
         deadline = time.monotonic() + MAX_RETRY_WAIT
@@ -121,7 +128,7 @@ def error_code(answer) -> str:
     return "?"
 
 
-# --- bookkeeping ----------------------------------------------------------------------------------------------------
+# --- bookkeeping --------------------------------------------------------------------------------------------
 @dataclass
 class Fault:
     kind: str
@@ -190,14 +197,15 @@ class Ledger:
                 self.tally.unattributed.append(f"env {env}: {loss}")
 
 
-# --- clients --------------------------------------------------------------------------------------------------------
+# --- clients ------------------------------------------------------------------------------------------------
 def run_episode(api: Api, env: int, ledger: Ledger, stop: threading.Event) -> None:
     began = time.monotonic()
     answer = api.post("reset", "/env/reset", {"task_config": TASK, "env_idx": env}, stop, retry_refused=True)
     ledger.reset_served(env, began)
     episode = {"env_idx": env, "episode_id": answer["episode_id"]}
     for step_idx, prediction in enumerate(PREDICTIONS):
-        api.post(f"step {step_idx}", "/env/step", {**episode, "prediction": prediction, "step_idx": step_idx}, stop)
+        api.post(f"step {step_idx}", "/env/step", {**episode, "prediction": prediction, "step_idx": step_idx},
+                 stop)
     ledger.completed(api.post("evaluate", "/env/evaluate", episode, stop))
 
 
@@ -213,7 +221,7 @@ def client(api: Api, env: int, ledger: Ledger, stop: threading.Event, max_episod
             stop.set()
 
 
-# --- faults ---------------------------------------------------------------------------------------------------------
+# --- faults -------------------------------------------------------------------------------------------------
 def descendant_of(pid: int, root: int) -> bool:
     """pid is root or one of its descendants (/proc): only processes this run started are signalled."""
     for _ in range(64):
@@ -322,7 +330,7 @@ def parse_weights(text: str) -> dict[str, float]:
     return weights
 
 
-# --- resources ------------------------------------------------------------------------------------------------------
+# --- resources ----------------------------------------------------------------------------------------------
 def proc_usage(pid: int) -> tuple[int, int] | None:
     """(resident KiB, open descriptors) of pid from /proc, or None when it is gone or /proc is absent."""
     try:
@@ -334,7 +342,8 @@ def proc_usage(pid: int) -> tuple[int, int] | None:
 
 def resource_sample(supervised: Supervised, api: Api, started: float) -> dict:
     health = api.health() or {"envs": []}
-    workers = [usage for usage in (proc_usage(env["pid"]) for env in health["envs"] if env.get("pid")) if usage]
+    workers = [usage for usage in (proc_usage(env["pid"]) for env in health["envs"] if env.get("pid"))
+               if usage]
     daemon_pid = supervised.pid("osworld:daemon")
     daemon = proc_usage(daemon_pid)
     return {"t": round(time.monotonic() - started, 1), "daemon_pid": daemon_pid,
@@ -354,16 +363,17 @@ def sampler(supervised, api, started, samples: list, stop: threading.Event, inte
         samples.append(resource_sample(supervised, api, started))
 
 
-# --- the end: stuck envs ------------------------------------------------------------------------------------------
+# --- the end: stuck envs ------------------------------------------------------------------------------------
 def serving(env: dict) -> bool:
     return not env.get("busy") and env.get("phase") in SERVING_PHASES
 
 
 def stuck_envs(api: Api, ledger: Ledger, envs: int, grace: float) -> dict[int, str]:
-    """Envs that are not serving after the grace period, or that fail one more reset: {env: why}. That reset also
-    closes the faults injected last (their recovery time counts from the injection, as any other)."""
+    """Envs that are not serving after the grace period, or that fail one more reset: {env: why}. That reset
+    also closes the faults injected last (their recovery time counts from the injection, as any other)."""
     try:
-        wait_for(lambda: (h := api.health()) and all(serving(e) for e in h["envs"]), grace, "every env idle", 1.0)
+        wait_for(lambda: (h := api.health()) and all(serving(e) for e in h["envs"]), grace, "every env idle",
+                 1.0)
     except AssertionError:
         pass
     health = api.health() or {"envs": [{}] * envs}
@@ -375,14 +385,15 @@ def stuck_envs(api: Api, ledger: Ledger, envs: int, grace: float) -> dict[int, s
             continue
         began = time.monotonic()
         try:
-            api.post("final reset", "/env/reset", {"task_config": TASK, "env_idx": env}, never, retry_refused=True)
+            api.post("final reset", "/env/reset", {"task_config": TASK, "env_idx": env}, never,
+                     retry_refused=True)
             ledger.reset_served(env, began)
         except Lost as exc:
             stuck[env] = str(exc)
     return stuck
 
 
-# --- report ---------------------------------------------------------------------------------------------------------
+# --- report -------------------------------------------------------------------------------------------------
 def fault_summary(faults: list[Fault]) -> dict:
     out = {}
     for kind in sorted({f.kind for f in faults}):
@@ -395,7 +406,8 @@ def fault_summary(faults: list[Fault]) -> dict:
 
 def fault_events(faults: list[Fault]) -> list[dict]:
     return [{"kind": f.kind, "env": f.env, "at": time.strftime("%H:%M:%S", time.localtime(f.wall)),
-             "recovery_s": None if f.recovered is None else round(f.recovered - f.injected, 2)} for f in faults]
+             "recovery_s": None if f.recovered is None else round(f.recovered - f.injected, 2)}
+            for f in faults]
 
 
 def report(args, tally: Tally, stuck: dict, samples: list, wall: float, skipped: int) -> dict:
@@ -414,7 +426,8 @@ def print_table(result: dict) -> None:
     episodes = result["episodes"]
     print(f"\nsoak: {result['wall_seconds']:.0f} s, {result['config']['envs']} envs, fault every "
           f"~{result['config']['fault_interval']} s")
-    print(f"episodes: {episodes['total']} ({episodes['completed']} completed, {episodes['score_1']} scored 1.0, "
+    print(f"episodes: {episodes['total']} ({episodes['completed']} completed, "
+          f"{episodes['score_1']} scored 1.0, "
           f"{episodes['lost']} lost)")
     print(f"\n{'fault':<13} {'injected':>8} {'recovered':>9} {'lost eps':>8} {'recovery median':>15} "
           f"{'worst':>8}")
@@ -423,21 +436,23 @@ def print_table(result: dict) -> None:
         fault = result["faults"].get(kind, {})
         median, worst = fault.get("recovery_median_s"), fault.get("recovery_worst_s")
         print(f"{kind:<13} {fault.get('injected', 0):>8} {fault.get('recovered', 0):>9} "
-              f"{episodes['lost_by_fault'].get(kind, 0):>8} {'-' if median is None else f'{median:.2f} s':>15} "
+              f"{episodes['lost_by_fault'].get(kind, 0):>8} "
+              f"{'-' if median is None else f'{median:.2f} s':>15} "
               f"{'-' if worst is None else f'{worst:.2f} s':>8}")
     print(f"\nstuck envs at the end: {len(result['stuck_envs'])} {result['stuck_envs'] or ''}")
-    print(f"processes left after shutdown: {len(result['leftover_processes'])} {result['leftover_processes'] or ''}")
+    print(f"processes left after shutdown: {len(result['leftover_processes'])} "
+          f"{result['leftover_processes'] or ''}")
     start, end = result["resources"]["start"], result["resources"]["end"]
     if start and end:
         print(f"\n{'resource':<24} {'start':>10} {'end':>10}")
-        for key in ("daemon_pid", "daemon_rss_kib", "daemon_fds", "workers", "worker_rss_kib_mean", "worker_rss_kib_max",
-                    "worker_fds_mean", "worker_fds_max"):
+        for key in ("daemon_pid", "daemon_rss_kib", "daemon_fds", "workers", "worker_rss_kib_mean",
+                    "worker_rss_kib_max", "worker_fds_mean", "worker_fds_max"):
             print(f"{key:<24} {str(start[key]):>10} {str(end[key]):>10}")
     for line in episodes["unattributed_examples"][:5]:
         print(f"unattributed loss: {line}")
 
 
-# --- main -----------------------------------------------------------------------------------------------------------
+# --- main ---------------------------------------------------------------------------------------------------
 def sandbox(root: Path, envs: int) -> tuple[Path, int]:
     port = free_port()
     here = make_here(root, port)
@@ -494,7 +509,8 @@ def soak(args, root: Path) -> dict:
 
 
 def processes_of(root: Path) -> list[int]:
-    """Live processes whose command line names this run's temp directory (workers, guests, vmrun-sim calls)."""
+    """Live processes whose command line names this run's temp directory
+    (workers, guests, vmrun-sim calls)."""
     found = []
     for entry in Path("/proc").glob("[0-9]*"):
         try:
@@ -506,8 +522,8 @@ def processes_of(root: Path) -> list[int]:
 
 
 def end_leftovers(root: Path, wait: float = 15.0) -> list[str]:
-    """After shutdown nothing of this run may be left: report what still runs after `wait` s, then SIGKILL it (all
-    of it was started by this run: its command line names the run's temp directory)."""
+    """After shutdown nothing of this run may be left: report what still runs after `wait` s, then SIGKILL it
+    (all of it was started by this run: its command line names the run's temp directory)."""
     try:
         wait_for(lambda: not processes_of(root), wait, "this run's processes to end", 0.5)
         return []
@@ -525,21 +541,28 @@ def end_leftovers(root: Path, wait: float = 15.0) -> list[str]:
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=10.0, help="wall-time bound of the episode phase")
-    parser.add_argument("--episodes", type=int, default=500, help="stop once this many episodes ended (any way)")
+    parser.add_argument("--episodes", type=int, default=500,
+                        help="stop once this many episodes ended (any way)")
     parser.add_argument("--envs", type=int, default=4, help="simulated VMs, one client thread each")
     parser.add_argument("--fault-interval", type=float, default=15.0, help="mean seconds between injections")
-    parser.add_argument("--faults", default="worker_kill=2,guest_stop=2,guest_500=2,guest_kill=2,daemon_kill=1",
+    parser.add_argument("--faults",
+                        default="worker_kill=2,guest_stop=2,guest_500=2,guest_kill=2,daemon_kill=1",
                         help="kinds to inject, each with an optional weight")
-    parser.add_argument("--stop-seconds", type=float, default=30.0, help="how long a SIGSTOPped guest stays frozen")
+    parser.add_argument("--stop-seconds", type=float, default=30.0,
+                        help="how long a SIGSTOPped guest stays frozen")
     parser.add_argument("--attribution-seconds", type=float, default=60.0,
                         help="a loss this soon after a fault on its env is put down to that fault")
     parser.add_argument("--request-timeout", type=float, default=320.0, help="client timeout of one request")
-    parser.add_argument("--grace", type=float, default=180.0, help="at the end: how long envs may take to settle")
-    parser.add_argument("--sample-seconds", type=float, default=60.0, help="memory/descriptor sampling period")
+    parser.add_argument("--grace", type=float, default=180.0,
+                        help="at the end: how long envs may take to settle")
+    parser.add_argument("--sample-seconds", type=float, default=60.0,
+                        help="memory/descriptor sampling period")
     parser.add_argument("--json", type=Path, help="also write the report here")
-    parser.add_argument("--keep", action="store_true", help="keep the temp directory (logs) and print its path")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the temp directory (logs) and print its path")
     parser.add_argument("--seed", type=int, help="random seed of the injector")
     return parser.parse_args(argv)
 
@@ -556,8 +579,10 @@ def main(argv=None) -> None:
         else:
             shutil.rmtree(root, ignore_errors=True)
     print_table(result)
-    print(json.dumps({k: v for k, v in result.items() if k not in ("resources", "fault_events")} | {"resources": {
-        "start": result["resources"]["start"], "end": result["resources"]["end"]}}, indent=1, default=str))
+    print(json.dumps({k: v for k, v in result.items() if k not in ("resources", "fault_events")}
+                     | {"resources": {"start": result["resources"]["start"],
+                                      "end": result["resources"]["end"]}},
+                     indent=1, default=str))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1, default=str))
     sys.exit(1 if result["stuck_envs"] or result["leftover_processes"] else 0)

@@ -1,15 +1,15 @@
 """What metrics and trajectory recording cost on the step path: p50/p95 step latency, on vs off.
 
-Three daemons on private simulated VMware (fast preset, one env each, settle pause 0), stepped in turns, one step
-each, so they see the same machine load:
+Three daemons on private simulated VMware (fast preset, one env each, settle pause 0), stepped in turns, one
+step each, so they see the same machine load:
 
   baseline   the code of a git revision without any of it (default: where this branch left main), extracted
              with `git archive`
   metrics    this checkout, trajectories.enabled: false (metrics, timings and the live dashboard state only)
   recording  this checkout as shipped: metrics and every episode recorded to disk
 
-Wall time per step is what the trainer sees, but on a shared machine it is noisy; the CPU time the daemon and its
-worker spend per step (Linux /proc, writer thread included) is the steadier measure of the cost.
+Wall time per step is what the trainer sees, but on a shared machine it is noisy; the CPU time the daemon and
+its worker spend per step (Linux /proc, writer thread included) is the steadier measure of the cost.
 
     .venv/bin/python bench/step_overhead.py                   # 8 rounds of a 15-step episode each (~2 min)
     .venv/bin/python bench/step_overhead.py --rounds 4 --history delta --baseline HEAD~3
@@ -34,9 +34,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import tests.support as support                            # noqa: E402  (the bench runs from a checkout)
-from bench.episode_bench import PREDICTIONS, percentile    # noqa: E402
-from daemon.simulator.tasks import load_task               # noqa: E402
+import tests.support as support  # noqa: E402  (the bench runs from a checkout)
+from bench.episode_bench import PREDICTIONS, percentile  # noqa: E402
+from daemon.simulator.tasks import load_task  # noqa: E402
 
 TIME_BOUND = 900.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -92,7 +92,8 @@ class Stepper:
         assert status == 200
 
     def step(self, prediction: str) -> float:
-        """The wall time of one step's HTTP exchange (answer read, not decoded), in ms; its CPU is added up."""
+        """The wall time of one step's HTTP exchange (answer read, not decoded), in ms;
+        its CPU is added up."""
         cpu_before = cpu_seconds(self.daemon)
         began = time.perf_counter()
         self.conn.request("POST", "/env/step", json.dumps({"prediction": prediction}).encode(), self.headers)
@@ -110,7 +111,8 @@ class Stepper:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=8, help="episodes per daemon (15 steps each)")
     parser.add_argument("--baseline", default=None, help="git revision without metrics and recording "
                         "(default: where this branch left main, git merge-base HEAD main)")
@@ -133,7 +135,7 @@ def main() -> None:
                     break
                 for stepper in steppers.values():
                     stepper.reset()
-                for prediction in PREDICTIONS:              # step by step in turns: the same load for all three
+                for prediction in PREDICTIONS:            # step by step in turns: the same load for all three
                     for name, stepper in steppers.items():
                         times[name].append(stepper.step(prediction))
                 for stepper in steppers.values():
@@ -156,8 +158,8 @@ def report(times: dict[str, list[float]], cpu: dict[str, float], args, recorded:
         print(f"{name:10} {p50:8.1f} {p95:8.1f} {statistics.fmean(values):8.1f} "
               f"{p50 - percentile(base, 50):+8.1f} {p95 - percentile(base, 95):+8.1f} {paired:+10.1f} "
               f"{cpu[name] * 1000 / len(values):12.1f}")
-    print(f"frames recorded by 'recording': {recorded}; paired: median over steps of (this step - the baseline's "
-          "step taken just before it)")
+    print(f"frames recorded by 'recording': {recorded}; "
+          "paired: median over steps of (this step - the baseline's step taken just before it)")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,13 @@
-"""Supervised start-up and memory: time from `supervisord -c supervisord.conf` to a healthy /health on the fast
-simulator, and the resident memory of the supervised tree (supervisord + daemon + its four VM workers + the tunnel,
-which keeps trying an SSH server that does not exist) after one reset on every env. Simulated guests run in their
-own sessions, outside the tree, as real VMs would.
+"""Supervised start-up and memory: time from `supervisord -c supervisord.conf` to a healthy /health on the
+fast simulator, and the resident memory of the supervised tree (supervisord + daemon + its four VM workers +
+the tunnel, which keeps trying an SSH server that does not exist) after one reset on every env. Simulated
+guests run in their own sessions, outside the tree, as real VMs would.
 
     .venv/bin/python bench/supervised_start.py [--runs 3]
 
-Uses the checkout's own supervisord.conf through a temp directory (symlinks to it and to .venv, own configs/ and
-run/), so a supervisord already running from this checkout is not disturbed. Loopback only; cleans up after itself.
+Uses the checkout's own supervisord.conf through a temp directory (symlinks to it and to .venv, own configs/
+and run/), so a supervisord already running from this checkout is not disturbed. Loopback only; cleans up
+after itself.
 """
 from __future__ import annotations
 
@@ -39,8 +40,9 @@ def health(port: int) -> dict | None:
 
 def tree_rss_kib(root_pid: int) -> tuple[int, int]:
     """(processes, resident KiB) of root_pid and all its descendants, from ps (Linux and macOS)."""
-    rows = [line.split() for line in subprocess.run(["ps", "-A", "-o", "pid=,ppid=,rss="], capture_output=True,
-                                                    text=True, check=True, timeout=10).stdout.splitlines()]
+    rows = [line.split() for line in subprocess.run(["ps", "-A", "-o", "pid=,ppid=,rss="],
+                                                    capture_output=True, text=True, check=True,
+                                                    timeout=10).stdout.splitlines()]
     children: dict[int, list[int]] = {}
     for pid, ppid, _ in rows:
         children.setdefault(int(ppid), []).append(int(pid))
@@ -54,7 +56,8 @@ def tree_rss_kib(root_pid: int) -> tuple[int, int]:
 
 
 def reset_every_env(here: Path, port: int) -> None:
-    """One reset per env, so each worker has done real work (images, guest client) before memory is measured."""
+    """One reset per env, so each worker has done real work
+    (images, guest client) before memory is measured."""
     task = (ROOT / "daemon" / "simulator" / "tasks" / "type_and_save.json").read_text()
     token = (here / "run" / "auth-token").read_text().strip()
     for env_idx in range(4):
@@ -70,7 +73,8 @@ def one_run(workdir: Path) -> tuple[float, int, int]:
     here = make_here(workdir, port)
     ctl = [str(VENV / "bin" / "supervisorctl"), "-c", str(here / "supervisord.conf")]
     started = time.monotonic()
-    subprocess.run([str(VENV / "bin" / "supervisord"), "-c", str(here / "supervisord.conf")], check=True, timeout=30)
+    subprocess.run([str(VENV / "bin" / "supervisord"), "-c", str(here / "supervisord.conf")],
+                   check=True, timeout=30)
     try:
         deadline = started + 120
         while health(port) is None:
@@ -79,7 +83,7 @@ def one_run(workdir: Path) -> tuple[float, int, int]:
             time.sleep(0.05)
         elapsed = time.monotonic() - started
         reset_every_env(here, port)
-        time.sleep(5)                                    # settle: the tunnel past startsecs, its first attempts made
+        time.sleep(5)                             # settle: the tunnel past startsecs, its first attempts made
         pid = int((here / "run" / "supervisord.pid").read_text())
         count, rss = tree_rss_kib(pid)
         return elapsed, count, rss
@@ -89,7 +93,8 @@ def one_run(workdir: Path) -> tuple[float, int, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     times, rss = [], []

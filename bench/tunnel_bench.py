@@ -1,10 +1,10 @@
 """Tunnel benchmark: our paramiko tunnel vs OpenSSH's `ssh -N -R`, on the same private sshd, on loopback and
 through a latency proxy that adds 50 ms of round trip between the Mac side and sshd.
 
-    .venv/bin/python bench/tunnel_bench.py            # about 2 minutes; needs sshd (scripts/test.sh installs it)
+    .venv/bin/python bench/tunnel_bench.py      # about 2 minutes; needs sshd (scripts/test.sh installs it)
 
-Measures, from the "cluster" side (the remote port): median latency of GET /health on a new connection and on a
-reused one, of a 2 MB JSON answer, and throughput of 50 MB each way. Loopback only; every loop is bounded.
+Measures, from the "cluster" side (the remote port): median latency of GET /health on a new connection and on
+a reused one, of a 2 MB JSON answer, and throughput of 50 MB each way. Loopback only; every loop is bounded.
 """
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support import free_port                                          # noqa: E402
-from tests.tunnel.harness import SshServer, Tunnel, wait_http               # noqa: E402
+from tests.support import free_port  # noqa: E402
+from tests.tunnel.harness import SshServer, Tunnel, wait_http  # noqa: E402
 
 ROUNDS = 30
 
@@ -85,15 +85,17 @@ def measure(port: int) -> dict:
     down = timed(lambda: request(conn, "GET", "/big?bytes=50000000"))
     up = timed(lambda: request(conn, "POST", "/sink", b"x" * 50_000_000))
     conn.close()
-    return {"health new (ms)": statistics.median(new) * 1000, "health reused (ms)": statistics.median(reused) * 1000,
+    return {"health new (ms)": statistics.median(new) * 1000,
+            "health reused (ms)": statistics.median(reused) * 1000,
             "2 MB JSON (ms)": statistics.median(two_mb) * 1000, "50 MB down (MB/s)": 50 / down,
             "50 MB up (MB/s)": 50 / up}
 
 
 def openssh_forward(sshd: SshServer, ssh_port: int, remote_port: int, local_port: int) -> subprocess.Popen:
-    return subprocess.Popen(["ssh", "-N", "-R", f"127.0.0.1:{remote_port}:127.0.0.1:{local_port}", "-p",
-                             str(ssh_port), "-i", str(sshd.client_key), "-o", "StrictHostKeyChecking=no", "-o",
-                             "UserKnownHostsFile=/dev/null", "-o", "ExitOnForwardFailure=yes", "-o", "LogLevel=ERROR",
+    return subprocess.Popen(["ssh", "-N", "-R", f"127.0.0.1:{remote_port}:127.0.0.1:{local_port}",
+                             "-p", str(ssh_port), "-i", str(sshd.client_key),
+                             "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                             "-o", "ExitOnForwardFailure=yes", "-o", "LogLevel=ERROR",
                              "root@127.0.0.1"], stdin=subprocess.DEVNULL)
 
 
@@ -102,15 +104,16 @@ def run() -> list[str]:
     with tempfile.TemporaryDirectory(prefix="tunnel-bench-") as tmp:
         workdir = Path(tmp)
         target_port = free_port()
-        target = subprocess.Popen([sys.executable, "-m", "tests.tunnel.target_app", str(target_port)], cwd=ROOT)
+        target = subprocess.Popen([sys.executable, "-m", "tests.tunnel.target_app", str(target_port)],
+                                  cwd=ROOT)
         sshd = SshServer(workdir).start()
         try:
             wait_http(target_port, 20)
             for label, delay in (("loopback", 0.0), ("50 ms RTT", 0.025)):
                 proxy_port = LatencyProxy(sshd.port, delay).port if delay else sshd.port
                 with open(sshd.known_hosts, "a") as known:
-                    known.write(sshd.known_hosts.read_text().splitlines()[0].replace(str(sshd.port), str(proxy_port))
-                                + "\n")
+                    known.write(sshd.known_hosts.read_text().splitlines()[0]
+                                .replace(str(sshd.port), str(proxy_port)) + "\n")
                 openssh_remote = free_port()
                 openssh = openssh_forward(sshd, proxy_port, openssh_remote, target_port)
                 wait_http(openssh_remote, 30)
@@ -119,7 +122,8 @@ def run() -> list[str]:
                 openssh.wait(timeout=10)
                 (workdir / label.replace(" ", "")).mkdir()
                 ours_tunnel = Tunnel(workdir / label.replace(" ", ""), sshd, target_port,
-                                     ssh={"port": proxy_port}, liveness={"interval": 5.0, "health_interval": 60.0})
+                                     ssh={"port": proxy_port},
+                                     liveness={"interval": 5.0, "health_interval": 60.0})
                 ours_tunnel.start()
                 wait_http(ours_tunnel.remote_port, 30)
                 ours = measure(ours_tunnel.remote_port)

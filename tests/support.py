@@ -18,7 +18,8 @@ from daemon.simulator.machine import process_alive as pid_alive  # noqa: F401  (
 from daemon.worker.states import ILLEGAL
 
 ROOT = Path(__file__).resolve().parent.parent
-# A random start over the whole 127.100-254.x range: concurrent test runs on one machine rarely share a subnet.
+# A random start over the whole 127.100-254.x range:
+# concurrent test runs on one machine rarely share a subnet.
 _subnets = itertools.count(random.randrange(0, 150 * 250))
 OWN_TOKEN = object()                     # DaemonProcess.request's default: send the daemon's own token
 
@@ -67,20 +68,22 @@ class DaemonProcess:
 
     def start(self, timeout: float = 60.0) -> "DaemonProcess":
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "daemon", "--config", str(self.config_path)], cwd=ROOT,
-                                     stdout=log, stderr=log, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.proc = subprocess.Popen([sys.executable, "-m", "daemon", "--config", str(self.config_path)],
+                                     cwd=ROOT, stdout=log, stderr=log,
+                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"daemon exited {self.proc.returncode}: {self.log_path.read_text()[-2000:]}")
-            with contextlib.suppress(OSError, ValueError, KeyError):      # KeyError: answered before the token
+                raise RuntimeError(f"daemon exited {self.proc.returncode}: "
+                                   f"{self.log_path.read_text()[-2000:]}")
+            with contextlib.suppress(OSError, ValueError, KeyError):     # KeyError: answered before the token
                 if all(env["pid"] for env in self.health()["envs"]):
                     return self
             time.sleep(0.1)
         raise TimeoutError(f"daemon not up within {timeout} s: {self.log_path.read_text()[-2000:]}")
 
-    # --- HTTP --------------------------------------------------------------------------------------------------
+    # --- HTTP -----------------------------------------------------------------------------------------------
     @property
     def token(self) -> str:
         """The daemon's auth token (it creates the file at its first start)."""
@@ -126,7 +129,7 @@ class DaemonProcess:
     def worker_pids(self) -> list[int]:
         return [env["pid"] for env in self.health()["envs"]]
 
-    # --- lifecycle ---------------------------------------------------------------------------------------------
+    # --- lifecycle ------------------------------------------------------------------------------------------
     def stop(self, timeout: float = 60.0) -> int | None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -164,10 +167,12 @@ CHROMIUM_NAMES = ("chromium-headless-shell", "chromium", "google-chrome", "chrom
 
 @contextlib.contextmanager
 def running_chromium(port: int, profile: Path):
-    """A real headless Chromium with DevTools on 127.0.0.1:port (newer builds ignore --remote-debugging-address);
-    skips the test where none is installed (scripts/test.sh installs Debian's chromium-headless-shell)."""
-    import pytest
+    """A real headless Chromium with DevTools on 127.0.0.1:port (newer builds ignore
+    --remote-debugging-address); skips the test where none is installed (scripts/test.sh installs Debian's
+    chromium-headless-shell)."""
     import shutil
+
+    import pytest
     binary = next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
     if binary is None:
         pytest.skip("no Chromium installed (Debian: apt-get install chromium-headless-shell)")
@@ -175,8 +180,10 @@ def running_chromium(port: int, profile: Path):
                "--no-first-run", "about:blank"]
     if not binary.endswith("headless-shell"):
         command.insert(1, "--headless=new")
-    # Its own process group: Debian's launcher is a shell script that does not exec, and Chromium forks helpers.
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    # Its own process group: Debian's launcher is a shell script that does not exec,
+    # and Chromium forks helpers.
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
     try:
         yield process
     finally:

@@ -32,7 +32,8 @@ class Recording:
         return [c for c in self.calls if c[0] != "subprocess.run"]
 
     def typing_seconds(self) -> float:
-        return sum(len(args[0]) * kwargs.get("interval", 0) for name, args, kwargs in self.calls if name == "write")
+        return sum(len(args[0]) * kwargs.get("interval", 0) for name, args, kwargs in self.calls
+                   if name == "write")
 
 
 class _Recorder:

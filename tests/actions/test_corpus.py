@@ -1,4 +1,5 @@
-"""Every row of the 87-prediction corpus has an asserted outcome, and its code makes exactly the intended calls."""
+"""Every row of the 87-prediction corpus has an asserted outcome,
+and its code makes exactly the intended calls."""
 from __future__ import annotations
 
 import json
@@ -10,7 +11,8 @@ from daemon.actions import ActionOptions, compile_prediction
 
 from .recorder import run_recorded
 
-CORPUS = [json.loads(line) for line in (Path(__file__).parent.parent / "data" / "uitars_predictions.jsonl").open()]
+CORPUS = [json.loads(line)
+          for line in (Path(__file__).parent.parent / "data" / "uitars_predictions.jsonl").open()]
 SX, SY = 1920 / 1932, 1080 / 1092          # qwen25vl: smart-resized 1932x1092 space → 1920x1080 screen
 
 
@@ -37,23 +39,30 @@ SCROLL_AT = {"x": round(960 * SX), "y": round(540 * SY)}
 
 # row → (outcome, expected actions (subset of keys), expected calls or the text the screen must receive)
 EXPECTED = {
-    0: CLICK_235, 1: CLICK_235, 2: CLICK_235, 3: click(960, 540, "left_double"), 4: click(1500, 300, "right_single"),
+    0: CLICK_235, 1: CLICK_235, 2: CLICK_235, 3: click(960, 540, "left_double"),
+    4: click(1500, 300, "right_single"),
     5: click(10, 10, "left_single"), 6: click(0, 0),
-    7: ("ok", [{"type": "click", "x": 1919, "y": 1079}], [("click", (1919, 1079), {"clicks": 1, "button": "left"})]),
-    8: ("ok", [{"type": "click", "x": 1919, "y": 1079}], [("click", (1919, 1079), {"clicks": 1, "button": "left"})]),
-    9: ("ok", [{"type": "click", "x": 0, "y": 40 * SY}], [("click", (0, round(40 * SY)), {"clicks": 1, "button": "left"})]),
+    7: ("ok", [{"type": "click", "x": 1919, "y": 1079}],
+        [("click", (1919, 1079), {"clicks": 1, "button": "left"})]),
+    8: ("ok", [{"type": "click", "x": 1919, "y": 1079}],
+        [("click", (1919, 1079), {"clicks": 1, "button": "left"})]),
+    9: ("ok", [{"type": "click", "x": 0, "y": 40 * SY}],
+        [("click", (0, round(40 * SY)), {"clicks": 1, "button": "left"})]),
     10: click(200, 300), 11: click(30, 870), 12: ERROR, 13: ERROR, 14: CLICK_235, 15: click(235.5, 512.25),
     16: ("ok", [{"type": "drag", "x": 689 * SX, "y": 493 * SY, "x2": 710 * SX, "y2": 495 * SY}],
          [("moveTo", (round(689 * SX), round(493 * SY)), {}), ("mouseDown", (), {"button": "left"}),
-          ("moveTo", (round(710 * SX), round(495 * SY)), {"duration": 0.5}), ("mouseUp", (), {"button": "left"})]),
+          ("moveTo", (round(710 * SX), round(495 * SY)), {"duration": 0.5}),
+          ("mouseUp", (), {"button": "left"})]),
     18: ERROR, 19: keys("hotkey", "ctrl", "c"), 20: keys("hotkey", "ctrl", "shift", "t"),
-    21: keys("hotkey", "ctrl", "z"), 22: keys("hotkey", "down"), 23: keys("hotkey", "left"), 24: keys("hotkey", "down"),
+    21: keys("hotkey", "ctrl", "z"), 22: keys("hotkey", "down"), 23: keys("hotkey", "left"),
+    24: keys("hotkey", "down"),
     25: keys("hotkey", "space"), 26: keys("hotkey", "enter"), 27: keys("hotkey", "ctrl", "c"),
     28: keys("hotkey", "ctrl", "c"), 29: ERROR, 30: keys("press", "enter"), 31: keys("press", "left"),
     32: keys("press", "space"), 33: keys("keydown", "shift"), 34: keys("keyup", "shift"),
     35: typed("hello world"), 36: typed("hello world\n"), 37: typed("line one\nline two"),
-    38: typed("line one\nline two"), 39: typed("para one\n\npara two"), 40: typed("It's done"), 41: typed("It's done"),
-    42: typed('say "hi" now'), 43: typed('say "hi" now'), 44: typed("C:\\Users\\me"), 45: typed("=SUM(A1:A10)"),
+    38: typed("line one\nline two"), 39: typed("para one\n\npara two"), 40: typed("It's done"),
+    41: typed("It's done"), 42: typed('say "hi" now'), 43: typed('say "hi" now'), 44: typed("C:\\Users\\me"),
+    45: typed("=SUM(A1:A10)"),
     46: typed("f(x)\n\ng(y)"), 47: typed("a < b"), 48: typed("set point=5"), 49: typed("你好，世界 ✓ café"),
     51: ERROR, 52: ERROR,
     53: ("ok", [{"type": "scroll", "direction": "down"}], [("scroll", (-5,), SCROLL_AT)]),
@@ -62,16 +71,19 @@ EXPECTED = {
     56: ("ok", [{"type": "scroll", "direction": "right"}], [("hscroll", (5,), SCROLL_AT)]),
     57: ("ok", [{"type": "scroll", "direction": "down"}], [("scroll", (-5,), {})]),
     58: ("ok", [{"type": "scroll", "direction": "down"}], [("scroll", (-5,), SCROLL_AT)]),
-    59: ("WAIT", [{"type": "wait"}], []), 60: ("DONE", [{"type": "finished", "content": "The answer is 42"}], []),
-    61: ("DONE", [{"type": "finished"}], []), 62: ("DONE", [{"type": "finished", "content": "It's done"}], []),
+    59: ("WAIT", [{"type": "wait"}], []),
+    60: ("DONE", [{"type": "finished", "content": "The answer is 42"}], []),
+    61: ("DONE", [{"type": "finished"}], []),
+    62: ("DONE", [{"type": "finished", "content": "It's done"}], []),
     63: ("DONE", [{"type": "finished", "content": "Done.\nAll files saved."}], []),
     64: ("FAIL", [{"type": "call_user"}], []), 65: ("FAIL", [{"type": "error_env"}], []),
     66: ("ok", [{"type": "click"}, {"type": "type", "content": "abc"}], "abc"),
     67: ("ok", [{"type": "hotkey", "keys": ["ctrl", "a"]}, {"type": "hotkey", "keys": ["ctrl", "c"]}],
          [("hotkey", ("ctrl", "a"), {}), ("hotkey", ("ctrl", "c"), {})]),
     68: ("DONE", [{"type": "click"}, {"type": "finished", "content": "ok"}], CLICK_235[2]),
-    69: CLICK_235, 70: CLICK_30, 71: CLICK_30, 72: CLICK_30, 73: CLICK_30, 74: CLICK_30, 75: CLICK_30, 76: CLICK_30,
-    77: CLICK_30, 78: ERROR, 79: ERROR, 80: ERROR, 81: CLICK_235, 82: CLICK_235, 83: CLICK_235, 84: typed("abc"),
+    69: CLICK_235, 70: CLICK_30, 71: CLICK_30, 72: CLICK_30, 73: CLICK_30, 74: CLICK_30, 75: CLICK_30,
+    76: CLICK_30, 77: CLICK_30, 78: ERROR, 79: ERROR, 80: ERROR, 81: CLICK_235, 82: CLICK_235, 83: CLICK_235,
+    84: typed("abc"),
     85: keys("hotkey", "ctrl", "s"), 86: click(863, 149),
 }
 EXPECTED[17] = EXPECTED[16]

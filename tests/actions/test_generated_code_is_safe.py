@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import ast
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from daemon.actions import GUEST_CODE_PREFIX, compile_prediction
 
 ALLOWED_CALLS = {f"pyautogui.{name}" for name in (
-    "click", "moveTo", "mouseDown", "mouseUp", "hotkey", "press", "keyDown", "keyUp", "write", "scroll", "hscroll")}
+    "click", "moveTo", "mouseDown", "mouseUp", "hotkey", "press", "keyDown", "keyUp", "write", "scroll",
+    "hscroll")}
 ALLOWED_CALLS |= {"subprocess.run"}
 
 

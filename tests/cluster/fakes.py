@@ -1,4 +1,5 @@
-"""A scripted HTTP server on loopback that answers like a daemon (or like a port squatter), recording requests."""
+"""A scripted HTTP server on loopback that answers like a daemon (or like a port squatter),
+recording requests."""
 from __future__ import annotations
 
 import json

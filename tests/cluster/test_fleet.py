@@ -1,6 +1,6 @@
-"""The fleet with a real Ray against two daemons on loopback (two "Macs", 4 envs each): ARPO's lock-step batch,
-independent episodes, the ARPO worker surface, a Mac SIGKILLed mid-batch and restarted, the same through our
-tunnel and a real sshd, and the CLI."""
+"""The fleet with a real Ray against two daemons on loopback (two "Macs", 4 envs each): ARPO's lock-step
+batch, independent episodes, the ARPO worker surface, a Mac SIGKILLed mid-batch and restarted, the same
+through our tunnel and a real sshd, and the CLI."""
 from __future__ import annotations
 
 import json
@@ -13,6 +13,7 @@ import pytest
 from cluster import EnvFleet, RetryBudget, Timeouts, run_independent, run_lockstep
 from tests.support import ROOT
 from tests.tunnel.harness import SSHD, SshServer, Tunnel, wait_http
+
 from .conftest import address_of
 
 CLICKS = 2
@@ -21,8 +22,9 @@ FAST_FAIL = RetryBudget(attempts=4, seconds=4.0, backoff=(0.2, 0.5, 1.0))
 
 
 def task(n: int) -> dict:
-    return {"id": f"fleet-{n}", "snapshot": "init_state", "instruction": f"Episode fleet-{n}: click, then finish.",
-            "config": [], "evaluator": {"func": "infeasible"}}
+    return {"id": f"fleet-{n}", "snapshot": "init_state",
+            "instruction": f"Episode fleet-{n}: click, then finish.", "config": [],
+            "evaluator": {"func": "infeasible"}}
 
 
 def policy(messages: list, on_step=None) -> str:
@@ -64,12 +66,13 @@ def test_lockstep_batch_over_eight_slots_of_two_macs(macs, ray_envs):
     fleet = fleet_of(*addresses)
     batches = []
     records = run_lockstep(fleet, ray_envs, [task(n) for n in range(8)], None, max_steps=STEPS, lease_wait=5,
-                           batch_policy=lambda batch: batches.append(len(batch)) or [policy(m) for m in batch])
+                           batch_policy=lambda batch: batches.append(len(batch))
+                           or [policy(m) for m in batch])
     assert batches == [8] * STEPS                        # one batched generation per round, all envs in it
     for record in records:
         assert_complete(record)
     assert len({record.slot for record in records}) == 8
-    for record in records:                              # each slot's daemon holds exactly the history we rebuilt
+    for record in records:                           # each slot's daemon holds exactly the history we rebuilt
         mac = macs[addresses.index(record.slot.address)]
         daemon_history = mac.post("/env/history_messages", {"env_idx": record.slot.env_idx})[1]
         assert json.dumps(daemon_history["history_messages"]) == json.dumps(record.messages)
@@ -78,7 +81,8 @@ def test_lockstep_batch_over_eight_slots_of_two_macs(macs, ray_envs):
 
 def test_independent_episodes_take_the_next_free_env(macs, ray_envs):
     fleet = fleet_of(*(address_of(mac) for mac in macs))
-    records = run_independent(fleet, ray_envs, [task(n) for n in range(12)], policy, max_steps=STEPS, lease_wait=30)
+    records = run_independent(fleet, ray_envs, [task(n) for n in range(12)], policy, max_steps=STEPS,
+                              lease_wait=30)
     for record in records:
         assert_complete(record)
     assert {record.daemon for record in records} == {str(address_of(mac)) for mac in macs}
@@ -123,8 +127,8 @@ def kill_once_at_round(mac, round_no: int):
 
 
 def kill_restart_and_reuse(macs, ray_envs, addresses):
-    """Mac 1 is SIGKILLed in round 2 of a batch: its episodes come back masked, mac 0's complete, the run ends;
-    restarted on the same port and run dir, its envs are leased again."""
+    """Mac 1 is SIGKILLed in round 2 of a batch: its episodes come back masked, mac 0's complete, the run
+    ends; restarted on the same port and run dir, its envs are leased again."""
     fleet = fleet_of(*addresses)
     killing_policy, killed = kill_once_at_round(macs[1], 1)
     records = run_lockstep(fleet, ray_envs, [task(n) for n in range(8)], killing_policy, max_steps=STEPS,
@@ -171,16 +175,17 @@ def test_cli_smoke_and_status(macs, tmp_path):
     token_file.write_text(second.token)
     daemons = [f"{first.base_url}/t/{first.token}", second.base_url]
     run = subprocess.run([sys.executable, "-m", "cluster", "smoke", *daemons, "--token-file", str(token_file),
-                          "--episodes", "10", "--steps", "2", "--json"], cwd=ROOT, capture_output=True, text=True,
-                         timeout=240)
+                          "--episodes", "10", "--steps", "2", "--json"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=240)
     assert run.returncode == 0, run.stderr[-2000:]
     summary = json.loads(run.stdout)
-    assert {"episodes", "ok", "masked", "failed", "per_daemon", "episodes_per_min", "step_p50_ms", "step_p95_ms",
-            "env_utilization"} <= set(summary)
+    assert {"episodes", "ok", "masked", "failed", "per_daemon", "episodes_per_min", "step_p50_ms",
+            "step_p95_ms", "env_utilization"} <= set(summary)
     assert (summary["episodes"], summary["ok"], summary["masked"], summary["failed"]) == (10, 10, 0, 0)
     assert set(summary["per_daemon"]) == {first.base_url, second.base_url}
     assert sum(counts["ok"] for counts in summary["per_daemon"].values()) == 10
-    status = subprocess.run([sys.executable, "-m", "cluster", "status", *daemons, "--token-file", str(token_file)],
+    status = subprocess.run([sys.executable, "-m", "cluster", "status", *daemons,
+                             "--token-file", str(token_file)],
                             cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert status.returncode == 0, status.stderr
     assert status.stdout.count(" idle ") + status.stdout.count(" done ") == 8 and "tunnel:" in status.stdout

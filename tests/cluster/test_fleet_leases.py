@@ -1,16 +1,18 @@
-"""EnvFleet's leasing rules against scripted daemons: which envs are free, spreading, losing and regaining a Mac."""
+"""EnvFleet's leasing rules against scripted daemons: which envs are free, spreading,
+losing and regaining a Mac."""
 from __future__ import annotations
 
 from cluster import DaemonAddress, EnvFleet, LocalEnvs, run_independent
 from tests.support import free_port
+
 from .fakes import FakeDaemon
 
 TOKEN = "fleet-token-0123456789abcdefghijklmnopqrstuv"
 
 
 def health(*envs, cold=()) -> dict:
-    rows = [{"env_idx": i, "phase": phase, "busy": busy, "pid": 100 + i, "warm": i not in cold, "episode_id": None,
-             "steps": 0, "last_error": None} for i, (phase, busy) in enumerate(envs)]
+    rows = [{"env_idx": i, "phase": phase, "busy": busy, "pid": 100 + i, "warm": i not in cold,
+             "episode_id": None, "steps": 0, "last_error": None} for i, (phase, busy) in enumerate(envs)]
     return {"/health": [(200, {"status": "ok", "envs": rows}, {})]}
 
 
@@ -45,6 +47,7 @@ def test_a_lost_daemon_is_skipped_until_a_probe_finds_it_healthy():
 
 def test_with_no_daemon_up_every_episode_is_masked_and_the_run_ends():
     fleet = EnvFleet([DaemonAddress(f"http://127.0.0.1:{free_port()}", TOKEN)], recheck_seconds=0.2)
-    records = run_independent(fleet, LocalEnvs(), [{"id": f"t{i}"} for i in range(5)], lambda m: "", lease_wait=1)
+    records = run_independent(fleet, LocalEnvs(), [{"id": f"t{i}"} for i in range(5)], lambda m: "",
+                              lease_wait=1)
     assert [record.env_error["code"] for record in records] == ["no_free_env"] * 5
     assert fleet.status()[0].error.startswith(fleet.daemons[0].address.display)

@@ -1,5 +1,5 @@
-"""RemoteEnv: proof of the daemon before the token, bounded idempotent retries, env_error, delta history rebuilt
-byte-identical to the seed protocol's full history."""
+"""RemoteEnv: proof of the daemon before the token, bounded idempotent retries, env_error, delta history
+rebuilt byte-identical to the seed protocol's full history."""
 from __future__ import annotations
 
 import json
@@ -11,6 +11,7 @@ import pytest
 from cluster import DaemonAddress, RemoteEnv, RetryBudget, Timeouts
 from cluster.address import AddressError, parse_daemons
 from tests.support import ROOT, DaemonProcess, free_port
+
 from .conftest import address_of
 from .fakes import FakeDaemon
 
@@ -76,8 +77,8 @@ def test_an_environment_that_stays_down_is_an_env_error_within_the_budget():
         env = RemoteEnv(DaemonAddress(daemon.url, TOKEN), 2, retry=QUICK)
         env.reset(TASK)
         result = env.step(PREDICTIONS[0])
-        assert result.env_error["code"] == "env_recovering" and "env 2 is being recovered" in result.env_error[
-            "message"]
+        assert result.env_error["code"] == "env_recovering" \
+            and "env 2 is being recovered" in result.env_error["message"]
         assert result.is_done and result.format_reward == 0.0       # masked, not scored -1 as the seed did
         assert len(daemon.bodies("/env/step")) == QUICK.attempts
     gone = RemoteEnv(DaemonAddress(f"http://127.0.0.1:{free_port()}", TOKEN), 0, Timeouts(connect=2), QUICK)
@@ -114,8 +115,8 @@ def mac(tmp_path_factory):
 
 
 def test_delta_history_is_byte_identical_to_the_seed_protocols_full_history(mac):
-    """Env 0 through RemoteEnv (delta), env 1 by the seed's protocol (full history), same deterministic task and
-    predictions: every obs_messages and the final history are the same bytes."""
+    """Env 0 through RemoteEnv (delta), env 1 by the seed's protocol (full history), same deterministic task
+    and predictions: every obs_messages and the final history are the same bytes."""
     env = RemoteEnv(address_of(mac), 0)
     ours = [env.reset(TASK, max_steps=8).obs_messages]
     status, seed = mac.post("/env/reset", {"env_idx": 1, "task_config": TASK, "max_steps": 8})
@@ -127,16 +128,19 @@ def test_delta_history_is_byte_identical_to_the_seed_protocols_full_history(mac)
         ours.append(result.obs_messages)
         theirs.append(mac.post("/env/step", {"env_idx": 1, "prediction": prediction})[1]["obs_messages"])
     assert ours[-1] is None and theirs[-1] is None
-    assert [json.dumps(o, ensure_ascii=False) for o in ours] == [json.dumps(t, ensure_ascii=False) for t in theirs]
+    assert [json.dumps(o, ensure_ascii=False) for o in ours] == \
+        [json.dumps(t, ensure_ascii=False) for t in theirs]
     seed_history = mac.post("/env/history_messages", {"env_idx": 1})[1]["history_messages"]
-    assert json.dumps(env.history_messages(), ensure_ascii=False) == json.dumps(seed_history, ensure_ascii=False)
+    assert json.dumps(env.history_messages(), ensure_ascii=False) == \
+        json.dumps(seed_history, ensure_ascii=False)
     assert env.history_messages()[-1]["content"][0]["text"].endswith("finished(content='saved')")
     assert env.evaluate().score == 1.0
 
 
 def test_the_package_imports_without_the_daemons_dependencies():
     """The cluster has no tornado or paramiko (nor Ray, unless it uses cluster.ray_rollout)."""
-    code = ("import sys\nfor name in ('tornado', 'paramiko', 'ray', 'daemon', 'tunnel'):\n    sys.modules[name] = None\n"
+    code = ("import sys\nfor name in ('tornado', 'paramiko', 'ray', 'daemon', 'tunnel'):\n"
+            "    sys.modules[name] = None\n"
             "import cluster, cluster.__main__, cluster.smoke\nprint('ok')")
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert run.stdout.strip() == "ok", run.stderr
@@ -147,4 +151,4 @@ def test_the_real_daemon_proves_its_token_and_a_wrong_token_is_never_sent(mac):
     wrong = RemoteEnv(DaemonAddress(f"http://127.0.0.1:{mac.port}", "not-this-daemons-token-0123456789"), 0)
     result = wrong.reset(TASK)
     assert result.env_error["code"] == "untrusted_daemon"
-    assert "401 POST" not in mac.log_path.read_text()      # the reset never reached the daemon with that token
+    assert "401 POST" not in mac.log_path.read_text()     # the reset never reached the daemon with that token

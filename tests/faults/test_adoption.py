@@ -1,5 +1,5 @@
-"""A restarted daemon (supervisord restarts it after a crash) adopts the VMs still running: a clean one is used
-warm as it is, a used one is reverted, and one it started that is no longer configured is stopped."""
+"""A restarted daemon (supervisord restarts it after a crash) adopts the VMs still running: a clean one is
+used warm as it is, a used one is reverted, and one it started that is no longer configured is stopped."""
 from __future__ import annotations
 
 import time

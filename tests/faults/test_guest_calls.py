@@ -1,5 +1,5 @@
-"""One time budget per guest call: a frozen guest, a slow screenshot or a slow setup step ends within its bound,
-with a message that says what happened; a read timeout is never retried."""
+"""One time budget per guest call: a frozen guest, a slow screenshot or a slow setup step ends within its
+bound, with a message that says what happened; a read timeout is never retried."""
 from __future__ import annotations
 
 from daemon.simulator import freeze_vm, set_latency
@@ -9,8 +9,8 @@ from .helpers import reset, serving, step
 
 def test_a_frozen_guest_ends_the_step_within_seconds_and_the_env_recovers(daemon):
     assert reset(daemon, 0)[0] == 200
-    freeze_vm(daemon.home, 0)                       # SIGSTOP: connections are accepted, nothing answers
-    status, answer = step(daemon, 0)                # the old main held it for 150 s (the client gave up at 60)
+    freeze_vm(daemon.home, 0)                      # SIGSTOP: connections are accepted, nothing answers
+    status, answer = step(daemon, 0)               # the old main held it for 150 s (the client gave up at 60)
     assert (status, answer["error"]["code"]) == (502, "guest_lost"), answer
     assert "stopped answering" in answer["error"]["message"]
     assert serving(daemon, 0)["warm"] is True       # recovered: the frozen VM was stopped hard and reverted

@@ -1,5 +1,5 @@
-"""A warm VM is probed before a reset hands it out; a guest that dies mid-episode is seen in /health and its VM
-recovered; an evaluate is attachable and a reset waits for it instead of 409."""
+"""A warm VM is probed before a reset hands it out; a guest that dies mid-episode is seen in /health and its
+VM recovered; an evaluate is attachable and a reset waits for it instead of 409."""
 from __future__ import annotations
 
 import concurrent.futures
@@ -18,8 +18,8 @@ def warm_after_an_episode(daemon, env: int) -> None:
 
 def test_a_warm_vm_whose_guest_died_is_brought_up_again_by_the_next_reset(daemon):
     warm_after_an_episode(daemon, 0)
-    crash_vm(daemon.home, 0)                         # the guest dies; VMware still lists the VM as running
-    status, answer = reset(daemon, 0)                # the old main answered 502 here (the reset after it worked)
+    crash_vm(daemon.home, 0)                      # the guest dies; VMware still lists the VM as running
+    status, answer = reset(daemon, 0)             # the old main answered 502 here (the reset after it worked)
     assert status == 200, answer
     assert step(daemon, 0)[0] == 200
     assert "warm VM's guest did not answer" in daemon.log_path.read_text()
@@ -53,6 +53,6 @@ def test_a_repeated_evaluate_attaches_and_a_reset_waits_for_it(daemon):
         again = pool.submit(daemon.post, "/env/evaluate", {"env_idx": 2})
         next_reset = pool.submit(reset, daemon, 2)
         assert first.result() == (200, 1.0)
-        assert again.result() == (200, 1.0)          # the old main: 409 env_busy, and the score was lost to it
+        assert again.result() == (200, 1.0)         # the old main: 409 env_busy, and the score was lost to it
         status, answer = next_reset.result()
     assert status == 200 and answer["episode_id"], answer    # the old main: 409 env_busy

@@ -1,5 +1,5 @@
-"""The pool's recovery never dies on a failed spawn (descriptor exhaustion), and its watchdog recovers an env that
-is neither serving nor recovering. In-process pool, real worker subprocesses on a simulated VMware."""
+"""The pool's recovery never dies on a failed spawn (descriptor exhaustion), and its watchdog recovers an env
+that is neither serving nor recovering. In-process pool, real worker subprocesses on a simulated VMware."""
 from __future__ import annotations
 
 import asyncio
@@ -26,7 +26,8 @@ def settings(tmp_path, monkeypatch):
     path = tmp_path / "daemon.yaml"
     path.write_text(json.dumps({**FAST_FAULTS, "simulator": {"home": str(home), "count": 1,
                                                              "ip_base": fresh_ip_base()},
-                                "run_dir": str(tmp_path / "run"), "evaluation": {"cache_dir": str(tmp_path)}}))
+                                "run_dir": str(tmp_path / "run"),
+                                "evaluation": {"cache_dir": str(tmp_path)}}))
     loaded = config.load(path)
     simulator.provision(home, 1, "fast", loaded.simulator["ip_base"])
     monkeypatch.setenv("VMRUN_SIM_HOME", str(home))
@@ -71,7 +72,8 @@ def test_recovery_survives_failed_spawns(settings, monkeypatch, caplog):
 
     asyncio.run(scenario())
     assert len(failures) == 2
-    assert "Too many open files" in caplog.text and "recovered (worker_died) after 3 attempt(s)" in caplog.text
+    assert "Too many open files" in caplog.text \
+        and "recovered (worker_died) after 3 attempt(s)" in caplog.text
 
 
 def test_the_watchdog_recovers_an_env_stuck_recovering_without_a_recovery(settings, caplog):

@@ -1,6 +1,7 @@
 """The dashboard in a real headless Chromium, driven through the project's DevTools client.
 
-Set OSWORLD_DOCS_SCREENSHOTS=1 to also save the pages to docs/dashboard-grid.png and docs/dashboard-replay.png.
+Set OSWORLD_DOCS_SCREENSHOTS=1 to also save the pages to docs/dashboard-grid.png and
+docs/dashboard-replay.png.
 """
 from __future__ import annotations
 
@@ -69,7 +70,8 @@ class EpisodeRunner:
             for prediction in [*PREDICTIONS, FINISH]:
                 time.sleep(0.3)                                  # a pace the page can watch
                 assert self.daemon.post("/env/step", {"env_idx": env, "prediction": prediction})[0] == 200
-            assert self.daemon.request("POST", "/env/evaluate", json.dumps({"env_idx": env}).encode())[0] == 200
+            assert self.daemon.request("POST", "/env/evaluate",
+                                       json.dumps({"env_idx": env}).encode())[0] == 200
             self.finished.append(answer["episode_id"])
 
 
@@ -90,13 +92,14 @@ def browser(tmp_path):
 
 
 def open_page(client: DevToolsClient, daemon: DaemonProcess, path: str) -> str:
-    """A tab of the viewport's size on `path`, logged in once through the /t/<token>/ URL (it sets the cookie and
-    redirects): the page and its assets then authenticate by cookie. Both loads are browser-initiated, like a URL
-    typed by hand, so the SameSite=Strict cookie is sent."""
+    """A tab of the viewport's size on `path`, logged in once through the /t/<token>/ URL (it sets the cookie
+    and redirects): the page and its assets then authenticate by cookie. Both loads are browser-initiated,
+    like a URL typed by hand, so the SameSite=Strict cookie is sent."""
     # Target.createTarget with a size and Page.navigate: the DevTools client's open_tab has neither.
     login = f"http://127.0.0.1:{daemon.port}/t/{daemon.token}/dashboard"
     target = client._browser("Target.createTarget", {"url": login, **VIEWPORT})["targetId"]
-    daemon.wait_for(lambda: client.evaluate(target, "location.pathname") == "/dashboard", 30, "the login redirect")
+    daemon.wait_for(lambda: client.evaluate(target, "location.pathname") == "/dashboard", 30,
+                    "the login redirect")
     if path != "/dashboard":
         client._page(target, "Page.navigate", {"url": f"http://127.0.0.1:{daemon.port}{path}"})
         daemon.wait_for(lambda: client.evaluate(target, "location.pathname") == path, 30, f"the page {path}")
@@ -117,7 +120,8 @@ def test_the_grid_shows_every_env_live_with_its_phase(daemon, browser, tmp_path)
 
         def all_live():
             cards = json.loads(browser.evaluate(target, CARDS))
-            ready = len(cards) == ENVS and all(c["loaded"] and c["seq"] and c["phase"] in PHASES for c in cards)
+            ready = len(cards) == ENVS and all(c["loaded"] and c["seq"] and c["phase"] in PHASES
+                                              for c in cards)
             return cards if ready else None
         first = daemon.wait_for(all_live, 30, "every env with a screenshot and a phase")
         assert sorted(card["env"] for card in first) == [str(env) for env in range(ENVS)]
@@ -133,7 +137,8 @@ def test_the_grid_shows_every_env_live_with_its_phase(daemon, browser, tmp_path)
         daemon.wait_for(lambda: browser.evaluate(target, rows) >= ENVS, 30, "the recorded episodes listed")
         shot = screenshot(browser, target, "dashboard-grid.png", tmp_path)
     assert shot.read_bytes()[:4] == b"\x89PNG"
-    for path in ("/dashboard", "/dashboard/api/state", "/dashboard/api/frames/0", "/dashboard/static/grid.js"):
+    for path in ("/dashboard", "/dashboard/api/state", "/dashboard/api/frames/0",
+                 "/dashboard/static/grid.js"):
         assert daemon.request("GET", path, token=None)[0] == 401, path
     assert daemon.token not in daemon.log_path.read_text()                 # logged in by URL, never logged
 

@@ -131,10 +131,12 @@ def test_tunnel_state_comes_from_its_status_file(daemon):
     status_file = daemon.workdir / "run" / "tunnel-status.json"
     status_file.unlink(missing_ok=True)
     samples = scrape(daemon)
-    assert value(samples, "osworld_tunnel_up") == 0.0 and value(samples, "osworld_tunnel_reconnects_total") == 0
+    assert value(samples, "osworld_tunnel_up") == 0.0 \
+        and value(samples, "osworld_tunnel_reconnects_total") == 0
     status_file.write_text(json.dumps({"state": "connected", "reconnects": 3, "updated": time.time()}))
     samples = scrape(daemon)
-    assert value(samples, "osworld_tunnel_up") == 1.0 and value(samples, "osworld_tunnel_reconnects_total") == 3
+    assert value(samples, "osworld_tunnel_up") == 1.0 \
+        and value(samples, "osworld_tunnel_reconnects_total") == 3
     status_file.write_text(json.dumps({"state": "connecting", "reconnects": 4, "updated": time.time()}))
     assert value(scrape(daemon), "osworld_tunnel_up") == 0.0
     status_file.unlink()

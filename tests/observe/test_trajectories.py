@@ -1,4 +1,5 @@
-"""Recorded trajectories: complete folders, frames identical to the answers, retention, crash safety, export."""
+"""Recorded trajectories: complete folders, frames identical to the answers, retention,
+crash safety, export."""
 from __future__ import annotations
 
 import base64
@@ -135,7 +136,7 @@ def test_export_gives_one_loadable_chat_per_episode(daemon, tmp_path):
     assert "step 1: \"click(start_box='(300,400)')\"" in shown and "step 2:" in shown
 
 
-# --- the writer on its own --------------------------------------------------------------------------------------
+# --- the writer on its own ----------------------------------------------------------------------------------
 PNG = b"\x89PNG" + bytes(2000)
 
 
@@ -175,7 +176,8 @@ def test_a_full_queue_drops_and_counts_instead_of_blocking(tmp_path):
     write_episode(writer, "e1", time.time(), frames=3)
     assert time.monotonic() - started < 5
     assert writer.queue.qsize() == 3 and len(drops) == writer.dropped == 5
-    small = TrajectoryWriter(tmp_path, max_bytes=10**9, max_age_days=30, queue_items=100, queue_bytes=len(PNG))
+    small = TrajectoryWriter(tmp_path, max_bytes=10**9, max_age_days=30, queue_items=100,
+                             queue_bytes=len(PNG))
     small.add_frame("e2", 0, PNG, "png")
     small.add_frame("e2", 1, PNG, "png")
     assert small.dropped == 1

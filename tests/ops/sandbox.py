@@ -1,9 +1,9 @@
 """A temp 'checkout' in which the real supervisord runs the repo's own supervisord.conf (tests and bench/).
 
 supervisord takes %(here)s from the -c path as given, so a temp directory holding a symlink to the checkout's
-supervisord.conf (and to its .venv) gets its own run/ (socket, pid file, logs) and its own configs/, while the file
-itself is the repo's, unedited. Its run/ holds only what git tracks there, as in a fresh clone, so supervisord
-meets the directories a fresh checkout has, no more. Loopback only.
+supervisord.conf (and to its .venv) gets its own run/ (socket, pid file, logs) and its own configs/, while the
+file itself is the repo's, unedited. Its run/ holds only what git tracks there, as in a fresh clone, so
+supervisord meets the directories a fresh checkout has, no more. Loopback only.
 """
 from __future__ import annotations
 
@@ -39,8 +39,8 @@ def write_tunnel_config(path: Path, ssh_port: int, daemon_port: int) -> None:
 
 def tracked_files(folder: str) -> list[str]:
     """The files git tracks under folder of the checkout: what a fresh clone holds there."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--", folder], cwd=ROOT, capture_output=True, check=True,
-                            timeout=30).stdout.decode()
+    listed = subprocess.run(["git", "ls-files", "-z", "--", folder], cwd=ROOT, capture_output=True,
+                            check=True, timeout=30).stdout.decode()
     return [name for name in listed.split("\0") if name]
 
 
@@ -51,7 +51,8 @@ def copy_tracked(here: Path, folder: str) -> None:
 
 
 def make_here(root: Path, port: int) -> Path:
-    """A temp 'checkout' for supervisord: the repo's supervisord.conf and .venv (symlinks), own configs and run/."""
+    """A temp 'checkout' for supervisord: the repo's supervisord.conf and .venv (symlinks),
+    own configs and run/."""
     here = root / "here"
     (here / "configs").mkdir(parents=True)
     copy_tracked(here, "run")
@@ -76,7 +77,8 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.25):
 
 
 def get_json(url: str, timeout: float = 5.0, headers: dict | None = None):
-    with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=timeout) as answer:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}),
+                                timeout=timeout) as answer:
         return json.load(answer)
 
 
@@ -88,8 +90,8 @@ def post_json(url: str, body: dict, timeout: float = 60.0, headers: dict | None 
 
 
 def auth_headers(run_dir: Path) -> dict:
-    """`Authorization: Bearer <token>` when the daemon keeps a token in run_dir/auth-token (server.auth_token_file's
-    default), else nothing."""
+    """`Authorization: Bearer <token>` when the daemon keeps a token in run_dir/auth-token
+    (server.auth_token_file's default), else nothing."""
     try:
         return {"Authorization": f"Bearer {(run_dir / 'auth-token').read_text().strip()}"}
     except FileNotFoundError:
@@ -97,7 +99,8 @@ def auth_headers(run_dir: Path) -> dict:
 
 
 class Supervised:
-    """supervisord with the repo's supervisord.conf in `here`; programs, states and /health through its eyes."""
+    """supervisord with the repo's supervisord.conf in `here`; programs,
+    states and /health through its eyes."""
 
     def __init__(self, here: Path, port: int, env: dict):
         self.here, self.port, self.env = here, port, env
@@ -106,12 +109,13 @@ class Supervised:
         self.supervisord_pid: int | None = None
 
     def ctl(self, *args: str, check: bool = False) -> str:
-        done = subprocess.run([str(VENV / "bin" / "supervisorctl"), "-c", str(self.conf), *args], env=self.env,
-                              capture_output=True, text=True, timeout=120, check=check)
+        done = subprocess.run([str(VENV / "bin" / "supervisorctl"), "-c", str(self.conf), *args],
+                              env=self.env, capture_output=True, text=True, timeout=120, check=check)
         return done.stdout
 
     def start(self) -> None:
-        subprocess.run([str(VENV / "bin" / "supervisord"), "-c", str(self.conf)], env=self.env, check=True, timeout=30)
+        subprocess.run([str(VENV / "bin" / "supervisord"), "-c", str(self.conf)], env=self.env, check=True,
+                       timeout=30)
         self.supervisord_pid = int((self.here / "run" / "supervisord.pid").read_text())
 
     def states(self) -> dict[str, str]:

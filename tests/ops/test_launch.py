@@ -67,7 +67,8 @@ def test_tunnel_program_starts_without_a_config_and_waits_for_it_there(checkout,
     started = []
     monkeypatch.setattr(launch.os, "execv", lambda path, argv: started.append(argv))
     launch.main(["tunnel", "--checkout", str(checkout)])
-    assert started == [[launch.sys.executable, "-m", "tunnel", "--config", str(checkout / "configs" / "tunnel.yaml")]]
+    assert started == [[launch.sys.executable, "-m", "tunnel",
+                        "--config", str(checkout / "configs" / "tunnel.yaml")]]
 
 
 def test_show_prints_the_choice_and_starts_nothing(checkout, capsys, monkeypatch):
@@ -82,4 +83,5 @@ def test_daemon_program_replaces_itself_with_python_m_daemon(checkout, monkeypat
     started = []
     monkeypatch.setattr(launch.os, "execv", lambda path, argv: started.append(argv))
     launch.main(["daemon", "--checkout", str(checkout)])
-    assert started == [[launch.sys.executable, "-m", "daemon", "--config", str(checkout / "configs" / "sim.yaml")]]
+    assert started == [[launch.sys.executable, "-m", "daemon",
+                        "--config", str(checkout / "configs" / "sim.yaml")]]

@@ -16,7 +16,7 @@ def test_install_writes_an_agent_running_supervisord_in_the_foreground(tmp_path,
     assert plist["ProgramArguments"] == [str(ROOT / ".venv" / "bin" / "supervisord"), "-n", "-c",
                                          str(ROOT / "supervisord.conf")]
     assert plist["WorkingDirectory"] == str(ROOT) and plist["RunAtLoad"] is True
-    assert plist["ExitTimeOut"] > 90                    # longer than supervisord.conf's stopwaitsecs: drain first
+    assert plist["ExitTimeOut"] > 90                # longer than supervisord.conf's stopwaitsecs: drain first
     assert plist["StandardErrorPath"].startswith(str(ROOT / "run" / "logs"))
     assert "launchctl bootstrap gui/" in capsys.readouterr().out
     assert [p.name for p in tmp_path.iterdir()] == ["test.agent.plist"]          # no temp file left

@@ -1,4 +1,5 @@
-"""The README's command one on a fresh copy of the checkout: bash scripts/start.sh, /health, bash scripts/stop.sh.
+"""The README's command one on a fresh copy of the checkout: bash scripts/start.sh, /health,
+bash scripts/stop.sh.
 
 Selected with `-m quickstart` or run with the rest; it creates a venv and pip installs (a minute or two).
 """
@@ -17,7 +18,8 @@ pytestmark = pytest.mark.quickstart
 
 
 def fresh_copy(destination: Path) -> Path:
-    """The working tree as a clone would hold it (tracked and new files; nothing ignored: no .venv, no run/)."""
+    """The working tree as a clone would hold it (tracked and new files; nothing ignored: no .venv, no
+    run/)."""
     listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
                             capture_output=True, check=True, timeout=30).stdout.decode().split("\0")
     for name in filter(None, listed):
@@ -29,7 +31,8 @@ def fresh_copy(destination: Path) -> Path:
 
 
 def run(script: str, checkout: Path, env: dict) -> str:
-    done = subprocess.run(["bash", script], cwd=checkout, env=env, capture_output=True, text=True, timeout=540)
+    done = subprocess.run(["bash", script], cwd=checkout, env=env, capture_output=True, text=True,
+                          timeout=540)
     assert done.returncode == 0, f"{script} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
     return done.stdout
 
@@ -51,5 +54,5 @@ def test_start_sh_on_a_fresh_checkout_serves_health_and_stop_sh_stops_it(tmp_pat
         assert "not running" in run("scripts/stop.sh", checkout, env)
     finally:
         if supervisord_pid and pid_alive(supervisord_pid):
-            subprocess.run([str(checkout / ".venv" / "bin" / "supervisorctl"), "-c", str(checkout / "supervisord.conf"),
-                            "shutdown"], timeout=120)
+            subprocess.run([str(checkout / ".venv" / "bin" / "supervisorctl"),
+                            "-c", str(checkout / "supervisord.conf"), "shutdown"], timeout=120)

@@ -1,4 +1,5 @@
-"""The real supervisord with the repo's supervisord.conf: states, an episode, kill -9, drain on stop, tunnel errors."""
+"""The real supervisord with the repo's supervisord.conf: states, an episode, kill -9, drain on stop,
+tunnel errors."""
 from __future__ import annotations
 
 import json
@@ -55,7 +56,8 @@ def test_kill_9_of_the_daemon_is_restarted(supervised):
     assert health["status"] == "ok"
     # The old workers see EOF on stdin and exit by themselves.
     wait_for(lambda: not any(pid_alive(pid) for pid in old_workers), 30, f"old workers {old_workers} to exit")
-    wait_for(lambda: supervised.states().get("osworld:daemon") == "RUNNING", 30, "osworld:daemon RUNNING again")
+    wait_for(lambda: supervised.states().get("osworld:daemon") == "RUNNING", 30,
+             "osworld:daemon RUNNING again")
 
 
 def test_stop_drains_in_flight_work_and_leaves_no_worker(supervised):
@@ -63,7 +65,7 @@ def test_stop_drains_in_flight_work_and_leaves_no_worker(supervised):
     assert workers
     home = supervised.here / "run" / "sim"
     slow = scenario.read(home)
-    slow["vms"] = {1: {"latency": {"revert": 3.0}}}     # env 1's reset is surely in flight when SIGTERM arrives
+    slow["vms"] = {1: {"latency": {"revert": 3.0}}}   # env 1's reset is surely in flight when SIGTERM arrives
     scenario.write(home, slow)
     answers = []
     reset = threading.Thread(target=lambda: answers.append(
@@ -114,9 +116,10 @@ def test_missing_tunnel_config_is_a_calm_running_state_until_the_file_appears(su
     tunnel_yaml.unlink()
     supervised.ctl("start", "osworld:tunnel")        # start waits startsecs: RUNNING means it stayed up
     assert supervised.states()["osworld:tunnel"] == "RUNNING"
-    wait_for(lambda: tunnel_state_in_health(supervised) == "not_configured", 30, "/health tunnel not_configured")
+    wait_for(lambda: tunnel_state_in_health(supervised) == "not_configured", 30,
+             "/health tunnel not_configured")
     assert "tunnel not configured" in supervised.log("tunnel")
     spawned = spawn_count(supervised)
-    tunnel_yaml.write_text(kept)                      # no supervisorctl needed: the waiting tunnel starts by itself
+    tunnel_yaml.write_text(kept)                # no supervisorctl needed: the waiting tunnel starts by itself
     wait_for(lambda: tunnel_state_in_health(supervised) == "connecting", 30, "/health tunnel connecting")
     assert spawn_count(supervised) == spawned and supervised.states()["osworld:tunnel"] == "RUNNING"

@@ -23,7 +23,8 @@ def daemon(tmp_path_factory):
 
 def run_episode(daemon: DaemonProcess, env_idx: int = 0) -> float:
     """type, save, finish, evaluate on one env: the simulated type_and_save task scores 1.0."""
-    status, answer = daemon.post("/env/reset", {"env_idx": env_idx, "task_config": load_task("type_and_save")})
+    status, answer = daemon.post("/env/reset",
+                                 {"env_idx": env_idx, "task_config": load_task("type_and_save")})
     assert status == 200, answer
     for prediction in (TYPE, SAVE, FINISH):
         status, answer = daemon.post("/env/step", {"env_idx": env_idx, "prediction": prediction})

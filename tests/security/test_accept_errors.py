@@ -1,4 +1,5 @@
-"""Out of descriptors (EMFILE), accept fails on every try: Tornado's own loop logs each failure and retries at once
+"""Out of descriptors (EMFILE), accept fails on every try:
+Tornado's own loop logs each failure and retries at once
 (a log flood and a busy loop). Ours logs one line per minute, pauses, and accepts again once it can."""
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ def test_accept_errors_are_logged_once_and_accepting_resumes(caplog):
     lines = [record.getMessage() for record in caplog.records if "accepting a connection failed" in
              record.getMessage()]
     assert len(lines) == 1 and "Too many open files" in lines[0]
-    # five failures, each followed by a pause; then the client is accepted, and the next try finds nobody waiting
+    # five failures, each followed by a pause; then the client is accepted,
+    # and the next try finds nobody waiting
     assert listener.tries == 7 and len(accepted) == 1
     for sock in (*accepted, client, listener.sock):
         sock.close()

@@ -20,7 +20,8 @@ from tests.support import ROOT, DaemonProcess
 ROUTES = [("POST", "/env/reset"), ("POST", "/env/step"), ("POST", "/env/evaluate"),
           ("POST", "/env/history_messages"), ("POST", "/health"), ("GET", "/env/reset"), ("GET", "/nowhere"),
           ("DELETE", "/env/step")]
-BODY = json.dumps({"env_idx": 0, "prediction": "Action: click(start_box='(10,10)')", "task_config": {}}).encode()
+BODY = json.dumps({"env_idx": 0, "prediction": "Action: click(start_box='(10,10)')",
+                   "task_config": {}}).encode()
 
 
 def refused(answer: tuple[int, dict, bytes]) -> bool:
@@ -73,11 +74,12 @@ def test_health_without_the_token_says_only_ok(daemon):
 def test_the_token_never_reaches_the_log(daemon):
     token = daemon.token
     run_episode(daemon, 1)
-    for path in (f"/t/{token}/env/evaluate", f"/t/{token}/nowhere/{token}", f"/t/{token}", f"/t/{token}/health?x=1",
-                 f"/nowhere?token={token}"):
+    for path in (f"/t/{token}/env/evaluate", f"/t/{token}/nowhere/{token}", f"/t/{token}",
+                 f"/t/{token}/health?x=1", f"/nowhere?token={token}"):
         daemon.request("POST", path, b"{not json", token=None)
         daemon.request("GET", path, token=None)
-    daemon.request("GET", "/health", headers={"Authorization": f"Bearer {token}", "X-Extra": token}, token=None)
+    daemon.request("GET", "/health", headers={"Authorization": f"Bearer {token}", "X-Extra": token},
+                   token=None)
     daemon.request("POST", "/env/step", json.dumps({"prediction": token * 3000}).encode())
     log = daemon.log_path.read_text(errors="replace")
     assert "POST /env/evaluate" in log and "GET /nowhere" in log         # the access log is on, just redacted
@@ -91,8 +93,8 @@ def expected_proof(token: str, nonce: str) -> str:
 
 def test_the_daemon_proves_it_holds_the_token_on_any_answer(daemon):
     nonce = "n0nce-" + os.urandom(12).hex()
-    for method, path, token in (("GET", "/health", None), ("POST", "/env/step", None), ("GET", "/nowhere", "bad"),
-                                ("POST", "/env/evaluate", daemon.token)):
+    for method, path, token in (("GET", "/health", None), ("POST", "/env/step", None),
+                                ("GET", "/nowhere", "bad"), ("POST", "/env/evaluate", daemon.token)):
         _, headers, _ = daemon.request(method, path, b"{}" if method == "POST" else None,
                                        {"X-OSWorld-Nonce": nonce}, token=token)
         headers = {name.lower(): value for name, value in headers.items()}

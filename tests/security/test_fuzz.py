@@ -1,7 +1,8 @@
-"""Property-based fuzz of the live API with a valid token: random methods, paths, headers and bodies (raw bytes, any
-JSON shape, the routes' own fields with wrong types, mutated tasks). Every answer is JSON and below 500, no worker
-is restarted, and afterwards every env runs a normal episode. The one 5xx allowed: a task whose own setup step fails
-in the VM (502 setup_failed, by design). OSWORLD_FUZZ_EXAMPLES raises the count (the large run: bench/fuzz_api.py).
+"""Property-based fuzz of the live API with a valid token: random methods, paths, headers and bodies (raw
+bytes, any JSON shape, the routes' own fields with wrong types, mutated tasks). Every answer is JSON and below
+500, no worker is restarted, and afterwards every env runs a normal episode. The one 5xx allowed: a task whose
+own setup step fails in the VM (502 setup_failed, by design). OSWORLD_FUZZ_EXAMPLES raises the count (the
+large run: bench/fuzz_api.py).
 """
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import copy
 import gzip
 import json
 import os
-import string
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,14 +21,17 @@ from tests.support import ROOT, DaemonProcess
 
 EXAMPLES = int(os.environ.get("OSWORLD_FUZZ_EXAMPLES", "250"))
 ROUTES = ["/env/reset", "/env/step", "/env/evaluate", "/env/history_messages", "/health"]
-TASKS = [load_task(name) for name in ("type_and_save", "answer_only", "close_tab", "either_file", "sign_letter")]
+TASKS = [load_task(name)
+         for name in ("type_and_save", "answer_only", "close_tab", "either_file", "sign_letter")]
 PREDICTIONS = [json.loads(line)["prediction"] for line in
-               (ROOT / "tests" / "data" / "uitars_predictions.jsonl").read_text().splitlines() if line.strip()]
+               (ROOT / "tests" / "data" / "uitars_predictions.jsonl").read_text().splitlines()
+               if line.strip()]
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.integers(min_value=-(10 ** 30), max_value=10 ** 30)
     | st.floats() | st.text(max_size=40) | st.sampled_from(["\ud800", "x\udfffy"]),   # lone surrogates
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    lambda children: (st.lists(children, max_size=4)
+                      | st.dictionaries(st.text(max_size=12), children, max_size=4)),
     max_leaves=20)
 
 
@@ -55,8 +58,9 @@ def mutate(task: dict, path_choice: int, key: str, value, replace: bool) -> dict
 
 
 tasks = st.builds(mutate, st.sampled_from(TASKS), st.integers(0, 1000),
-                  st.sampled_from(["type", "parameters", "command", "path", "func", "result", "expected", "rules",
-                                   "options", "sleep", "seconds", "conj", "postconfig", "dest", "x"]),
+                  st.sampled_from(["type", "parameters", "command", "path", "func", "result", "expected",
+                                   "rules", "options", "sleep", "seconds", "conj", "postconfig", "dest",
+                                   "x"]),
                   json_values, st.booleans()) | json_values
 predictions = st.sampled_from(PREDICTIONS) | st.text(max_size=200) | st.builds(
     lambda name, args: f"Thought: t.\nAction: {name}({args})",
@@ -80,8 +84,9 @@ bodies = (fields.map(lambda body: json.dumps(body).encode())
 URL_CHARS = "".join(chr(c) for c in range(0x21, 0x7f))
 HEADER_CHARS = st.characters(min_codepoint=0x20, max_codepoint=0xff, blacklist_characters="\r\n\x7f")
 headers = st.dictionaries(
-    st.sampled_from(["Content-Type", "Accept-Encoding", "X-OSWorld-Nonce", "Cookie", "Expect", "Content-Encoding",
-                     "X-Forwarded-For", "Accept", "Origin", "Range", "If-None-Match", "X-Anything"]),
+    st.sampled_from(["Content-Type", "Accept-Encoding", "X-OSWorld-Nonce", "Cookie", "Expect",
+                     "Content-Encoding", "X-Forwarded-For", "Accept", "Origin", "Range", "If-None-Match",
+                     "X-Anything"]),
     st.text(HEADER_CHARS, max_size=60), max_size=4)
 
 
@@ -95,7 +100,8 @@ def requests_(draw, token: str):
     return method, path, body, draw(headers)
 
 
-# A task whose own setup step or evaluation fails in the VM answers 502 by design (README); the worker lives on.
+# A task whose own setup step or evaluation fails in the VM answers 502 by design (README);
+# the worker lives on.
 TASK_FAILED = {"setup_failed", "evaluation_failed"}
 
 
@@ -112,14 +118,16 @@ def check_answer(method: str, status: int, answer_headers: dict, raw: bytes) -> 
     return code
 
 
-def fuzz(daemon: DaemonProcess, examples: int, counts: collections.Counter, seen_5xx: list | None = None) -> None:
+def fuzz(daemon: DaemonProcess, examples: int, counts: collections.Counter,
+         seen_5xx: list | None = None) -> None:
     """`examples` random requests, each checked; counts by status code (bench/fuzz_api.py prints them) and, in
-    seen_5xx, every request that got a 5xx or no answer (the first one is the cause; hypothesis shrinks towards
-    whatever fails next, often an innocent request to the env the cause broke)."""
+    seen_5xx, every request that got a 5xx or no answer (the first one is the cause; hypothesis shrinks
+    towards whatever fails next, often an innocent request to the env the cause broke)."""
     seen_5xx = [] if seen_5xx is None else seen_5xx
 
     @settings(max_examples=examples, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                     HealthCheck.filter_too_much])
     @given(request=requests_(daemon.token))
     def one(request):
         method, path, body, extra = request
@@ -145,10 +153,11 @@ def test_fuzzing_every_route_gets_no_5xx_restarts_no_worker_and_envs_still_work(
         try:
             fuzz(daemon, EXAMPLES, counts, seen_5xx)
         except Exception as exc:
-            raise AssertionError(f"the first request answered 5xx or not at all: {seen_5xx[:1]!r:.3000}") from exc
+            raise AssertionError(f"the first request answered 5xx or not at all: {seen_5xx[:1]!r:.3000}") \
+                from exc
         assert daemon.worker_pids() == pids, counts
         for env_idx in range(2):
-            daemon.wait_for(lambda: not daemon.env_health(env_idx)["busy"], 60, "env idle")
+            daemon.wait_for(lambda env_idx=env_idx: not daemon.env_health(env_idx)["busy"], 60, "env idle")
             assert run_episode(daemon, env_idx) == 1.0
         assert daemon.worker_pids() == pids
         print(f"fuzz status counts: {dict(sorted(counts.items(), key=str))}")

@@ -30,10 +30,10 @@ LOOPBACK_ONLY = HostPolicy(private_networks=(ipaddress.ip_network("127.0.0.1/32"
 
 
 @pytest.mark.parametrize("address, allowed", [
-    ("8.8.8.8", True), ("2606:4700::1111", True), ("127.0.0.1", False), ("10.1.2.3", False), ("192.168.0.1", False),
-    ("169.254.169.254", False), ("224.0.0.1", False), ("240.0.0.1", False), ("0.0.0.0", False), ("::1", False),
-    ("fe80::1%eth0", False), ("::ffff:127.0.0.1", False), ("64:ff9b::7f00:1", False), ("2002:7f00:1::", False),
-    ("100.64.0.1", False), ("fc00::1", False)])
+    ("8.8.8.8", True), ("2606:4700::1111", True), ("127.0.0.1", False), ("10.1.2.3", False),
+    ("192.168.0.1", False), ("169.254.169.254", False), ("224.0.0.1", False), ("240.0.0.1", False),
+    ("0.0.0.0", False), ("::1", False), ("fe80::1%eth0", False), ("::ffff:127.0.0.1", False),
+    ("64:ff9b::7f00:1", False), ("2002:7f00:1::", False), ("100.64.0.1", False), ("fc00::1", False)])
 def test_which_addresses_a_download_may_reach(address, allowed):
     assert HostPolicy().address_allowed(address) is allowed
     assert HostPolicy(allow_all_private=True).address_allowed(address) is True
@@ -110,10 +110,11 @@ def test_zips_and_images_from_the_vm_are_sized_up_before_any_library_opens_them(
 
 def test_every_step_and_getter_has_a_parameter_schema():
     assert set(STEPS) == set(STEP_PARAMETERS)
-    plain = {"vm_terminal_output", "vm_screen_size", "accessibility_tree", "open_tabs_info", "default_search_engine",
-             "profile_name", "enable_do_not_track", "enable_safe_browsing", "new_startup_page",
+    plain = {"vm_terminal_output", "vm_screen_size", "accessibility_tree", "open_tabs_info",
+             "default_search_engine", "profile_name", "enable_do_not_track", "enable_safe_browsing",
+             "new_startup_page",
              "data_delete_automacally", "find_unpacked_extension_path", "find_installed_extension_name",
-             "chrome_font_size", "bookmarks", "shortcuts_on_desktop", "default_video_player"}    # read no keys
+             "chrome_font_size", "bookmarks", "shortcuts_on_desktop", "default_video_player"}   # read no keys
     assert set(GETTERS) - plain == set(GETTER_PARAMETERS)
 
 
@@ -121,6 +122,7 @@ def test_desktop_env_runs_only_allowlisted_metrics(tmp_path):
     settings = SimpleNamespace(evaluation={"desktop_env_python": sys.executable})
     unknown = {"evaluator": {"func": "__import__", "result": {"type": "rule", "rules": {}}}}
     assert missing_capabilities(unknown, settings) == ["metric '__import__' (not implemented)"]
-    assert "compare_audios" in DESKTOP_ENV_METRICS and "check_python_file_by_test_suite" not in DESKTOP_ENV_METRICS
+    assert "compare_audios" in DESKTOP_ENV_METRICS \
+        and "check_python_file_by_test_suite" not in DESKTOP_ENV_METRICS
     with pytest.raises(ExternalMetricError, match="refused by policy"):
         DesktopEnvMetrics(sys.executable).score("system", [], {})

@@ -1,5 +1,5 @@
-"""Limits at the HTTP layer: every malformed or oversized request is a 4xx JSON answer that changes nothing (the
-workers' PIDs stay the same), and idle connections cannot take /health down."""
+"""Limits at the HTTP layer: every malformed or oversized request is a 4xx JSON answer that changes nothing
+(the workers' PIDs stay the same), and idle connections cannot take /health down."""
 from __future__ import annotations
 
 import json
@@ -39,7 +39,8 @@ def test_max_steps_is_capped(daemon):
 @pytest.mark.parametrize("path", ["/env/reset", "/env/step", "/env/evaluate", "/env/history_messages"])
 @pytest.mark.parametrize("depth", [65, 1000, 100_000])
 def test_deeply_nested_json_is_a_400_json_answer(daemon, path, depth):
-    for body in (b"[" * depth + b"]" * depth, b'{"task_config": ' + b'{"a": ' * depth + b"1" + b"}" * depth + b"}",
+    for body in (b"[" * depth + b"]" * depth,
+                 b'{"task_config": ' + b'{"a": ' * depth + b"1" + b"}" * depth + b"}",
                  b"[" * depth):
         assert answer(daemon, "POST", path, body) == (400, "bad_request")
 
@@ -47,7 +48,7 @@ def test_deeply_nested_json_is_a_400_json_answer(daemon, path, depth):
 def test_nesting_inside_strings_does_not_count(daemon):
     prediction = "Thought: " + "[" * 5000 + "\\\"{" * 100 + "\nAction: type(content='x')"
     status, reply = daemon.post("/env/step", {"env_idx": 1, "prediction": prediction})
-    assert (status, reply["error"]["code"]) == (409, "no_episode")        # parsed: refused for the episode only
+    assert (status, reply["error"]["code"]) == (409, "no_episode")      # parsed: refused for the episode only
 
 
 def test_a_declared_oversize_body_is_refused_before_it_is_sent(daemon):
@@ -111,7 +112,8 @@ def test_odd_bodies_get_json_answers_below_500(daemon, body):
 
 
 def test_a_lone_surrogate_is_400_not_a_worker_crash(daemon):
-    """json.loads accepts "\\ud800"; the worker then failed to write it out as UTF-8 and died (a 500 and a respawn)."""
+    """json.loads accepts "\\ud800"; the worker then failed to write it out as UTF-8 and died
+    (a 500 and a respawn)."""
     assert daemon.post("/env/reset", {"env_idx": 1, "task_config": TASK})[0] == 200
     body = b'{"env_idx": 1, "prediction": "Action: type(content=\'\\ud800\')"}'
     assert answer(daemon, "POST", "/env/step", body) == (400, "bad_request")
@@ -145,8 +147,9 @@ def test_over_the_connection_cap_new_connections_get_503_and_idle_ones_time_out(
         clients = [socket.create_connection(("127.0.0.1", daemon.port), timeout=30) for _ in range(25)]
         answers = [read_until_closed(sock) for sock in clients]      # a 503 at once, or closed when idle
         busy = [raw for raw in answers if raw.startswith(b"HTTP/1.1 503 ")]
-        assert len(busy) >= 5 and all(b"too_many_connections" in raw and b"Retry-After: " in raw for raw in busy)
-        assert answers.count(b"") + len(busy) == 25                   # every idle one was closed by the daemon
+        assert len(busy) >= 5 \
+            and all(b"too_many_connections" in raw and b"Retry-After: " in raw for raw in busy)
+        assert answers.count(b"") + len(busy) == 25                  # every idle one was closed by the daemon
         assert "envs" in daemon.health()
     finally:
         for sock in clients:

@@ -1,9 +1,9 @@
 """Hostile task files over real HTTP: a task never touches the host (files, network, workers).
 
-Each vector is a reset (or an evaluate) a hostile cluster user could send. The checks: the answer is a clear 4xx or
-"refused by policy"/"download failed" 5xx; a marker file outside the allowed roots reaches neither the VM (asked
-through the guest's HTTP API), an answer, the daemon log nor the cache; a loopback HTTP server the test runs records
-no request; nothing is written outside the task folder; the worker PID never changes.
+Each vector is a reset (or an evaluate) a hostile cluster user could send. The checks: the answer is a clear
+4xx or "refused by policy"/"download failed" 5xx; a marker file outside the allowed roots reaches neither the
+VM (asked through the guest's HTTP API), an answer, the daemon log nor the cache; a loopback HTTP server the
+test runs records no request; nothing is written outside the task folder; the worker PID never changes.
 """
 from __future__ import annotations
 
@@ -17,14 +17,14 @@ from pathlib import Path
 import pytest
 
 from daemon.guest.client import GuestClient
-from tests.support import DaemonProcess, fresh_ip_base, free_port
+from tests.support import DaemonProcess, free_port, fresh_ip_base
 
 MARKER = f"MARKER-{uuid.uuid4().hex}"
 VM_TEXT = f"VM-TEXT-{uuid.uuid4().hex}"           # a file's content in the VM (not a host secret)
 NOTES = "/home/user/Desktop/notes.txt"
 
 
-# --- a loopback HTTP server that records every request --------------------------------------------------------
+# --- a loopback HTTP server that records every request ------------------------------------------------------
 class Recorder(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -93,7 +93,7 @@ def recorder():
         server.close()
 
 
-# --- daemons ----------------------------------------------------------------------------------------------------
+# --- daemons ------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def outside(tmp_path_factory) -> Path:
     """A folder outside every allowed root, holding the marker as a secret file and as an ssh key."""
@@ -121,16 +121,19 @@ def opened(tmp_path_factory):
     (work / "uploads").mkdir()
     process = DaemonProcess(work, envs=1, evaluation={
         "allow_private_urls": ["127.0.0.1/32"], "file_url_roots": [str(work / "files")],
-        "upload_roots": [str(work / "uploads")], "download_max_bytes": 1 << 20, "download_timeout": 5.0}).start()
+        "upload_roots": [str(work / "uploads")], "download_max_bytes": 1 << 20,
+        "download_timeout": 5.0}).start()
     assert reset(process, task())[0] == 200
     yield process
     process.stop()
 
 
 def task(config=(), evaluator=None, **extra) -> dict:
-    evaluator = evaluator or {"func": "exact_match", "result": {"type": "vm_command_line", "command": ["cat", NOTES]},
+    evaluator = evaluator or {"func": "exact_match",
+                              "result": {"type": "vm_command_line", "command": ["cat", NOTES]},
                               "expected": {"type": "rule", "rules": {"expected": ""}}}
-    return {"id": "hostile", "instruction": "nothing", "config": list(config), "evaluator": evaluator, **extra}
+    return {"id": "hostile", "instruction": "nothing", "config": list(config), "evaluator": evaluator,
+            **extra}
 
 
 def reset(daemon, task_config) -> tuple[int, dict]:
@@ -142,7 +145,8 @@ def guest(daemon) -> GuestClient:
 
 
 def leaked(daemon, *answers) -> list[str]:
-    """Where the marker showed up: an answer, the daemon log, any file of the daemon (cache, VM disks, run)."""
+    """Where the marker showed up: an answer, the daemon log, any file of the daemon
+    (cache, VM disks, run)."""
     places = [f"answer {i}" for i, answer in enumerate(answers) if MARKER in json.dumps(answer)]
     for path in daemon.workdir.rglob("*"):
         if path.is_file() and not path.is_symlink() and MARKER.encode() in path.read_bytes():
@@ -164,7 +168,7 @@ def same_workers(daemon, opened):
     assert (daemon.worker_pids(), opened.worker_pids()) == before, "a worker was restarted"
 
 
-# --- host paths ---------------------------------------------------------------------------------------------------
+# --- host paths ---------------------------------------------------------------------------------------------
 def _execute(stream: str, name) -> dict:
     return task([{"type": "execute", "parameters": {"command": ["cat", NOTES], stream: name}}])
 
@@ -182,7 +186,8 @@ def host_path_vectors(target: str) -> list:
         (_execute("stdout", ".."), "stdout"),
         (_getter({"type": "vm_file", "path": NOTES, "dest": target}), "dest"),
         (_getter({"type": "vm_file", "path": NOTES, "dest": "../escape.txt"}), "dest"),
-        (_getter({"type": "vm_file", "path": [NOTES, NOTES], "dest": ["ok.txt", target], "multi": True}), "dest"),
+        (_getter({"type": "vm_file", "path": [NOTES, NOTES], "dest": ["ok.txt", target], "multi": True}),
+         "dest"),
         (_getter({"type": "cloud_file", "path": "https://example.com/x.txt", "dest": target}), "dest"),
         (_getter({"type": "cache_file", "path": target}), "path"),
         (_getter({"type": "cache_file", "path": "../../../../etc/passwd"}), "path"),
@@ -207,7 +212,7 @@ def test_host_paths_outside_the_task_folder_are_refused_before_any_vm_time(daemo
     assert not [p for p in cache.rglob("*") if p.name in ("escape.txt", target.name)]
 
 
-# --- host files ---------------------------------------------------------------------------------------------------
+# --- host files ---------------------------------------------------------------------------------------------
 def test_upload_file_reads_nothing_outside_upload_roots(daemon, opened, outside, same_workers):
     for process in (daemon, opened):
         upload = task([{"type": "upload_file", "parameters": {"files": [
@@ -252,7 +257,7 @@ def test_a_symlink_inside_a_file_root_cannot_lead_out_of_it(opened, outside, sam
     assert leaked(opened) == []
 
 
-# --- the network --------------------------------------------------------------------------------------------------
+# --- the network --------------------------------------------------------------------------------------------
 def _download(url: str) -> dict:
     return task([{"type": "download", "parameters": {"files": [{"url": url, "path": "/home/user/got"}]}}])
 
@@ -265,7 +270,7 @@ def test_loopback_and_private_urls_are_never_requested(daemon, recorder, same_wo
     for url in literal:                           # named by address: refused at the handler
         status, answer = reset(daemon, _download(url))
         refused(answer, status, 400, "allow_private_urls")
-    for host in ("localhost", "127.1", "2130706433"):      # names that resolve to loopback: refused when resolved
+    for host in ("localhost", "127.1", "2130706433"):  # names that resolve to loopback: refused when resolved
         status, answer = reset(daemon, _download(server.url(host=host)))
         refused(answer, status, 502, "refused by policy", "allow_private_urls")
         assert "Connection refused" not in json.dumps(answer)
@@ -337,7 +342,7 @@ def test_downloads_are_bounded_and_leave_no_part_files(opened, recorder, same_wo
     assert sum(p.stat().st_size for p in downloads.iterdir()) < (1 << 20) + 4096
 
 
-# --- malformed setup parameters ----------------------------------------------------------------------------------
+# --- malformed setup parameters -----------------------------------------------------------------------------
 MALFORMED_STEPS = [
     {"type": "sleep", "parameters": {"seconds": -1}},
     {"type": "sleep", "parameters": {"seconds": float("nan")}},
@@ -354,7 +359,8 @@ MALFORMED_STEPS = [
     {"type": "launch", "parameters": {"command": 5}},
     {"type": "open", "parameters": {"path": ["/home/user/a"]}},
     {"type": "download", "parameters": {"files": "https://example.com/x"}},
-    {"type": "download", "parameters": {"files": [{"url": ["https://example.com/x"], "path": "/home/user/x"}]}},
+    {"type": "download",
+     "parameters": {"files": [{"url": ["https://example.com/x"], "path": "/home/user/x"}]}},
     {"type": "download", "parameters": {"files": [{"url": "https://example.com/x", "path": {"p": 1}}]}},
     {"type": "upload_file", "parameters": {"files": [{"local_path": 1, "remote_path": "/x"}]}},
     {"type": "activate_window", "parameters": {"window_name": ["w"]}},
@@ -375,7 +381,8 @@ MALFORMED_GETTERS = [
     {"type": "rule"},
     {"type": "url_dashPart", "partIndex": "two", "returnType": "string"},
     {"type": "rule_relativeTime", "rules": "tomorrow"},
-    {"type": "background_image_in_slide", "ppt_file_path": "/home/user/a.pptx", "slide_index": "x", "dest": "b"},
+    {"type": "background_image_in_slide", "ppt_file_path": "/home/user/a.pptx", "slide_index": "x",
+     "dest": "b"},
 ]
 
 
@@ -385,22 +392,24 @@ def test_malformed_setup_parameters_are_refused_at_the_handler(daemon, same_work
             task_config = task([step]) if place == "config" else task()
             if place == "postconfig":
                 task_config["evaluator"]["postconfig"] = [step]
-            body = json.dumps({"task_config": task_config}).encode()    # NaN and Infinity as Python writes them
+            body = json.dumps({"task_config": task_config}).encode()  # NaN and Infinity as Python writes them
             status, _, raw = daemon.request("POST", "/env/reset", body, {"Content-Type": "application/json"})
             answer = json.loads(raw)
             refused(answer, status, 400, step["type"])
     for getter in MALFORMED_GETTERS:
-        status, answer = reset(daemon, task(evaluator={"func": "exact_match", "result": getter,
-                                                       "expected": {"type": "rule", "rules": {"expected": ""}}}))
+        status, answer = reset(daemon, task(evaluator={
+            "func": "exact_match", "result": getter,
+            "expected": {"type": "rule", "rules": {"expected": ""}}}))
         refused(answer, status, 400, getter["type"])
     assert daemon.env_health(0)["phase"] not in ("recovering", "broken")
 
 
-# --- what a metric opens ------------------------------------------------------------------------------------------
+# --- what a metric opens ------------------------------------------------------------------------------------
 def test_a_huge_image_is_refused_before_a_metric_decodes_it(daemon, same_workers):
     from PIL import Image
     status, answer = reset(daemon, task(evaluator={
-        "func": "check_image_size", "result": {"type": "vm_file", "path": "/home/user/big.png", "dest": "big.png"},
+        "func": "check_image_size",
+        "result": {"type": "vm_file", "path": "/home/user/big.png", "dest": "big.png"},
         "expected": {"type": "rule", "rules": {"height": 6000, "width": 6000}}}))
     assert status == 200, answer
     png = io.BytesIO()
@@ -422,7 +431,8 @@ def test_metric_errors_never_echo_file_contents(daemon, same_workers):
         connection.close()
         data = database.read_bytes()
     status, answer = reset(daemon, task(evaluator={
-        "func": "run_sqlite3", "result": {"type": "vm_file", "path": "/home/user/d.sqlite", "dest": "d.sqlite"},
+        "func": "run_sqlite3",
+        "result": {"type": "vm_file", "path": "/home/user/d.sqlite", "dest": "d.sqlite"},
         "expected": {"type": "rule", "rules": {"sql": "SELECT v FROM t"}}}))
     assert status == 200, answer
     guest(daemon).upload("/home/user/d.sqlite", data)
@@ -433,8 +443,9 @@ def test_metric_errors_never_echo_file_contents(daemon, same_workers):
 
 @pytest.mark.parametrize("source", ["rule", "guest output"])
 def test_a_metric_is_never_handed_a_host_file(daemon, outside, same_workers, source):
-    """diff_text_file opens whatever string it gets: a rule (or what a guest command prints) naming a host file
-    would score how alike a guessed text is to that file. The evaluation is refused instead, before the metric."""
+    """diff_text_file opens whatever string it gets: a rule (or what a guest command prints) naming a host
+    file would score how alike a guessed text is to that file. The evaluation is refused instead,
+    before the metric."""
     secret = str(outside / ".ssh" / "id_ed25519")
     result = {"type": "rule", "rules": secret} if source == "rule" else \
         {"type": "vm_command_line", "command": ["echo", "-n", secret]}

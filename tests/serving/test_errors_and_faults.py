@@ -1,4 +1,5 @@
-"""Every error code of SPEC §3.3, and the simulator's faults: each ends in a clear answer and a working env."""
+"""Every error code of SPEC §3.3, and the simulator's faults:
+each ends in a clear answer and a working env."""
 from __future__ import annotations
 
 import concurrent.futures
@@ -19,7 +20,8 @@ TYPE = "Action: type(content='hello world')"
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory):
     process = DaemonProcess(tmp_path_factory.mktemp("errors"),
-                            vmware={"ip_timeout": 2.0, "reset_attempts": 2, "guest_ready_timeout": 15.0}).start()
+                            vmware={"ip_timeout": 2.0, "reset_attempts": 2,
+                                    "guest_ready_timeout": 15.0}).start()
     yield process
     process.stop()
 
@@ -60,12 +62,14 @@ def test_bad_step_requests(daemon, body, status, code):
 def test_bad_reset_requests_change_nothing(daemon):
     assert reset(daemon, 0)[0] == 200
     before = daemon.env_health(0)
-    for extra, status, code in [({"history": "some"}, 400, "bad_request"), ({"max_steps": 0}, 400, "bad_request"),
+    for extra, status, code in [({"history": "some"}, 400, "bad_request"),
+                                ({"max_steps": 0}, 400, "bad_request"),
                                 ({"image_format": "gif"}, 400, "bad_request"),
                                 ({"jpeg_quality": 101}, 400, "bad_request")]:
         got, answer = reset(daemon, 0, **extra)
         assert (got, error_code(answer)) == (status, code)
-    got, answer = daemon.post("/env/reset", {"task_config": {"id": "x", "evaluator": {"func": "compare_videos"}}})
+    got, answer = daemon.post("/env/reset",
+                              {"task_config": {"id": "x", "evaluator": {"func": "compare_videos"}}})
     assert got == 422 and "compare_videos" in answer["error"]["message"]
     got, answer = daemon.post("/env/reset", {"task_config": "not a task"})
     assert got == 400
@@ -78,8 +82,8 @@ def test_bad_reset_requests_change_nothing(daemon):
 
 
 def test_body_too_large_is_413(daemon):
-    """Sent chunked (no Content-Length): read up to the limit, then refused. A declared over-size body is refused
-    before it is read: tests/security."""
+    """Sent chunked (no Content-Length): read up to the limit, then refused. A declared over-size body is
+    refused before it is read: tests/security."""
     big = json.dumps({"prediction": "x" * (17 * 1024 * 1024)}).encode()
     status, _, raw = daemon.request("POST", "/env/step", iter([big]))
     assert (status, error_code(json.loads(raw))) == (413, "body_too_large")
@@ -160,7 +164,8 @@ def test_health_answers_while_every_worker_is_busy(daemon):
         assert reset(daemon, env)[0] == 200
     set_latency(daemon.home, execute=2.0)
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
-        steps = [pool.submit(daemon.post, "/env/step", {"env_idx": env, "prediction": TYPE}) for env in range(4)]
+        steps = [pool.submit(daemon.post, "/env/step", {"env_idx": env, "prediction": TYPE})
+                 for env in range(4)]
         daemon.wait_for(lambda: all(env["busy"] for env in daemon.health()["envs"]), 10, "all busy")
         health = daemon.health()
         assert health["status"] == "ok" and [env["busy"] for env in health["envs"]] == ["step"] * 4
@@ -170,8 +175,8 @@ def test_health_answers_while_every_worker_is_busy(daemon):
 @pytest.mark.parametrize("signum, to_group", [(signal.SIGTERM, False), (signal.SIGINT, True)],
                          ids=["sigterm-to-daemon", "ctrl-c-to-the-process-group"])
 def test_a_stop_signal_drains_in_flight_work_and_leaves_no_worker(tmp_path, signum, to_group):
-    """supervisorctl stop sends TERM to the daemon; Ctrl-C in a terminal reaches the daemon and its workers alike.
-    Either way the in-flight step finishes, the daemon exits 0 and no worker is left."""
+    """supervisorctl stop sends TERM to the daemon; Ctrl-C in a terminal reaches the daemon and its workers
+    alike. Either way the in-flight step finishes, the daemon exits 0 and no worker is left."""
     daemon = DaemonProcess(tmp_path, envs=2).start()
     try:
         assert reset(daemon, 0)[0] == 200

@@ -1,5 +1,6 @@
-"""Behaviours of the real OSWorld guest and of OSWorld's controller (osworld-protocol.md §6), through the daemon:
-non-ASCII typing, a missing folder, failed getters and setup steps, and the trace every error answer leaves."""
+"""Behaviours of the real OSWorld guest and of OSWorld's controller (osworld-protocol.md §6), through the
+daemon: non-ASCII typing, a missing folder, failed getters and setup steps,
+and the trace every error answer leaves."""
 from __future__ import annotations
 
 import copy
@@ -64,9 +65,10 @@ def test_non_ascii_text_is_typed_through_the_clipboard_without_holding_the_guest
 
 
 def test_a_list_directory_task_scores_0_on_a_missing_folder_and_takes_the_path_as_it_is(daemon):
-    make = {"type": "execute", "parameters": {"command": "mkdir -p ~/Desktop/cpjpg && touch ~/Desktop/cpjpg/a.jpg",
-                                              "shell": True}}
-    cases = [([], "/home/user/Desktop/cpjpg", 0.0),           # missing: the guest answers 400, OSWorld scores 0
+    make = {"type": "execute",
+            "parameters": {"command": "mkdir -p ~/Desktop/cpjpg && touch ~/Desktop/cpjpg/a.jpg",
+                           "shell": True}}
+    cases = [([], "/home/user/Desktop/cpjpg", 0.0),         # missing: the guest answers 400, OSWorld scores 0
              ([make], "/home/user/Desktop/cpjpg", 1.0),
              ([make], "~/Desktop/cpjpg", 0.0)]                 # the real server does not expand ~ there
     for config, path, score in cases:
@@ -97,13 +99,15 @@ def test_every_error_answer_is_logged_once_and_a_success_clears_last_error(daemo
     set_faults(daemon.home, vm=1, execute_500=1)
     status, answer = daemon.post("/env/step", {"env_idx": 1, "prediction": "Action: type(content='x')"})
     assert (status, answer["error"]["code"]) == (502, "guest_failed")
-    marker = f"env=1 episode={episode} step answered 502 guest_failed at step 0: the guest could not run an action"
+    marker = (f"env=1 episode={episode} step answered 502 guest_failed at step 0: "
+              "the guest could not run an action")
     assert len(daemon.wait_for(lambda: log_lines(daemon, marker), 10, "the log line of the 502")) == 1
     assert "HTTP 500" in daemon.env_health(1)["last_error"]
     status, _ = daemon.post("/env/step", {"env_idx": 1, "episode_id": "another", "prediction": SAVE})
     assert status == 409
     marker = f"env=1 episode={episode} step answered 409 wrong_episode at step 0"
-    assert len(daemon.wait_for(lambda: log_lines(daemon, "WARNING", marker), 10, "the log line of the 409")) == 1
+    assert len(daemon.wait_for(lambda: log_lines(daemon, "WARNING", marker), 10,
+                               "the log line of the 409")) == 1
     assert reset(daemon, load_task("type_and_save"), env=1)[0] == 200
     assert daemon.env_health(1)["last_error"] is None
 

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from daemon.episode.episode import SYSTEM_TEXT
-from daemon.simulator import set_latency, clear_faults
+from daemon.simulator import clear_faults, set_latency
 from daemon.simulator.tasks import load_task
 from tests.support import DaemonProcess
 
@@ -77,7 +77,8 @@ def test_delta_answers_reassemble_into_exactly_the_full_history(daemon):
     collected = list(answer["obs_messages"])
     for prediction in (TYPE, SAVE, "Action: click(start_box='(10,10)')"):   # the third reaches max_steps
         _, answer = daemon.post("/env/step", {"env_idx": 2, "prediction": prediction,
-                                              "episode_id": answer["episode_id"], "step_idx": answer["step_idx"]})
+                                              "episode_id": answer["episode_id"],
+                                              "step_idx": answer["step_idx"]})
         collected += answer["obs_messages"] or answer["final_messages"]
     assert answer["is_done"] is True and answer["obs_messages"] is None
     _, history = daemon.post("/env/history_messages", {"env_idx": 2})
@@ -95,13 +96,15 @@ def test_jpeg_answer_decodes_to_the_guest_screen_size(daemon):
 def test_a_retried_step_is_applied_once(daemon):
     _, reset = daemon.post("/env/reset", {"env_idx": 1, "task_config": load_task("type_and_save")})
     ids = {"env_idx": 1, "episode_id": reset["episode_id"]}
-    first = daemon.request("POST", "/env/step", json.dumps({**ids, "prediction": TYPE, "step_idx": 0}).encode())
-    again = daemon.request("POST", "/env/step", json.dumps({**ids, "prediction": TYPE, "step_idx": 0}).encode())
+    first = daemon.request("POST", "/env/step",
+                           json.dumps({**ids, "prediction": TYPE, "step_idx": 0}).encode())
+    again = daemon.request("POST", "/env/step",
+                           json.dumps({**ids, "prediction": TYPE, "step_idx": 0}).encode())
     assert first[0] == again[0] == 200 and first[2] == again[2]
     status, answer = daemon.post("/env/step", {**ids, "prediction": SAVE, "step_idx": 1})
     assert status == 200 and answer["step_idx"] == 2
     daemon.post("/env/step", {**ids, "prediction": FINISH, "step_idx": 2})
-    assert daemon.post("/env/evaluate", {"env_idx": 1}) == (200, 1.0)     # typed once: "hello world", not twice
+    assert daemon.post("/env/evaluate", {"env_idx": 1}) == (200, 1.0)   # typed once: "hello world", not twice
 
 
 def test_gzip_for_clients_that_ask(daemon):
@@ -113,11 +116,13 @@ def test_gzip_for_clients_that_ask(daemon):
 
 def test_four_envs_step_concurrently_and_a_slow_env_does_not_slow_the_others(daemon):
     for env in range(4):
-        assert daemon.post("/env/reset", {"env_idx": env, "task_config": load_task("type_and_save")})[0] == 200
+        assert daemon.post("/env/reset",
+                           {"env_idx": env, "task_config": load_task("type_and_save")})[0] == 200
     set_latency(daemon.home, vm=0, execute=3.0)
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         slow = pool.submit(daemon.post, "/env/step", {"env_idx": 0, "prediction": TYPE})
-        fast = [pool.submit(daemon.post, "/env/step", {"env_idx": env, "prediction": TYPE}) for env in (1, 2, 3)]
+        fast = [pool.submit(daemon.post, "/env/step", {"env_idx": env, "prediction": TYPE})
+                for env in (1, 2, 3)]
         assert all(future.result()[0] == 200 for future in fast)
         assert not slow.done()                          # the others finished while env 0 was still acting
         health = daemon.health()                         # /health answers while env 0 is busy
@@ -133,9 +138,9 @@ def test_reset_ahead_warms_the_vm_and_a_reset_during_it_waits(daemon):
         assert daemon.post("/env/evaluate", {})[0] == 200
         assert daemon.env_health(0)["warm"] is False              # reset-ahead is reverting right now
         status, answer = daemon.post("/env/reset", {"task_config": load_task("type_and_save")})
-        assert status == 200                                       # waited for reset-ahead, did not start over
+        assert status == 200                                      # waited for reset-ahead, did not start over
         status, answer = daemon.post("/env/step", {"prediction": TYPE})
-        assert status == 200 and answer["is_done"] is False        # the VM it handed out is not being reverted
+        assert status == 200 and answer["is_done"] is False       # the VM it handed out is not being reverted
     daemon.post("/env/step", {"prediction": FINISH})
     daemon.post("/env/evaluate", {})
     daemon.wait_for(lambda: daemon.env_health(0)["warm"], 30, "env 0 warm")
@@ -160,7 +165,8 @@ def test_pause_between_steps_and_screen_lock_disabled(tmp_path):
 
 
 def test_a_chrome_task_episode_through_the_daemon(daemon):
-    """chrome_open_tabs at reset through the worker's DevTools client; the agent closes the tab; tabs are scored."""
+    """chrome_open_tabs at reset through the worker's DevTools client; the agent closes the tab;
+    tabs are scored."""
     pytest.importorskip("websocket", reason="the chrome extra is not installed")
     status, _ = daemon.post("/env/reset", {"env_idx": 2, "task_config": load_task("close_tab")})
     assert status == 200

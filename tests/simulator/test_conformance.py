@@ -11,18 +11,18 @@ import pytest
 from daemon.actions import GUEST_CODE_PREFIX, compile_prediction
 from daemon.guest.client import GuestError
 from daemon.simulator import provision, set_latency, stop_all
-
 from tests.support import fresh_ip_base
 
 from .test_simulator import ip_of, running_guest
 
-LIMIT = 1.0                     # the simulated /execute and open_file limits in these tests (real: 120 s, 1800 s)
+LIMIT = 1.0                 # the simulated /execute and open_file limits in these tests (real: 120 s, 1800 s)
 HELD = "import subprocess; subprocess.run(['xclip', '-selection', 'clipboard'], input=b'x'); "
 
 
 @pytest.fixture
 def vm(tmp_path):
-    """One running simulated VM: (home, guest, raw) where raw(method, path, body, content type) -> (status, text)."""
+    """One running simulated VM: (home, guest, raw) where raw(method, path, body, content type) ->
+    (status, text)."""
     home = tmp_path / "sim"
     ip_base = fresh_ip_base()
     (vmx,) = provision(home, 1, "fast", ip_base)
@@ -86,8 +86,10 @@ def test_wallpaper_whose_file_is_gone_is_500(vm):
 def test_upload_answers_the_byte_count_and_terminal_a_status(vm):
     _, guest, raw = vm
     body = (b'--b\r\nContent-Disposition: form-data; name="file_path"\r\n\r\n/tmp/a.bin\r\n'
-            b'--b\r\nContent-Disposition: form-data; name="file_data"; filename="a"\r\n\r\n12345\r\n--b--\r\n')
-    assert raw("POST", "/setup/upload", body, "multipart/form-data; boundary=b") == (200, "File Uploaded: 5 bytes")
+            b'--b\r\nContent-Disposition: form-data; name="file_data"; filename="a"\r\n\r\n'
+            b'12345\r\n--b--\r\n')
+    assert raw("POST", "/setup/upload", body, "multipart/form-data; boundary=b") == \
+        (200, "File Uploaded: 5 bytes")
     status, text = raw("GET", "/terminal")
     assert (status, json.loads(text)) == (200, {"output": None, "status": "success"})
 
@@ -109,7 +111,7 @@ def test_execute_of_a_missing_program_is_500_and_a_string_without_shell_is_shlex
     status, text = post_json(raw, "/execute", {"command": ["no-such-program", "x"]})
     assert (status, json.loads(text)) == \
         (500, {"status": "error", "message": "[Errno 2] No such file or directory: 'no-such-program'"})
-    assert guest.execute("no-such-program", shell=True)["returncode"] == 127        # a shell reports it itself
+    assert guest.execute("no-such-program", shell=True)["returncode"] == 127       # a shell reports it itself
     assert guest.execute("echo 'a  b' c", shell=False)["output"] == "a  b c\n"
     assert post_json(raw, "/setup/launch", {"command": "gedit '/home/user/my notes.txt'"}) == \
         (200, "gedit /home/user/my notes.txt launched successfully")

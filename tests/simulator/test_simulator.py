@@ -64,7 +64,8 @@ def test_every_command_with_vmruns_output_formats(sim):
     assert vmrun(home, "checkToolsState", vmx) == (0, "running\n")
     assert vmrun(home, "pause", vmx) == (0, "")
     with pytest.raises(GuestError):
-        GuestClient(ip_of(ip_base, 0), request_timeout=1, retries=1).platform(timeout=1)   # a paused VM is silent
+        # a paused VM is silent
+        GuestClient(ip_of(ip_base, 0), request_timeout=1, retries=1).platform(timeout=1)
     assert vmrun(home, "unpause", vmx) == (0, "")
     assert GuestClient(ip_of(ip_base, 0)).platform(timeout=5) == "Linux"
     assert vmrun(home, "snapshot", vmx, "second") == (0, "")
@@ -140,7 +141,8 @@ def test_four_vms_at_once_each_on_its_own_address_and_isolated(sim):
     guests = [running_guest(home, vmx, ip_of(ip_base, i)) for i, vmx in enumerate(vmxs)]
     for i, guest in enumerate(guests):
         guest.execute(f"echo vm{i} > ~/who.txt", shell=True)
-    assert [guest.get_file("/home/user/who.txt") for guest in guests] == [f"vm{i}\n".encode() for i in range(4)]
+    assert [guest.get_file("/home/user/who.txt") for guest in guests] == \
+        [f"vm{i}\n".encode() for i in range(4)]
     assert vmrun(home, "list")[1].startswith("Total running VMs: 4\n")
 
 

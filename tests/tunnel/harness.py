@@ -1,5 +1,6 @@
-"""Tunnel test harness: a private OpenSSH server on a free loopback port (own host key, config, authorized key),
-the tunnel as a real subprocess, and small HTTP helpers. Used by tests/tunnel and bench/tunnel_bench.py."""
+"""Tunnel test harness: a private OpenSSH server on a free loopback port (own host key, config, authorized
+key), the tunnel as a real subprocess, and small HTTP helpers. Used by tests/tunnel and
+bench/tunnel_bench.py."""
 from __future__ import annotations
 
 import http.client
@@ -26,7 +27,8 @@ class SshServer:
         self.host_key = self.dir / "host_ed25519"
         self.client_key = self.dir / "client_ed25519"
         for key in (self.host_key, self.client_key):
-            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True, timeout=30)
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True,
+                           timeout=30)
         (self.dir / "authorized_keys").write_text((self.dir / "client_ed25519.pub").read_text())
         os.chmod(self.dir / "authorized_keys", 0o600)
         self.known_hosts = self.dir / "known_hosts"
@@ -36,7 +38,8 @@ class SshServer:
         self.config.write_text("\n".join([
             f"Port {self.port}", "ListenAddress 127.0.0.1", f"HostKey {self.host_key}",
             f"PidFile {self.dir / 'sshd.pid'}", f"AuthorizedKeysFile {self.dir / 'authorized_keys'}",
-            "PermitRootLogin prohibit-password", "PasswordAuthentication no", "KbdInteractiveAuthentication no",
+            "PermitRootLogin prohibit-password", "PasswordAuthentication no",
+            "KbdInteractiveAuthentication no",
             "UsePAM no", "AllowTcpForwarding yes", "GatewayPorts no", "StrictModes no", "LogLevel VERBOSE",
             "PrintMotd no", "ClientAliveInterval 0", ""]))
 
@@ -54,7 +57,8 @@ class SshServer:
 
     def session_pids(self) -> list[int]:
         """The per-connection sshd processes under this server (all generations)."""
-        out = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True, timeout=10).stdout
+        out = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True,
+                             timeout=10).stdout
         children: dict[int, list[int]] = {}
         for line in out.splitlines():
             pid, ppid = map(int, line.split())
@@ -89,7 +93,8 @@ class SshServer:
 
 
 class Tunnel:
-    def __init__(self, workdir: Path, sshd: SshServer, local_port: int, remote_port: int | None = None, **extra):
+    def __init__(self, workdir: Path, sshd: SshServer, local_port: int, remote_port: int | None = None,
+                 **extra):
         self.remote_port = remote_port or free_port()
         config = {
             "ssh": {"host": "127.0.0.1", "port": sshd.port, "user": "root", "key_file": str(sshd.client_key),

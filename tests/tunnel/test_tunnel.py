@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import ROOT, free_port
+
 from .harness import SSHD, SshServer, Tunnel, get, wait_http
 
 pytestmark = pytest.mark.skipif(SSHD is None, reason="no OpenSSH server (sshd) on this machine; "
@@ -76,7 +77,8 @@ def test_frozen_session_is_detected_and_its_port_reclaimed(tmp_path, sshd, targe
             time.sleep(0.2)
         assert tunnel.status().get("reconnects", 0) >= 1, tunnel.log.read_text()[-2000:]
         assert wait_http(tunnel.remote_port, 15) < 15
-        assert "ending them" in tunnel.log.read_text() or all(not os.path.exists(f"/proc/{p}") for p in frozen)
+        assert "ending them" in tunnel.log.read_text() \
+            or all(not os.path.exists(f"/proc/{p}") for p in frozen)
     finally:
         sshd.signal_sessions(signal.SIGCONT)
         tunnel.stop()
