@@ -14,9 +14,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from daemon.evaluation.admission import DESKTOP_ENV_METRICS, missing_capabilities
 from daemon.evaluation.context import TaskContext
-from daemon.evaluation.admission import missing_capabilities
-from daemon.evaluation.admission import DESKTOP_ENV_METRICS
 from daemon.evaluation.downloads import fetch
 from daemon.evaluation.external.adapter import DesktopEnvMetrics, ExternalMetricError
 from daemon.evaluation.getters import GETTERS

@@ -77,7 +77,7 @@ class FakeWorker(WorkerHandle):
         if self.up:
             state = self.worker_state()
             answer = {"id": header["id"], "status": status, "state": state, "report": {"op": op}}
-            if status >= 400:                   # as the real worker: an error answer's code rides in the header
+            if status >= 400:               # as the real worker: an error answer's code rides in the header
                 answer["code"] = json.loads(body)["error"]["code"]
             self.receive(answer, body)
 
