@@ -76,6 +76,15 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.25):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+def _written_pid(pid_file: Path) -> str | None:
+    """The pid in the file once it is whole (supervisord writes it after forking, not atomically)."""
+    try:
+        text = pid_file.read_text().strip()
+    except FileNotFoundError:
+        return None
+    return text if text.isdigit() else None
+
+
 def get_json(url: str, timeout: float = 5.0, headers: dict | None = None):
     with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}),
                                 timeout=timeout) as answer:
@@ -116,7 +125,9 @@ class Supervised:
     def start(self) -> None:
         subprocess.run([str(VENV / "bin" / "supervisord"), "-c", str(self.conf)], env=self.env, check=True,
                        timeout=30)
-        self.supervisord_pid = int((self.here / "run" / "supervisord.pid").read_text())
+        # supervisord's first process exits as soon as it has forked; the daemonized one writes the pid file
+        pid_file = self.here / "run" / "supervisord.pid"
+        self.supervisord_pid = int(wait_for(lambda: _written_pid(pid_file), 30, "supervisord's pid file"))
 
     def states(self) -> dict[str, str]:
         """{'osworld:daemon': 'RUNNING', ...} from `supervisorctl status`."""
