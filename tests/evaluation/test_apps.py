@@ -1,5 +1,5 @@
-"""App configuration metrics (apps.py) and getters (app_getters.py) against files made here, and the rules,
-options and relative dates of the real task files."""
+"""App configuration metrics (metrics/apps.py) and getters (getters/apps.py) against files made here, and the
+rules, options and relative dates of the real task files."""
 from __future__ import annotations
 
 import json

@@ -1,5 +1,5 @@
-"""Live desktop state: VLC's status and window, the accessibility tree, GNOME favourites (desktop_checks.py),
-and the getters that read them (app_getters.py), against states made here and the rules of the real task
+"""Live desktop state: VLC's status and window, the accessibility tree, GNOME favourites (metrics/desktop.py),
+and the getters that read them (getters/apps.py), against states made here and the rules of the real task
 files."""
 from __future__ import annotations
 

@@ -172,7 +172,7 @@ def test_placement_variants(tmp_path, picture):
     assert compare_pptx_files(taller, gold, examine_shape=False, examine_modify_height=True) == 0.0
 
 
-def test_missing_for_refuses_unknown_options_only():
+def test_compare_pptx_declaration_refuses_unknown_options_only():
     assert gaps("metric", "compare_pptx_files", {"examine_shape": False, "examine_run_count": False,
                                                  "approximately_tolerance": 0.01, "_note": "x",
                                                  "enable_debug": False,

@@ -1,4 +1,4 @@
-"""Generic text/JSON/archive metrics (text_files.py), check_direct_json_object's expect_in_result, and the
+"""Generic text/JSON/archive metrics (metrics/text.py), check_direct_json_object's expect_in_result, and the
 options and rules real task files pass them."""
 from __future__ import annotations
 
