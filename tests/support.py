@@ -21,6 +21,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # A random start over the whole 127.100-254.x range:
 # concurrent test runs on one machine rarely share a subnet.
 _subnets = itertools.count(random.randrange(0, 150 * 250))
+# A step of the simulated type_and_save episode each (daemon/simulator/tasks): after all three it scores 1.0.
+TYPE = "Thought: type it.\nAction: type(content='hello world')"
+SAVE = "Thought: save.\nAction: hotkey(key='ctrl s')"
+FINISH = "Thought: done.\nAction: finished(content='saved')"
 OWN_TOKEN = object()                     # DaemonProcess.request's default: send the daemon's own token
 
 

@@ -16,14 +16,12 @@ import pytest
 
 from daemon.guest.devtools import DevToolsClient
 from daemon.simulator.tasks import load_task
-from tests.support import ROOT, DaemonProcess, free_port, running_chromium
+from tests.support import FINISH, ROOT, SAVE, TYPE, DaemonProcess, free_port, running_chromium
 
 ENVS = 3
 PREDICTIONS = ["Thought: open the notes.\nAction: click(start_box='(640,360)')",
                "Thought: select a word.\nAction: drag(start_box='(500,300)', end_box='(900,420)')",
-               "Thought: type it.\nAction: type(content='hello world')",
-               "Thought: save.\nAction: hotkey(key='ctrl s')"]
-FINISH = "Thought: done.\nAction: finished(content='saved')"
+               TYPE, SAVE]
 PHASES = {"idle", "resetting", "running", "done"}
 VIEWPORT = {"width": 1400, "height": 1000}
 

@@ -11,11 +11,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from daemon.simulator import clear_faults, set_faults
 from daemon.simulator.tasks import load_task
-from tests.support import DaemonProcess
+from tests.support import FINISH, TYPE, DaemonProcess
 
 CLICK = "Thought: click.\nAction: click(start_box='(100,200)')"
-TYPE = "Thought: type.\nAction: type(content='hello world')"
-FINISH = "Thought: done.\nAction: finished(content='ok')"
 STEP_PARTS = {"queue", "execute", "settle", "screenshot", "encode", "total"}
 
 

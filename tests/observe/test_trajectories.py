@@ -19,12 +19,10 @@ from PIL import Image
 from daemon.simulator.tasks import load_task
 from daemon.trajectories import TrajectoryWriter
 from daemon.trajectories.store import episode_dirs, read_steps
-from tests.support import ROOT, DaemonProcess
+from tests.support import FINISH, ROOT, TYPE, DaemonProcess
 
 CLICK = "Thought: click the notes.\nAction: click(start_box='(300,400)')"
 DRAG = "Thought: select.\nAction: drag(start_box='(100,100)', end_box='(500,300)')"
-TYPE = "Thought: type.\nAction: type(content='hello world')"
-FINISH = "Thought: done.\nAction: finished(content='ok')"
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,9 @@ import time
 
 from daemon.simulator import scenario
 from tests.ops.sandbox import wait_for
-from tests.support import ROOT, pid_alive
+from tests.support import FINISH, ROOT, SAVE, TYPE, pid_alive
 
 TASK = json.loads((ROOT / "daemon" / "simulator" / "tasks" / "type_and_save.json").read_text())
-TYPE = "Thought: type it.\nAction: type(content='hello world')"
-SAVE = "Thought: save.\nAction: hotkey(key='ctrl s')"
-FINISH = "Thought: done.\nAction: finished(content='saved')"
 
 
 def worker_pids(health: dict) -> list[int]:

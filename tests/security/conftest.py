@@ -7,11 +7,7 @@ import resource
 import pytest
 
 from daemon.simulator.tasks import load_task
-from tests.support import DaemonProcess
-
-TYPE = "Thought: type it.\nAction: type(content='hello world')"
-SAVE = "Thought: save.\nAction: hotkey(key='ctrl s')"
-FINISH = "Thought: done.\nAction: finished(content='saved')"
+from tests.support import FINISH, SAVE, TYPE, DaemonProcess
 
 
 @pytest.fixture(scope="module")

@@ -14,12 +14,9 @@ from PIL import Image
 from daemon.episode.episode import SYSTEM_TEXT
 from daemon.simulator import clear_faults, set_latency
 from daemon.simulator.tasks import load_task
-from tests.support import DaemonProcess
+from tests.support import FINISH, SAVE, TYPE, DaemonProcess
 
 PROMPT = (Path(__file__).resolve().parents[2] / "daemon" / "data" / "uitars_arpo.txt").read_text()
-TYPE = "Thought: type it.\nAction: type(content='hello world')"
-SAVE = "Thought: save.\nAction: hotkey(key='ctrl s')"
-FINISH = "Thought: done.\nAction: finished(content='saved')"
 
 
 @pytest.fixture(scope="module")
