@@ -46,7 +46,9 @@ class EpisodeRunner:
     def __init__(self, daemon: DaemonProcess, episodes: int = 4):
         self.daemon, self.episodes, self.stop = daemon, episodes, threading.Event()
         self.finished: list[str] = []
-        self.threads = [threading.Thread(target=self.run, args=(env,), daemon=True) for env in range(ENVS)]
+        self.errors: list[BaseException] = []          # a thread's failed assert, raised by __exit__
+        self.threads = [threading.Thread(target=self.guarded_run, args=(env,), daemon=True)
+                        for env in range(ENVS)]
 
     def __enter__(self):
         for thread in self.threads:
@@ -57,6 +59,14 @@ class EpisodeRunner:
         self.stop.set()
         for thread in self.threads:
             thread.join(60)
+        if self.errors and exc[0] is None:
+            raise self.errors[0]
+
+    def guarded_run(self, env: int) -> None:
+        try:
+            self.run(env)
+        except BaseException as exc:                    # an assert in a thread would only warn
+            self.errors.append(exc)
 
     def run(self, env: int) -> None:
         for _ in range(self.episodes):

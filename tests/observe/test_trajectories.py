@@ -170,9 +170,7 @@ def test_a_full_queue_drops_and_counts_instead_of_blocking(tmp_path):
     writer = TrajectoryWriter(tmp_path, max_bytes=10**9, max_age_days=30, queue_items=3, queue_bytes=10**8)
     drops = []
     writer.on_drop = lambda: drops.append(1)                 # the thread is not started: nothing is consumed
-    started = time.monotonic()
-    write_episode(writer, "e1", time.time(), frames=3)
-    assert time.monotonic() - started < 5
+    write_episode(writer, "e1", time.time(), frames=3)         # a blocking put would hang here (pytest-timeout)
     assert writer.queue.qsize() == 3 and len(drops) == writer.dropped == 5
     small = TrajectoryWriter(tmp_path, max_bytes=10**9, max_age_days=30, queue_items=100,
                              queue_bytes=len(PNG))
