@@ -1,11 +1,12 @@
 """Can this install run a task? Pure and fast, from the declarations alone (registry.py): reset answers 400
-for `shape_problems` and 422 with the list of `missing_capabilities` before any VM time is spent."""
+for `shape_problems` and 422 with the list of `capability_gaps` before any VM time is spent."""
 from __future__ import annotations
 
 from . import getters, metrics, registry, steps
 from .task_shape import shape_problems
 
-__all__ = ["missing_capabilities", "shape_problems", "metric_gaps", "rule_key_gaps", "DESKTOP_ENV_METRICS"]
+__all__ = ["missing_capabilities", "capability_gaps", "shape_problems", "metric_gaps", "rule_key_gaps",
+           "DESKTOP_ENV_METRICS"]
 
 # Importing the packages declares every step, getter and metric (each module registers its own).
 DECLARING_PACKAGES = (steps, getters, metrics)
@@ -36,9 +37,12 @@ def desktop_env_configured(settings) -> bool:
 
 
 def missing_capabilities(task_config: dict, settings=None) -> list[str]:
-    problems = shape_problems(task_config, settings)
-    if problems:
-        return problems
+    """The shape problems of a task, or else what this install lacks to run it: [] = runnable."""
+    return shape_problems(task_config, settings) or capability_gaps(task_config, settings)
+
+
+def capability_gaps(task_config: dict, settings=None) -> list[str]:
+    """What this install lacks to run a task that passed `shape_problems` (HTTP has checked its shape)."""
     evaluator = task_config.get("evaluator") or {}
     steps_given = list(task_config.get("config") or []) + list(evaluator.get("postconfig") or [])
     missing = [gap for step in steps_given for gap in _declared_gaps("step", step, "parameters")]

@@ -11,7 +11,7 @@ import tornado.web
 
 from .. import __version__
 from ..errors import DaemonError, Reply, error_reply
-from ..evaluation.admission import missing_capabilities, shape_problems
+from ..evaluation.admission import capability_gaps, shape_problems
 from . import auth
 from .body import BodyError, parse_json_object
 from .status import read_tunnel_status
@@ -164,7 +164,7 @@ class ResetHandler(EnvHandler):
             "jpeg_quality": _optional(body, "jpeg_quality", int, lambda v: 1 <= v <= 100,
                                       "an integer 1..100"),
         }
-        missing = missing_capabilities(task, self.config)
+        missing = capability_gaps(task, self.config)
         if missing:
             raise DaemonError(422, "task_not_runnable",
                               "this install cannot run the task: " + "; ".join(missing))
