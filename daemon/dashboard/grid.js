@@ -84,7 +84,7 @@ async function refresh() {
     const daemon = state.draining ? "daemon: draining" : `${state.envs.length} envs`;
     document.getElementById("daemon").textContent = daemon;
     document.getElementById("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
-    const finished = Object.values(state.outcomes).reduce((sum, count) => sum + count, 0);
+    const finished = state.episodes_finished;
     if (finished !== finishedSeen || ticks++ % EPISODES_EVERY === 0) {
       finishedSeen = finished;
       await showEpisodes();

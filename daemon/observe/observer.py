@@ -55,6 +55,7 @@ class Observer:
         self.frame_numbers = itertools.count(1)
         self.frames: list[tuple[bytes, str, int] | None] = [None] * len(pool)  # image, format, number per env
         self.finished: collections.deque = collections.deque(maxlen=RECENT_EPISODES)  # (time, outcome, score)
+        self.finished_count = 0             # all time: the dashboard refreshes its episode list when it grows
         pool.on_recovery, pool.on_frame = self.on_recovery, self.on_frame
         if writer is not None:
             writer.on_drop = self.metrics.trajectory_drops.inc
@@ -83,6 +84,8 @@ class Observer:
     # --- after each operation -------------------------------------------------------------------------------
     def _after_reset(self, env_idx: int, args: dict, reply: Reply, timings: dict | None) -> None:
         live = self.live[env_idx]
+        if 400 <= reply.status < 500:       # refused (e.g. 409 env_busy): the running episode goes on
+            return
         if live.open:
             self._close(env_idx, "env_error" if live.recovered else "abandoned")
         if reply.status >= 500:
@@ -158,6 +161,7 @@ class Observer:
     def _count_episode(self, outcome: str, score: float | None = None) -> None:
         self.metrics.episodes.labels(outcome).inc()
         self.finished.append((time.time(), outcome, score))
+        self.finished_count += 1
 
     def on_recovery(self, env_idx: int, cause: str) -> None:
         """An env's recovery starts. A failed reply closes its episode (with that reply's error) when it is
@@ -226,7 +230,7 @@ class Observer:
             if score is not None:
                 scores[min(9, max(0, int(score * 10)))] += 1
         return {"episodes_last_hour": hourly[-1], "episodes_per_hour": hourly, "outcomes": dict(outcomes),
-                "score_histogram": scores}
+                "score_histogram": scores, "episodes_finished": self.finished_count}
 
     def latest_frame(self, env_idx: int) -> tuple[bytes, str, int] | None:
         """The env's last screenshot, its format and its frame number."""

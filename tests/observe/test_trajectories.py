@@ -3,6 +3,7 @@ crash safety, export."""
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import io
 import json
 import os
@@ -16,10 +17,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from daemon.simulator import clear_faults, set_latency
 from daemon.simulator.tasks import load_task
 from daemon.trajectories import TrajectoryWriter
 from daemon.trajectories.store import episode_dirs, read_steps
-from tests.support import FINISH, ROOT, TYPE, DaemonProcess
+from tests.support import FINISH, ROOT, SAVE, TYPE, DaemonProcess
 
 CLICK = "Thought: click the notes.\nAction: click(start_box='(300,400)')"
 DRAG = "Thought: select.\nAction: drag(start_box='(100,100)', end_box='(500,300)')"
@@ -93,6 +95,29 @@ def test_jpeg_frames_are_the_jpeg_bytes_sent(daemon):
     folder = recorded(daemon, episode_id)
     assert [(folder / "frames" / f"00{i}.jpg").read_bytes() for i in range(2)] == frames
     assert frames[0][:3] == b"\xff\xd8\xff"
+
+
+def test_a_reset_refused_as_busy_leaves_the_running_episode_recorded(daemon):
+    """A reset answered 409 env_busy changed nothing: the episode in flight goes on, recorded whole."""
+    status, answer = daemon.post("/env/reset", {"env_idx": 1, "task_config": load_task("type_and_save")})
+    assert status == 200
+    episode_id = answer["episode_id"]
+    set_latency(daemon.home, vm=1, execute=2.0)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            step = pool.submit(daemon.post, "/env/step", {"env_idx": 1, "prediction": TYPE})
+            daemon.wait_for(lambda: daemon.env_health(1)["busy"], 20, "env 1 busy with its step")
+            status, answer = daemon.post("/env/reset",
+                                         {"env_idx": 1, "task_config": load_task("type_and_save")})
+            assert (status, answer["error"]["code"]) == (409, "env_busy"), answer
+            assert step.result()[0] == 200
+    finally:
+        clear_faults(daemon.home)
+    for prediction in (SAVE, FINISH):
+        assert daemon.post("/env/step", {"env_idx": 1, "prediction": prediction})[0] == 200
+    assert daemon.request("POST", "/env/evaluate", json.dumps({"env_idx": 1}).encode())[0] == 200
+    meta = json.loads((recorded(daemon, episode_id) / "episode.json").read_text())
+    assert meta["outcome"] == "scored" and meta["steps"] == 3
 
 
 def test_format_errors_and_abandoned_episodes_are_recorded_as_such(daemon):
@@ -170,7 +195,7 @@ def test_a_full_queue_drops_and_counts_instead_of_blocking(tmp_path):
     writer = TrajectoryWriter(tmp_path, max_bytes=10**9, max_age_days=30, queue_items=3, queue_bytes=10**8)
     drops = []
     writer.on_drop = lambda: drops.append(1)                 # the thread is not started: nothing is consumed
-    write_episode(writer, "e1", time.time(), frames=3)         # a blocking put would hang here (pytest-timeout)
+    write_episode(writer, "e1", time.time(), frames=3)     # a blocking put would hang here (pytest-timeout)
     assert writer.queue.qsize() == 3 and len(drops) == writer.dropped == 5
     small = TrajectoryWriter(tmp_path, max_bytes=10**9, max_age_days=30, queue_items=100,
                              queue_bytes=len(PNG))
