@@ -37,15 +37,22 @@ class TaskContext:
     on_setup_failure: str = DEFAULTS["evaluation"]["on_setup_failure"]  # fail | continue (log it, carry on)
     log: logging.Logger | logging.LoggerAdapter = logging.getLogger("daemon.evaluation")
     policy: HostPolicy = field(default_factory=default_policy)  # what the task may touch on the host
+    env_idx: int | None = None         # the worker's env: envs running the same task get their own subfolder
 
     @property
     def task_dir(self) -> Path:
         """This task's folder in the cache, held against eviction while this worker runs the task
-        (task_cache.py)."""
+        (task_cache.py), or its subfolder env<env_idx> when an env is set: envs running the same task at once
+        (a rollout group) must not overwrite each other's files."""
         problem = task_id_problem(self.task_id)
         if problem:
             raise PolicyError(f"task_config.id {problem}")
-        return use_task_folder(self.cache_dir / "tasks" / self.task_id)
+        folder = use_task_folder(self.cache_dir / "tasks" / self.task_id)
+        if self.env_idx is None:
+            return folder
+        env_folder = folder / f"env{self.env_idx}"
+        env_folder.mkdir(exist_ok=True)
+        return env_folder
 
     def task_file(self, name, key: str) -> Path:
         """Where the task's file `name` lives on the host: inside its folder, or PolicyError naming `key`."""

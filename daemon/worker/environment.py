@@ -273,7 +273,7 @@ class Environment:
                            step_timeout=evaluation["step_timeout"],
                            external_metric=self.desktop_env.score if self.desktop_env else None,
                            on_setup_failure=evaluation["on_setup_failure"], log=self.log,
-                           policy=HostPolicy.from_settings(evaluation))
+                           policy=HostPolicy.from_settings(evaluation), env_idx=self.env_idx)
 
     def _setup_task(self, task: dict) -> None:
         try:

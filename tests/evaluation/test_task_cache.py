@@ -14,7 +14,8 @@ from daemon import config
 from daemon.evaluation.context import TaskContext
 from daemon.evaluation.host_policy import PolicyError
 from daemon.evaluation.task_cache import _held, sweep, use_task_folder
-from tests.support import ROOT, DaemonProcess
+from daemon.simulator.tasks import load_task
+from tests.support import ROOT, SAVE, DaemonProcess
 
 MB = 1024 * 1024
 NOW = 1_900_000_000.0
@@ -139,3 +140,29 @@ def test_the_daemon_sweeps_its_cache(tmp_path):
         assert "task cache: evicted 1 folders" in daemon.log_path.read_text()
     finally:
         daemon.stop()
+
+
+def test_envs_running_the_same_task_keep_their_own_files(tmp_path):
+    """A rollout group runs one task on several envs at once: each env's getter saves into its own subfolder
+    of the task's folder, so no env's metric reads a file another env's getter saved under the same name."""
+    cache = tmp_path / "cache"
+    task = load_task("type_and_save")
+    task["evaluator"] = {"func": "file_contains",
+                         "result": {"type": "vm_file", "path": "/home/user/Desktop/notes.txt",
+                                    "dest": "notes.txt"},
+                         "expected": {"type": "rule", "rules": {"expected": ["hello world"]}}}
+    typed = {0: "hello world", 1: "goodbye"}
+    daemon = DaemonProcess(tmp_path, envs=2, evaluation={"cache_dir": str(cache)})
+    try:
+        daemon.start()
+        for env in typed:
+            assert daemon.post("/env/reset", {"env_idx": env, "task_config": task})[0] == 200
+        for env, text in typed.items():
+            for prediction in (f"Action: type(content='{text}')", SAVE):
+                assert daemon.post("/env/step", {"env_idx": env, "prediction": prediction})[0] == 200
+        scores = {env: daemon.post("/env/evaluate", {"env_idx": env}) for env in typed}
+    finally:
+        daemon.stop()
+    assert scores == {0: (200, 1.0), 1: (200, 0.0)}
+    folder = cache / "tasks" / task["id"]
+    assert {env: (folder / f"env{env}" / "notes.txt").read_text() for env in typed} == typed
