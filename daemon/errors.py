@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 # The code of a worker's answer to an unexpected exception in its own code: its state is unknown, so the pool
 # replaces it and recovers the VM. A bug in an evaluator is not one (`evaluator_error`: the worker serves on).
 WORKER_CRASHED = "worker_error"
+RETRY_AFTER = 10        # seconds a client waits to retry an env being recovered or a daemon shutting down
 
 
 @dataclass

@@ -24,13 +24,12 @@ import time
 from tornado.iostream import PipeIOStream, StreamClosedError
 
 from .config import find_vmrun
-from .errors import WORKER_CRASHED, DaemonError, Reply, error_reply
+from .errors import RETRY_AFTER, WORKER_CRASHED, DaemonError, Reply, error_reply
 from .logs import env_logger
 from .vm.records import VmRecords, stop_unconfigured
 from .worker import protocol
 from .worker.states import Phase, transition
 
-RETRY_AFTER = 10
 POOL_PHASES = (Phase.RECOVERING, Phase.BROKEN)      # the pool's own: /health shows them, not the worker's
 PIPE_BUFFER = 1 << 30                    # a full-history answer with PNGs can be tens of MB
 STOP_GRACE = 5.0

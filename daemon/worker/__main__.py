@@ -120,7 +120,8 @@ def _error_fields(answer: Reply) -> dict:
     return {**fields, "headers": answer.headers} if answer.headers else fields
 
 
-CLEARS_LAST_ERROR = {"reset", "step", "evaluate", "recover"}     # a success of these: the env works again
+# a success of these: the env works again (recover clears it itself)
+CLEARS_LAST_ERROR = {"reset", "step", "evaluate"}
 OPERATIONS = {
     "reset": Environment.reset,
     "step": Environment.step,

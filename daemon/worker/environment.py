@@ -25,7 +25,7 @@ from ..actions import GUEST_CODE_PREFIX, ActionOptions, compile_prediction
 from ..budget import Budget
 from ..config import Settings
 from ..episode import Episode, encode_image, image_message
-from ..errors import DaemonError, Reply
+from ..errors import RETRY_AFTER, DaemonError, Reply
 from ..evaluation.context import SetupError, TaskContext
 from ..evaluation.errors import MalformedTask
 from ..evaluation.evaluate import EvaluatorFault, evaluate_task
@@ -39,8 +39,6 @@ from ..vm.vmrun import VmrunError
 from .report import OperationReport
 from .states import Phase, transition
 from .vm_lifecycle import BUDGET_SHARE, VmLifecycle
-
-RECOVERY_RETRY_AFTER = 10       # seconds: a lost guest's VM is being recovered
 
 
 class Environment:
@@ -132,7 +130,8 @@ class Environment:
         episode.record_step([assistant] + ([screen] if screen else []), actions, compiled.terminal, done,
                             compiled.format_reward, warnings)
         self.report.note(**compiled.to_json(), step_idx=len(episode.records), done=episode.done)
-        self.set_phase(Phase.DONE if episode.done else Phase.RUNNING)
+        if episode.done:                # a step that goes on needs no state frame: its answer carries one
+            self.set_phase(Phase.DONE)
         return self._finish(Reply(200, episode.step_answer(len(episode.records) - 1)))
 
     def evaluate(self, args: dict) -> Reply:
@@ -225,7 +224,7 @@ class Environment:
             self.set_phase(Phase.GUEST_LOST)
             raise DaemonError(502, "guest_lost", f"episode {episode.episode_id} is lost: the guest stopped "
                            f"answering ({exc}); the env is being recovered, reset it after Retry-After "
-                           "seconds", RECOVERY_RETRY_AFTER) from exc
+                           "seconds", RETRY_AFTER) from exc
 
     def _action_options(self) -> ActionOptions:
         options = self.settings.episode
