@@ -28,6 +28,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ...actions import GUEST_CODE_PREFIX
 from ...guest.client import GuestError
 from ..context import TaskContext
 from ..errors import MalformedTask
@@ -47,7 +48,6 @@ DAY_OF_NEXT_MONTH = {"5th next month": 5, "10th next month": 10, "11th next mont
 FIRST_MONDAY_LATER = {"first monday four months later": 4, "first monday eight months later": 8}
 SPLIT_FIELDS = {"next Monday split": ("puDay", "puMonth", "puYear"),      # pick-up / drop-off date parts
                 "next Friday split": ("doDay", "doMonth", "doYear")}
-PYAUTOGUI = "import pyautogui; import time; pyautogui.FAILSAFE = False; "
 # The video/* types OSWorld asks xdg-mime about. Its list names each twice but x-ogm+ogg once: the weights
 # keep its tie-breaking.
 VIDEO_TYPES = ("3gp", "3gpp", "3gpp2", "avi", "divx", "dv", "fli", "flv", "mp2t", "mp4", "mp4v-es", "mpeg",
@@ -186,7 +186,7 @@ def vscode_config(guest, ctx: TaskContext, config: dict) -> str:
              "pyautogui.press('enter')", "pyautogui.press('enter')", "pyautogui.hotkey('ctrl', 'shift', 'p')",
              f"pyautogui.typewrite({config['vscode_extension_command']!r})", "pyautogui.press('enter')"]
     for step in steps:                     # one command per keystroke group, as OSWorld's replay sends them
-        _python(guest, ctx, PYAUTOGUI + step)
+        _python(guest, ctx, GUEST_CODE_PREFIX + step)
     time.sleep(1.0)
     return _vm_file(guest, ctx, config["path"], config["dest"])
 

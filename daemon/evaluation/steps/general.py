@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlite3
 import time
 
-from ...atomic import write_atomic
 from ...guest.client import GuestError
 from ...guest.devtools import DevToolsError
 from ..context import SetupError, TaskContext
@@ -68,8 +67,7 @@ def execute(guest, ctx: TaskContext, params: dict) -> None:
         for stream in ("stdout", "stderr"):
             if params.get(stream):
                 key = "output" if stream == "stdout" else "error"
-                write_atomic(ctx.task_file(params[stream], f"execute {stream}"),
-                             (answer.get(key) or "").encode())
+                ctx.save(params[stream], (answer.get(key) or "").encode(), f"execute {stream}")
         if not until or _until_met(until, answer):
             return
         time.sleep(0.3)
