@@ -457,6 +457,21 @@ def test_a_metric_is_never_handed_a_host_file(daemon, outside, same_workers, sou
     assert leaked(daemon, answer) == []
 
 
+def test_a_metric_is_never_handed_another_tasks_file(daemon, same_workers):
+    """The cache is shared by all tasks: a rule naming a file of another task's folder is refused too."""
+    secret = daemon.workdir / "cache" / "tasks" / "another-task" / "result.txt"
+    secret.parent.mkdir(parents=True, exist_ok=True)
+    secret.write_text(MARKER)
+    status, answer = reset(daemon, task(evaluator={"func": "diff_text_file",
+                                                   "result": {"type": "rule", "rules": str(secret)},
+                                                   "expected": {"type": "rule", "rules": "a guess"}}))
+    assert status == 200, answer
+    status, answer = daemon.post("/env/evaluate", {})
+    secret.unlink()
+    refused(answer, status, 502, "refused by policy")
+    assert leaked(daemon, answer) == []
+
+
 def test_an_empty_metric_list_is_a_400_not_a_worker_crash(daemon, same_workers):
     status, answer = reset(daemon, task(evaluator={"func": [], "result": [], "expected": []}))
     refused(answer, status, 400, "evaluator.func")
