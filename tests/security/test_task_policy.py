@@ -445,12 +445,13 @@ def test_metric_errors_never_echo_file_contents(daemon, same_workers):
 def test_a_metric_is_never_handed_a_host_file(daemon, outside, same_workers, source):
     """diff_text_file opens whatever string it gets: a rule (or what a guest command prints) naming a host
     file would score how alike a guessed text is to that file. The evaluation is refused instead,
-    before the metric."""
+    before the metric. The expected text names no file: only the source under test hands the metric the
+    path."""
     secret = str(outside / ".ssh" / "id_ed25519")
     result = {"type": "rule", "rules": secret} if source == "rule" else \
         {"type": "vm_command_line", "command": ["echo", "-n", secret]}
     status, answer = reset(daemon, task(evaluator={"func": "diff_text_file", "result": result,
-                                                   "expected": {"type": "rule", "rules": secret}}))
+                                                   "expected": {"type": "rule", "rules": "a guess"}}))
     assert status == 200, answer
     status, answer = daemon.post("/env/evaluate", {})
     refused(answer, status, 502, "refused by policy")
