@@ -112,7 +112,7 @@ def _score(name: str, result_config, expected_config, options: dict, guest, ctx:
         ctx.log.log(logging.WARNING if isinstance(exc, GetterFailed) else logging.INFO,
                     "metric %s scores 0.0: %s", name, exc)
         return 0.0
-    if names_host_file_outside([args, options], (os.path.realpath(ctx.cache_dir),)):
+    if names_host_file_outside([args, options], (os.path.realpath(ctx.task_dir),)):
         raise PolicyError(f"metric {name!r} was given a host path outside the task's cache folder")
     gaps = metric_gaps(name, options, expected_config)
     if not gaps:

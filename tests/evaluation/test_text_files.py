@@ -9,6 +9,7 @@ import pytest
 
 from daemon.evaluation import registry
 from daemon.evaluation.admission import missing_capabilities
+from daemon.evaluation.host_policy import PolicyError
 from daemon.evaluation.metrics import METRICS
 from daemon.evaluation.metrics.general import check_direct_json_object
 from daemon.evaluation.metrics.matching import value_matches
@@ -105,6 +106,17 @@ def test_compare_archive_refuses_members_leaving_the_folder(tmp_path, monkeypatc
     evil = tar_of(tmp_path / "evil.tar.gz", {"../escaped.txt": "x"})
     assert compare_archive(evil, tar_of(tmp_path / "gold.tar.gz", {"escaped.txt": "x"})) == 0.0
     assert not (tmp_path / "escaped.txt").exists()
+
+
+def test_compare_archive_refuses_a_file_path_leaving_the_folder(tmp_path, monkeypatch):
+    """A `..` file_path would list and score a host folder (here, next to the unpacked archives)."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    (tmp_path / "host").mkdir()
+    write(tmp_path / "host" / "a.txt", "host text")
+    archive = zip_of(tmp_path / "any.zip", {"a.txt": "A"})
+    for file_path in ("../host", str(tmp_path / "host")):
+        with pytest.raises(PolicyError, match="file_path"):
+            compare_archive(archive, archive, file_path=file_path)
 
 
 def test_archive_gaps_are_the_member_metric_gaps():

@@ -419,8 +419,9 @@ def test_a_huge_image_is_refused_before_a_metric_decodes_it(daemon, same_workers
     refused(answer, status, 502, "refused by policy", "pixels")
 
 
-def test_metric_errors_never_echo_file_contents(daemon, same_workers):
-    """run_sqlite3's value is a number; a text value used to come back in the error, quoting the file."""
+def reset_run_sqlite3(daemon, sql: str) -> None:
+    """A run_sqlite3 task running `sql` on the guest's /home/user/d.sqlite, a table t of one text value
+    v = VM_TEXT."""
     import sqlite3
     import tempfile
     with tempfile.TemporaryDirectory() as folder:
@@ -433,26 +434,58 @@ def test_metric_errors_never_echo_file_contents(daemon, same_workers):
     status, answer = reset(daemon, task(evaluator={
         "func": "run_sqlite3",
         "result": {"type": "vm_file", "path": "/home/user/d.sqlite", "dest": "d.sqlite"},
-        "expected": {"type": "rule", "rules": {"sql": "SELECT v FROM t"}}}))
+        "expected": {"type": "rule", "rules": {"sql": sql}}}))
     assert status == 200, answer
     guest(daemon).upload("/home/user/d.sqlite", data)
+
+
+def test_metric_errors_never_echo_file_contents(daemon, same_workers):
+    """run_sqlite3's value is a number; a text value used to come back in the error, quoting the file."""
+    reset_run_sqlite3(daemon, "SELECT v FROM t")
     status, answer = daemon.post("/env/evaluate", {})
     assert (status, answer["error"]["code"]) == (500, "evaluator_error"), answer   # float() of text: our bug
     assert VM_TEXT not in json.dumps(answer) and str(daemon.workdir) not in json.dumps(answer)
+
+
+@pytest.mark.parametrize("sql", ["ATTACH DATABASE '{}' AS x", "VACUUM INTO '{}'"])
+def test_run_sqlite3_creates_no_host_file(daemon, same_workers, tmp_path, sql):
+    """mode=ro covers only the main database: ATTACH (and VACUUM INTO, which attaches) would create a file
+    at any host path the worker can write."""
+    target = tmp_path / "attached.sqlite"
+    reset_run_sqlite3(daemon, sql.format(target))
+    status, answer = daemon.post("/env/evaluate", {})
+    refused(answer, status, 502, "refused by policy", "attaches")
+    assert not target.exists()
 
 
 @pytest.mark.parametrize("source", ["rule", "guest output"])
 def test_a_metric_is_never_handed_a_host_file(daemon, outside, same_workers, source):
     """diff_text_file opens whatever string it gets: a rule (or what a guest command prints) naming a host
     file would score how alike a guessed text is to that file. The evaluation is refused instead,
-    before the metric."""
+    before the metric. The expected text names no file: only the source under test hands the metric the
+    path."""
     secret = str(outside / ".ssh" / "id_ed25519")
     result = {"type": "rule", "rules": secret} if source == "rule" else \
         {"type": "vm_command_line", "command": ["echo", "-n", secret]}
     status, answer = reset(daemon, task(evaluator={"func": "diff_text_file", "result": result,
-                                                   "expected": {"type": "rule", "rules": secret}}))
+                                                   "expected": {"type": "rule", "rules": "a guess"}}))
     assert status == 200, answer
     status, answer = daemon.post("/env/evaluate", {})
+    refused(answer, status, 502, "refused by policy")
+    assert leaked(daemon, answer) == []
+
+
+def test_a_metric_is_never_handed_another_tasks_file(daemon, same_workers):
+    """The cache is shared by all tasks: a rule naming a file of another task's folder is refused too."""
+    secret = daemon.workdir / "cache" / "tasks" / "another-task" / "result.txt"
+    secret.parent.mkdir(parents=True, exist_ok=True)
+    secret.write_text(MARKER)
+    status, answer = reset(daemon, task(evaluator={"func": "diff_text_file",
+                                                   "result": {"type": "rule", "rules": str(secret)},
+                                                   "expected": {"type": "rule", "rules": "a guess"}}))
+    assert status == 200, answer
+    status, answer = daemon.post("/env/evaluate", {})
+    secret.unlink()
     refused(answer, status, 502, "refused by policy")
     assert leaked(daemon, answer) == []
 

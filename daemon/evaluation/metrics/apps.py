@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ..errors import MalformedTask
 from ..formats.text import readable_text
+from ..host_policy import PolicyError
 from ..registry import metric
 from .matching import value_matches
 
@@ -259,14 +260,26 @@ def is_in_vm_clickboard(rules: dict, clipboard: str | None, **options) -> float:
 
 @metric(rule_keys={"sql"})
 def run_sqlite3(result: str | None, rules: dict, **options) -> float:
-    """The first column of the query's first row, as a number (no row or NULL: 0)."""
+    """The first column of the query's first row, as a number (no row or NULL: 0). SQL attaching a database
+    (ATTACH, VACUUM INTO: a file at any host path, whatever mode=ro says of the main one) is refused by
+    policy."""
     if result is None or not Path(result).is_file():
         return 0.0
+    attaching = []
+
+    def authorize(action: int, *args) -> int:
+        if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH):
+            attaching.append(action)
+            return sqlite3.SQLITE_DENY
+        return sqlite3.SQLITE_OK
     try:
         with contextlib.closing(sqlite3.connect(Path(result).resolve().as_uri() + "?mode=ro",
                                                 uri=True)) as db:
+            db.set_authorizer(authorize)
             row = db.execute(rules["sql"]).fetchone()
     except sqlite3.Error:
+        if attaching:
+            raise PolicyError("run_sqlite3's sql attaches a database (a file on the host)") from None
         return 0.0
     return float(row[0] or 0) if row else 0.0
 

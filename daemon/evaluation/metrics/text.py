@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import difflib
 import json
+import os
 import re
 import shutil
 import tarfile
@@ -169,6 +170,15 @@ def _unpack(archive: str, folder: Path) -> None:
             tar.extractall(folder, members=members, filter="data")
 
 
+def _member_folder(folder: str, file_path: str) -> Path:
+    """`file_path` in an unpacked archive's folder, PolicyError when it leads out of it (`..`, an absolute
+    path, a symlink)."""
+    path = Path(folder) / file_path
+    if not Path(os.path.realpath(path)).is_relative_to(os.path.realpath(folder)):
+        raise PolicyError("compare_archive's file_path leads out of the unpacked archive")
+    return path
+
+
 def _bounded_members(tar: tarfile.TarFile) -> list:
     members, total = [], 0
     for member in tar:                       # reads headers only, stopping as soon as a bound is passed
@@ -191,19 +201,18 @@ def compare_archive(result: str | None, expected: str | None, file_path: str = "
         try:
             _unpack(result, Path(ours))
             _unpack(expected, Path(theirs))
-            names = sorted(p.name for p in (Path(ours) / file_path).iterdir())
-            gold = sorted(p.name for p in (Path(theirs) / file_path).iterdir())
+            our_folder, their_folder = _member_folder(ours, file_path), _member_folder(theirs, file_path)
+            names = sorted(p.name for p in our_folder.iterdir())
+            gold = sorted(p.name for p in their_folder.iterdir())
         except (OSError, tarfile.TarError, zipfile.BadZipFile, ValueError, EOFError):
             return 0.0
         if names != gold or not names:
             return 0.0
         for member in names:                      # each member is sized up before its metric opens it
-            check_unpacked_size(Path(ours) / file_path / member, "compare_archive's member")
-            check_unpacked_size(Path(theirs) / file_path / member, "compare_archive's member")
+            check_unpacked_size(our_folder / member, "compare_archive's member")
+            check_unpacked_size(their_folder / member, "compare_archive's member")
         member_metric = registry.METRICS[name]
-        scores = [member_metric(str(Path(ours) / file_path / n), str(Path(theirs) / file_path / n),
-                                **member_options)
-                  for n in names]
+        scores = [member_metric(str(our_folder / n), str(their_folder / n), **member_options) for n in names]
     return sum(scores) / len(scores)
 
 
