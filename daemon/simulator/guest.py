@@ -257,6 +257,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send(200, {"directory_tree": self.guest.desktop.tree(path)})
 
     def accessibility(self):
+        self.guest.latency("accessibility")
         desktop = self.guest.desktop
         editor = desktop.editor
         window = (f'<frame name="{os.path.basename(editor["path"])} - Text Editor">'

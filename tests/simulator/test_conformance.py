@@ -10,7 +10,7 @@ import pytest
 
 from daemon.actions import GUEST_CODE_PREFIX, compile_prediction
 from daemon.guest.client import GuestError
-from daemon.simulator import provision, set_latency, stop_all
+from daemon.simulator import provision, scenario, set_latency, stop_all
 from tests.support import fresh_ip_base
 
 from .test_simulator import ip_of, running_guest
@@ -43,6 +43,19 @@ def vm(tmp_path):
 
 def post_json(raw, path: str, payload: dict):
     return raw("POST", path, json.dumps(payload).encode())
+
+
+def test_realistic_latencies_are_the_measured_ones_and_accessibility_waits_its_own(vm):
+    home, _, raw = vm
+    realistic = scenario.PRESETS["realistic"]                                # §6's medians
+    assert 0.034 <= realistic["screenshot"] <= 0.044 and 0.25 <= realistic["accessibility"] <= 0.36
+    set_latency(home, accessibility=LIMIT)
+
+    def busy() -> float:
+        return json.loads(raw("GET", "/sim/stats")[1])["busy_seconds"]
+    before = busy()
+    assert raw("GET", "/accessibility")[0] == 200
+    assert busy() - before >= LIMIT                                          # the guest slept the latency
 
 
 def test_a_clipboard_tool_holding_the_servers_pipes_hangs_execute_until_its_limit(vm):
