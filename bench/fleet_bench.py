@@ -2,7 +2,7 @@
 and env utilization of the two rollout loops.
 
 Starts real daemons (`python -m daemon`) on private simulated VMware with the realistic preset (revert 7 s,
-start 16 s, screenshot 0.3 s, execute 0.2 s; settle 0.5 s) and drives them with cluster.rollout, the way a
+start 16 s, screenshot 0.04 s, execute 0.2 s; settle 0.5 s) and drives them with cluster.rollout, the way a
 trainer does. The policy is a stand-in for a model: each prediction takes a latency drawn per step,
 uniform in 1-4 s (seeded).
 

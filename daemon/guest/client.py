@@ -192,12 +192,11 @@ class GuestClient:
         """The guest's {"type", "name", "children"} tree of a folder; None when the folder does not exist (the
         real server answers 400 there, and takes the path as it is: no ~ expansion)."""
         try:
-            answer = self._json("POST", "/list_directory", {"path": guest_path}, ok_404=True)
+            return self._json("POST", "/list_directory", {"path": guest_path})["directory_tree"]
         except GuestError as exc:
             if exc.status == 400 and NOT_A_DIRECTORY in str(exc):
                 return None
             raise
-        return answer["directory_tree"] if answer else None
 
     def accessibility(self) -> str:
         return self._json("GET", "/accessibility")["AT"]
@@ -216,9 +215,10 @@ class GuestClient:
         """Chrome in this guest, through its DevTools port."""
         return DevToolsClient(self.ip, self.devtools_port, timeout)
 
-    def wallpaper(self) -> bytes | None:
-        """The desktop background image's bytes; None when the guest finds no wallpaper file."""
-        return self._request("POST", "/wallpaper", ok_404=True)
+    def wallpaper(self) -> bytes:
+        """The desktop background image's bytes (a missing wallpaper file: the real server answers 500, a
+        GuestError)."""
+        return self._request("POST", "/wallpaper")
 
     def vlc_status(self, timeout: float) -> bytes | None:
         """VLC's status.xml from its web interface in the guest; None when VLC does not answer (not running,

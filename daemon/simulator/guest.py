@@ -25,7 +25,7 @@ from PIL import Image
 
 from . import chrome, scenario
 from .desktop import EDITOR_BOX, SCREEN, Desktop
-from .interpreter import MissingProgram, PipesHeld, execute
+from .interpreter import MissingProgram, TimedOut, execute
 from .machine import Machine
 
 WATCH_INTERVAL = 0.5
@@ -139,13 +139,12 @@ class Handler(BaseHTTPRequestHandler):
         if self.guest.fault("execute_500"):
             self.send(500, {"status": "error", "message": "simulated failure of /execute"})
             return
-        command = request["command"]
+        command, limit = request["command"], self.guest.seconds("execute_limit")
         try:
-            answer = execute(self.guest.desktop, command, bool(request.get("shell", False)))
+            answer = execute(self.guest.desktop, command, bool(request.get("shell", False)), limit)
         except MissingProgram as exc:
             self.send(500, {"status": "error", "message": f"[Errno 2] No such file or directory: '{exc}'"})
-        except PipesHeld:                         # the real server's subprocess.run(timeout=120) expires
-            limit = self.guest.seconds("execute_limit")
+        except TimedOut:                          # the real server's subprocess.run(timeout=120) expires
             time.sleep(limit)
             self.send(500, {"status": "error",
                             "message": f"Command '{command}' timed out after {limit:g} seconds"})
@@ -258,6 +257,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send(200, {"directory_tree": self.guest.desktop.tree(path)})
 
     def accessibility(self):
+        self.guest.latency("accessibility")
         desktop = self.guest.desktop
         editor = desktop.editor
         window = (f'<frame name="{os.path.basename(editor["path"])} - Text Editor">'

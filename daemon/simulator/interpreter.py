@@ -1,22 +1,25 @@
 """What the simulated guest does with /execute: pyautogui programs walked as syntax trees, other commands
 answered by a small simulated shell over the virtual file system. Nothing is ever run on the host.
 
-Two behaviours of the real server (OSWorld's Flask /execute: subprocess.run with stdout/stderr pipes) are
-modelled as exceptions for the guest to answer: a program that is not installed (MissingProgram: a 500 when
-run without a shell), and a clipboard tool left holding the server's pipes (PipesHeld: xclip and xsel fork a
-child that keeps the selection and inherits stdout/stderr unless they go to DEVNULL, so the real answer waits
-for the server's time limit).
+Two behaviours of the real server (OSWorld's Flask /execute: subprocess.run with stdout/stderr pipes and a
+time limit) are modelled as exceptions for the guest to answer: a program that is not installed
+(MissingProgram: a 500 when run without a shell), and a command that outlives the server's time limit
+(TimedOut): its waits (typing intervals, sleeps, move and drag durations) add up to more than the limit, or a
+clipboard tool holds the server's pipes (xclip and xsel fork a child that keeps the selection and inherits
+stdout/stderr unless they go to DEVNULL, so the real answer waits for the limit).
 """
 from __future__ import annotations
 
 import ast
+import math
 import posixpath
 import shlex
 import time
 
 from .desktop import HOME, Desktop
 
-# Simulated sleeps are capped: the simulator's latencies come from the scenario.
+# Simulated sleeps are capped (the simulator's latencies come from the scenario); their nominal seconds count
+# towards the server's time limit.
 SLEEP_CAP = 0.05
 PYTHON = {"python", "python3"}
 CLIPBOARD_TOOLS = ("xclip", "xsel")
@@ -31,27 +34,44 @@ class MissingProgram(Exception):
     """A command run without a shell names a program the guest does not have (the real server answers 500)."""
 
 
-class PipesHeld(Exception):
-    """The command finished, but a clipboard tool it started still holds the server's stdout/stderr pipes."""
+class TimedOut(Exception):
+    """The command outlives the server's time limit: its waits add up to more than the limit (it is killed
+    there: the statement the limit falls in runs whole, where the real one is cut short, and later ones do
+    not run), or a clipboard tool it started holds the server's stdout/stderr pipes."""
+
+
+class Clock:
+    """The nominal seconds a command waits, against the server's time limit; the simulated sleeps are
+    capped."""
+
+    def __init__(self, limit: float):
+        self.limit, self.seconds = limit, 0.0
+
+    def wait(self, seconds: float) -> None:
+        time.sleep(min(seconds, SLEEP_CAP))
+        self.seconds += seconds
+        if self.seconds > self.limit:
+            raise TimedOut(f"its waits add up to more than {self.limit:g} seconds")
 
 
 DEVNULL = object()                # subprocess.DEVNULL in a guest program
 
 
-def execute(desktop: Desktop, command, shell: bool = False) -> dict:
+def execute(desktop: Desktop, command, shell: bool = False, limit: float = math.inf) -> dict:
     """OSWorld's /execute answer: {"status", "output", "error", "returncode"}. Raises MissingProgram or
-    PipesHeld (after the command's effects) where the real server would answer 500."""
+    TimedOut (after the effects the command has before its time limit, `limit` seconds) where the real server
+    would answer 500."""
     argv = shlex.split(command) if isinstance(command, str) else [str(part) for part in command]
     if not shell and argv and not _installed(argv[0]):
         raise MissingProgram(argv[0])
     try:
         if argv[:2] and argv[0] in PYTHON and argv[1:2] == ["-c"] and len(argv) >= 3:
-            run_python(desktop, argv[2])
+            run_python(desktop, argv[2], Clock(limit))
             return _answer(0, "", "")
-        simulated = Shell(desktop)
+        simulated = Shell(desktop, Clock(limit))
         answer = simulated.run(command if isinstance(command, str) and shell else shlex.join(argv))
         if simulated.held:
-            raise PipesHeld("xclip/xsel ran in input mode")
+            raise TimedOut("xclip/xsel ran in input mode")
         return answer
     except Refused as exc:
         return _answer(1, "", f"refused by the simulated guest: {exc}")
@@ -68,7 +88,7 @@ def _installed(program: str) -> bool:
 
 
 # --- pyautogui programs -------------------------------------------------------------------------------------
-def run_python(desktop: Desktop, source: str) -> None:
+def run_python(desktop: Desktop, source: str, clock: Clock) -> None:
     tree = ast.parse(source)
     held = False
     for statement in tree.body:
@@ -79,11 +99,14 @@ def run_python(desktop: Desktop, source: str) -> None:
         elif isinstance(statement, ast.Assign) and _is_failsafe(statement):
             continue
         elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
-            held = isinstance(_call(desktop, statement.value), HoldsPipes) or held
+            result = _call(desktop, statement.value)
+            held = isinstance(result, HoldsPipes) or held
+            if isinstance(result, float):
+                clock.wait(result)
         else:
             raise Refused(f"statement {ast.dump(statement)[:80]}")
     if held:
-        raise PipesHeld("a clipboard tool ran without stdout and stderr sent to DEVNULL")
+        raise TimedOut("a clipboard tool ran without stdout and stderr sent to DEVNULL")
 
 
 def _is_failsafe(node: ast.Assign) -> bool:
@@ -94,6 +117,8 @@ def _is_failsafe(node: ast.Assign) -> bool:
 
 
 def _call(desktop: Desktop, node: ast.Call):
+    """What the handler returns: the seconds it waits on the real guest (a float), HoldsPipes, or a value
+    that does not count."""
     func = node.func
     if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
         raise Refused(f"call of {ast.dump(func)[:80]}")
@@ -140,9 +165,18 @@ def _hotkey(desktop: Desktop, *keys, **kwargs) -> None:
     desktop.held.clear()
 
 
-def _write(desktop: Desktop, text, interval=0.0, **kwargs) -> None:
-    time.sleep(min(len(text) * float(interval), SLEEP_CAP))
+def _write(desktop: Desktop, text, interval=0.0, **kwargs) -> float:
     desktop.type_text(text)
+    return len(text) * float(interval)
+
+
+def _mover(verb: str):
+    """moveTo or dragTo: pyautogui's third argument is the movement's duration."""
+    def move(desktop: Desktop, x=None, y=None, duration=0.0, *args, **kwargs) -> float:
+        _point(desktop, x, y)
+        desktop.changed(f"{verb} to {desktop.pointer}")
+        return float(duration)
+    return move
 
 
 def _key_down(desktop: Desktop, key, **kwargs) -> None:
@@ -176,10 +210,8 @@ PYAUTOGUI = {
     "pyautogui.click": _click,
     "pyautogui.doubleClick": lambda d, x=None, y=None, **k: _click(d, x, y, clicks=2),
     "pyautogui.rightClick": lambda d, x=None, y=None, **k: _click(d, x, y, button="right"),
-    "pyautogui.moveTo": lambda d, x=None, y=None, *a, **k: (_point(d, x, y),
-                                                            d.changed(f"move to {d.pointer}")),
-    "pyautogui.dragTo": lambda d, x=None, y=None, *a, **k: (_point(d, x, y),
-                                                            d.changed(f"drag to {d.pointer}")),
+    "pyautogui.moveTo": _mover("move"),
+    "pyautogui.dragTo": _mover("drag"),
     "pyautogui.mouseDown": lambda d, *a, **k: d.changed(f"mouse down at {d.pointer}"),
     "pyautogui.mouseUp": lambda d, *a, **k: d.changed(f"mouse up at {d.pointer}"),
     "pyautogui.scroll": _scroll,
@@ -190,7 +222,7 @@ PYAUTOGUI = {
     "pyautogui.keyUp": _key_up,
     "pyautogui.write": _write,
     "pyautogui.typewrite": _write,
-    "time.sleep": lambda d, seconds, **k: time.sleep(min(float(seconds), SLEEP_CAP)),
+    "time.sleep": lambda d, seconds, **k: float(seconds),
     "subprocess.run": _clipboard,
     "pyperclip.copy": _copy,
 }
@@ -200,8 +232,8 @@ PYAUTOGUI = {
 class Shell:
     """A few POSIX commands over the virtual file system; `a && b`, `a; b`, `> file` and `>> file` work."""
 
-    def __init__(self, desktop: Desktop):
-        self.desktop = desktop
+    def __init__(self, desktop: Desktop, clock: Clock):
+        self.desktop, self.clock = desktop, clock
         self.cwd = HOME
         self.held = False              # a clipboard tool's child holds the pipes
 
@@ -372,7 +404,7 @@ class Shell:
     cmd_sh = cmd_bash
 
     def cmd_sleep(self, args):
-        time.sleep(min(float(args[0]) if args else 0.0, SLEEP_CAP))
+        self.clock.wait(float(args[0]) if args else 0.0)
         return 0, "", ""
 
     def cmd_true(self, args):

@@ -14,15 +14,18 @@ import yaml
 
 from ..atomic import write_atomic
 
-# Seconds. Besides latencies: how long an opened file's window takes to appear (window), and the real server's
-# time limits: /execute's subprocess timeout (execute_limit, 120 s) and how long /setup/open_file waits for
-# the window (open_file_limit, 1800 s). The fast preset shortens the limits so that tests reach them.
+# Seconds. The realistic screenshot and accessibility latencies are the real server's medians
+# (osworld-protocol.md §6). Besides latencies: how long an opened file's window takes to appear (window), and
+# the real server's time limits: /execute's subprocess timeout (execute_limit, 120 s) and how long
+# /setup/open_file waits for the window (open_file_limit, 1800 s). The fast preset shortens the limits so that
+# tests reach them.
 PRESETS: dict[str, dict[str, float]] = {
     "fast": {"revert": 0.01, "start": 0.02, "ip": 0.01, "stop": 0.01, "list": 0.0, "snapshot": 0.01,
              "pause": 0.0, "screenshot": 0.0, "execute": 0.0, "setup": 0.0, "window": 0.0,
              "execute_limit": 3.0, "open_file_limit": 3.0},
     "realistic": {"revert": 7.0, "start": 16.0, "ip": 3.0, "stop": 2.0, "list": 0.1, "snapshot": 2.0,
-                  "pause": 0.3, "screenshot": 0.3, "execute": 0.2, "setup": 0.2, "window": 2.0,
+                  "pause": 0.3, "screenshot": 0.04, "accessibility": 0.3, "execute": 0.2, "setup": 0.2,
+                  "window": 2.0,
                   "execute_limit": 120.0, "open_file_limit": 1800.0},
 }
 

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from ..atomic import write_atomic
-from .vmrun import VmDriver, VmrunError
+from .vmrun import VmDriver, VmrunError, canonical
 
 
 class VmRecords:
@@ -24,7 +24,7 @@ class VmRecords:
         self.folder = Path(run_dir) / "vms"
 
     def _file(self, vmx: str) -> Path:
-        return self.folder / (hashlib.sha256(_canonical(vmx).encode()).hexdigest()[:16] + ".json")
+        return self.folder / (hashlib.sha256(canonical(vmx).encode()).hexdigest()[:16] + ".json")
 
     def mark(self, vmx: str, clean: bool) -> None:
         record = {"vmx": vmx, "clean": clean, "updated": time.time()}
@@ -45,19 +45,18 @@ def stop_unconfigured(records: VmRecords, configured: list[str], vmrun: str, hos
                       log: logging.Logger) -> list[str]:
     """Hard-stop every running VM this daemon started that is no longer in its config; returns their vmx
     paths. Blocking (vmrun calls): run it off the event loop."""
-    wanted = {_canonical(vmx) for vmx in configured}
-    stale = [record["vmx"] for record in records.all() if _canonical(record["vmx"]) not in wanted]
+    wanted = {canonical(vmx) for vmx in configured}
+    stale = [record["vmx"] for record in records.all() if canonical(record["vmx"]) not in wanted]
     if not stale:
         return []
     stopped = []
     try:
-        running = {_canonical(line.strip()) for line in
-                   VmDriver(vmrun, stale[0], host_type, timeout).call("list").splitlines()[1:]}
+        running = VmDriver(vmrun, stale[0], host_type, timeout).running_vms()
     except VmrunError as exc:
         log.warning("could not list running VMs to stop unconfigured ones: %s", exc)
         return []
     for vmx in stale:
-        if _canonical(vmx) in running:
+        if canonical(vmx) in running:
             try:
                 VmDriver(vmrun, vmx, host_type, timeout).stop(hard=True)
             except VmrunError as exc:
@@ -67,10 +66,6 @@ def stop_unconfigured(records: VmRecords, configured: list[str], vmrun: str, hos
             stopped.append(vmx)
         records.forget(vmx)
     return stopped
-
-
-def _canonical(vmx: str) -> str:
-    return os.path.realpath(vmx).lower()              # APFS: compare resolved, case-insensitively
 
 
 def _read(path: Path) -> dict | None:

@@ -77,10 +77,12 @@ class VmDriver:
     def unpause(self) -> None:
         self.call("unpause", self.vmx)
 
+    def running_vms(self) -> set[str]:
+        """The running VMs `vmrun list` names, as canonical vmx paths."""
+        return {canonical(line.strip()) for line in self.call("list").splitlines()[1:]}
+
     def is_running(self) -> bool:
-        lines = self.call("list").splitlines()[1:]
-        want = os.path.realpath(self.vmx).lower()              # APFS: compare resolved, case-insensitively
-        return any(os.path.realpath(line.strip()).lower() == want for line in lines)
+        return canonical(self.vmx) in self.running_vms()
 
     def guest_ip(self, timeout: float) -> str:
         output = self.call("getGuestIPAddress", self.vmx, "-wait", timeout=timeout).strip()
@@ -88,6 +90,10 @@ class VmDriver:
             return str(ipaddress.ip_address(output.splitlines()[-1].strip()))
         except (ValueError, IndexError):
             raise VmrunError(f"getGuestIPAddress answered {output!r}, which is not an IP address") from None
+
+
+def canonical(vmx: str) -> str:
+    return os.path.realpath(vmx).lower()              # APFS: compare resolved, case-insensitively
 
 
 def _kill_group(process: subprocess.Popen) -> None:

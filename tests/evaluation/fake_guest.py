@@ -3,6 +3,7 @@ in-memory files and scripted command answers, recording what was asked. Tests th
 simulated guest (test_evaluation.py's sim_guest) or a real Chromium (test_chrome.py)."""
 from __future__ import annotations
 
+from daemon.guest.client import GuestError
 from daemon.guest.devtools import DevToolsClient
 
 
@@ -16,7 +17,8 @@ class FakeGuest:
     by `answer`: a callable(command), or a dict from the command's text (a list: joined by spaces) to its
     output; else by an empty success. An answer that is an exception is raised, a str is the output.
     `tree`: the accessibility tree (a str, or a callable giving it); `chrome_at`: (host, port) of a DevTools
-    endpoint; `wallpaper`: its bytes. `commands` and `calls` record what was asked."""
+    endpoint; `wallpaper`: its bytes (None: the file is missing, the real guest's 500). `commands` and `calls`
+    record what was asked."""
 
     def __init__(self, files: dict | None = None, *, script: list | None = None, answer=None, tree=None,
                  chrome_at: tuple[str, int] | None = None, wallpaper: bytes | None = None):
@@ -48,7 +50,9 @@ class FakeGuest:
     def activate_window(self, *args) -> None:
         self.calls.append(("activate_window",) + args)
 
-    def wallpaper(self) -> bytes | None:
+    def wallpaper(self) -> bytes:
+        if self.image is None:
+            raise GuestError("guest answered HTTP 500: no wallpaper file", 500)
         return self.image
 
     def accessibility(self) -> str | None:

@@ -25,7 +25,7 @@ from daemon.evaluation.metrics.desktop import (
     is_vlc_playing,
 )
 from daemon.evaluation.metrics.general import check_include_exclude, literal_match
-from daemon.guest.client import GuestClient
+from daemon.guest.client import GuestClient, GuestError
 
 from .builders import HLS, RICK, a11y_tree, metrics_of, pills, status_xml, write
 from .fake_guest import FakeGuest
@@ -191,7 +191,7 @@ def test_vm_wallpaper_and_content_from_vm_file(tmp_path):
     ctx = TaskContext(task_id="t", cache_dir=tmp_path)
     path = GETTERS["vm_wallpaper"](FakeGuest(wallpaper=b"\x89PNG..."), ctx, {"dest": "background.png"})
     assert open(path, "rb").read() == b"\x89PNG..."
-    with pytest.raises(ResultMissing):
+    with pytest.raises(GuestError, match="HTTP 500"):                        # scored 0.0 by evaluate
         GETTERS["vm_wallpaper"](FakeGuest(), ctx, {"dest": "background.png"})
     openpyxl = pytest.importorskip("openpyxl")
     book = openpyxl.Workbook()

@@ -10,7 +10,7 @@ import pytest
 
 from daemon.actions import GUEST_CODE_PREFIX, compile_prediction
 from daemon.guest.client import GuestError
-from daemon.simulator import provision, set_latency, stop_all
+from daemon.simulator import provision, scenario, set_latency, stop_all
 from tests.support import fresh_ip_base
 
 from .test_simulator import ip_of, running_guest
@@ -45,6 +45,19 @@ def post_json(raw, path: str, payload: dict):
     return raw("POST", path, json.dumps(payload).encode())
 
 
+def test_realistic_latencies_are_the_measured_ones_and_accessibility_waits_its_own(vm):
+    home, _, raw = vm
+    realistic = scenario.PRESETS["realistic"]                                # §6's medians
+    assert 0.034 <= realistic["screenshot"] <= 0.044 and 0.25 <= realistic["accessibility"] <= 0.36
+    set_latency(home, accessibility=LIMIT)
+
+    def busy() -> float:
+        return json.loads(raw("GET", "/sim/stats")[1])["busy_seconds"]
+    before = busy()
+    assert raw("GET", "/accessibility")[0] == 200
+    assert busy() - before >= LIMIT                                          # the guest slept the latency
+
+
 def test_a_clipboard_tool_holding_the_servers_pipes_hangs_execute_until_its_limit(vm):
     _, guest, raw = vm
     guest.upload("/home/user/notes.txt", b"")
@@ -60,6 +73,23 @@ def test_a_clipboard_tool_holding_the_servers_pipes_hangs_execute_until_its_limi
     guest.execute(["python", "-c", GUEST_CODE_PREFIX + "pyautogui.hotkey('ctrl', 's')"])
     assert guest.get_file("/home/user/notes.txt") == "xé".encode()      # the held paste still happened
     assert guest.execute("xclip -selection clipboard -o", shell=True)["output"] == "é"
+
+
+def test_a_program_whose_waits_outlast_the_limit_is_500_after_it_and_its_later_statements_do_not_run(vm):
+    _, guest, raw = vm
+    guest.upload("/home/user/notes.txt", b"")
+    guest.open_file("/home/user/notes.txt", timeout=10)
+    typing = f"pyautogui.write('ab', interval={LIMIT * 0.4}); "                 # 0.8 x the limit: answered
+    assert guest.execute(["python", "-c", GUEST_CODE_PREFIX + typing])["returncode"] == 0
+    moves = f"time.sleep({LIMIT * 0.6}); pyautogui.moveTo(5, 5, {LIMIT * 0.6}); "
+    for program in [typing + typing, moves]:                                     # 1.6 and 1.2 x the limit
+        program += "pyautogui.write('c')"
+        status, text = post_json(raw, "/execute", {"command": ["python", "-c", GUEST_CODE_PREFIX + program]})
+        assert status == 500 and f"timed out after {LIMIT:g} seconds" in json.loads(text)["message"]
+    status, text = post_json(raw, "/execute", {"command": f"sleep {LIMIT * 2} && echo late", "shell": True})
+    assert status == 500 and f"timed out after {LIMIT:g} seconds" in json.loads(text)["message"]
+    guest.execute(["python", "-c", GUEST_CODE_PREFIX + "pyautogui.hotkey('ctrl', 's')"])
+    assert guest.get_file("/home/user/notes.txt") == b"ababab"                   # no "c": killed before it
 
 
 def test_list_directory_of_a_missing_folder_is_400_and_tilde_is_not_expanded(vm):

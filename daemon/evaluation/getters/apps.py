@@ -13,7 +13,8 @@ vlc_config, gimp_config_file: vlcrc, or GIMP 2.10's `file_name` (gimprc, session
 vscode_config: OSWorld's keystroke replay (enable all extensions, run the task's command) through pyautogui in
 the VM, then the file that command writes.
 vlc_playing_info: VLC's status.xml from its web interface (guest port `vlc_port`, asked from this host); VLC
-not answering means nothing to score (0.0). vm_wallpaper: the guest's POST /wallpaper image; none: 0.0.
+not answering means nothing to score (0.0). vm_wallpaper: the guest's POST /wallpaper image; a missing
+wallpaper file is the guest's 500 (a getter the guest answers with an error: 0.0).
 default_video_player: the app `xdg-mime query default` names most often over OSWorld's list of video/* types
 (its raw output line, as OSWorld's command getter returns it), "unknown" when none has one; the queries run in
 one guest command. content_from_vm_file: a .xlsx file's last row as pandas reads it, each cell as text (the
@@ -199,7 +200,7 @@ def vlc_playing_info(guest, ctx: TaskContext, config: dict) -> str:
 
 @getter()
 def vm_wallpaper(guest, ctx: TaskContext, config: dict) -> str:
-    return saved(ctx, config["dest"], guest.wallpaper(), "the guest has no wallpaper file")
+    return str(ctx.save(config["dest"], guest.wallpaper()))
 
 
 def most_common_player(defaults: dict[str, str]) -> str:
