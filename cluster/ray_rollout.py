@@ -70,17 +70,12 @@ class _ActorEnv:
 
 
 class RayEnvs(SlotEnvs):
-    """Backend for cluster.rollout: an EnvActor per slot, created on first use
-    (or all at once by `create`)."""
+    """Backend for cluster.rollout: an EnvActor per slot, created on first use."""
 
     def __init__(self, timeouts: Timeouts = Timeouts(), retry: RetryBudget = RetryBudget(),
                  reset_options: dict | None = None):
         super().__init__(timeouts, retry, reset_options)
         self.remote_class = ray.remote(EnvActor).options(**ACTOR_OPTIONS)
-
-    def create(self, slots: list[Slot]) -> None:
-        for slot in slots:
-            self.env(slot)
 
     def make(self, slot: Slot) -> _ActorEnv:
         return _ActorEnv(self.remote_class.remote(slot, *self.options), slot)
