@@ -65,10 +65,10 @@ def start(workdir: Path, checkout: Path, recording: bool) -> support.DaemonProce
         support.ROOT = previous
 
 
-def cpu_seconds(daemon: support.DaemonProcess) -> float:
-    """User + system CPU time so far of the daemon and its worker (0 where /proc is absent)."""
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time so far of these processes (0 where /proc is absent)."""
     total = 0.0
-    for pid in (daemon.proc.pid, *daemon.worker_pids()):
+    for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
@@ -85,16 +85,18 @@ class Stepper:
         self.headers = {"Content-Type": "application/json", "Authorization": f"Bearer {daemon.token}"}
         self.conn = http.client.HTTPConnection("127.0.0.1", daemon.port, timeout=60)
         self.cpu = 0.0
+        self.pids: list[int] = []                       # the daemon and its worker, read once per reset
 
     def reset(self) -> None:
         status, _ = self.daemon.post("/env/reset", {"task_config": load_task("type_and_save"),
                                                     "history": self.history})
         assert status == 200
+        self.pids = [self.daemon.proc.pid, *self.daemon.worker_pids()]
 
     def step(self, prediction: str) -> float:
         """The wall time of one step's HTTP exchange (answer read, not decoded), in ms;
         its CPU is added up."""
-        cpu_before = cpu_seconds(self.daemon)
+        cpu_before = cpu_seconds(self.pids)
         began = time.perf_counter()
         self.conn.request("POST", "/env/step", json.dumps({"prediction": prediction}).encode(), self.headers)
         answer = self.conn.getresponse()
@@ -102,7 +104,7 @@ class Stepper:
         took = (time.perf_counter() - began) * 1000
         assert answer.status == 200
         time.sleep(0.05)                                # the writer thread's share of the step is counted too
-        self.cpu += cpu_seconds(self.daemon) - cpu_before
+        self.cpu += cpu_seconds(self.pids) - cpu_before
         return took
 
     def close(self) -> None:

@@ -15,7 +15,7 @@ import ray
 from .address import DaemonAddress
 from .fleet import EnvFleet, Slot
 from .remote_env import EnvResult, Evaluation, RemoteEnv, RetryBudget, Timeouts
-from .rollout import SlotEnvs
+from .rollout import LocalEnvs, SlotEnvs
 
 ACTOR_OPTIONS = {"num_cpus": 0, "scheduling_strategy": "SPREAD"}
 
@@ -70,17 +70,12 @@ class _ActorEnv:
 
 
 class RayEnvs(SlotEnvs):
-    """Backend for cluster.rollout: an EnvActor per slot, created on first use
-    (or all at once by `create`)."""
+    """Backend for cluster.rollout: an EnvActor per slot, created on first use."""
 
     def __init__(self, timeouts: Timeouts = Timeouts(), retry: RetryBudget = RetryBudget(),
                  reset_options: dict | None = None):
         super().__init__(timeouts, retry, reset_options)
         self.remote_class = ray.remote(EnvActor).options(**ACTOR_OPTIONS)
-
-    def create(self, slots: list[Slot]) -> None:
-        for slot in slots:
-            self.env(slot)
 
     def make(self, slot: Slot) -> _ActorEnv:
         return _ActorEnv(self.remote_class.remote(slot, *self.options), slot)
@@ -99,7 +94,7 @@ class ArpoEnvWorker:
                  reset_options: dict | None = None):
         self.worker_idx, self.fleet = worker_idx, fleet
         self.max_steps, self.lease_wait = max_steps, lease_wait
-        self.options = (timeouts, retry, reset_options)
+        self.envs = LocalEnvs(timeouts, retry, reset_options)    # one RemoteEnv (one session) per slot leased
         self.slot: Slot | None = None
         self.env: RemoteEnv | None = None
         self.last: EnvResult | None = None
@@ -113,8 +108,7 @@ class ArpoEnvWorker:
                           f"{self.lease_wait:.0f} s; see `python -m cluster status`"}
             self.last = EnvResult(-1, None, True, 0.0, env_error=self.error)
             return self._answer(self.last)
-        timeouts, retry, reset_options = self.options
-        self.env = RemoteEnv(self.slot.address, self.slot.env_idx, timeouts, retry, reset_options)
+        self.env = self.envs.env(self.slot)
         self.last = self.env.reset(task_config, self.max_steps)
         self.error = self.last.env_error
         return self._answer(self.last)

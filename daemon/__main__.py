@@ -77,13 +77,12 @@ def trajectory_writer(settings: config.Settings) -> TrajectoryWriter | None:
     return writer
 
 
-async def serve_until_signal(settings: config.Settings, guard: auth.Guard, port: int | None) -> None:
+async def serve_until_signal(settings: config.Settings, guard: auth.Guard) -> None:
     pool = Pool(settings)
     pool.start()
     view = supervisor_view(settings)
     writer = trajectory_writer(settings)
-    server = serve(make_app(pool, settings, guard, view, Observer(pool, settings, writer)), settings,
-                   port or settings.server["port"])
+    server = serve(make_app(pool, settings, guard, view, Observer(pool, settings, writer)), settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -93,7 +92,7 @@ async def serve_until_signal(settings: config.Settings, guard: auth.Guard, port:
     sweeper = CacheSweeper(settings.evaluation)
     sweeper.start()
     print(f"Startup: PROVIDER=vmware envs={len(pool)} simulated={settings.simulator is not None} "
-          f"listening on {settings.server['host']}:{port or settings.server['port']}", file=sys.stderr,
+          f"listening on {settings.server['host']}:{settings.server['port']}", file=sys.stderr,
           flush=True)
     await stop.wait()
     logging.getLogger("daemon").info("signal received: draining (at most %s s)",
@@ -114,7 +113,7 @@ def main() -> None:
     guard = load_guard(settings)
     if settings.simulator is not None:
         start_simulator(settings)
-    asyncio.run(serve_until_signal(settings, guard, args.port))
+    asyncio.run(serve_until_signal(settings, guard))
     if settings.simulator is not None:
         from . import simulator
         simulator.stop_all(settings.simulator["home"])

@@ -100,9 +100,6 @@ class TunnelSettings:
 
 def load(path: str | os.PathLike) -> TunnelSettings:
     path = str(Path(path).resolve())
-    if not os.path.exists(path):
-        raise TunnelConfigError(f"no tunnel config at {path}; "
-                                "copy configs/tunnel.yaml.example to it and fill it in")
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:

@@ -147,13 +147,13 @@ def connection_cap(configured: int, open_files: int) -> int:
     return min(configured, room)
 
 
-def serve(app, settings, port: int) -> CappedHTTPServer:
+def serve(app, settings) -> CappedHTTPServer:
     server_settings = settings.server
     open_files = raise_open_files_limit(server_settings["max_open_files"])
     server = CappedHTTPServer(app, max_body_size=server_settings["max_body_bytes"] * 4,
                               idle_connection_timeout=server_settings["idle_timeout"],
                               body_timeout=server_settings["body_timeout"],
                               max_connections=connection_cap(server_settings["max_connections"], open_files))
-    server.listen(port, server_settings["host"])
+    server.listen(server_settings["port"], server_settings["host"])
     log.info("open-files limit %d, at most %d connections", open_files, server.max_connections)
     return server

@@ -10,7 +10,6 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from ..http.status import read_tunnel_status
 
-STEP_PARTS = ("queue", "execute", "settle", "screenshot", "encode", "total")
 PHASES = ("starting", "idle", "resetting", "running", "done", "recovering", "broken")
 STEP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 150.0)
 LONG_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0)

@@ -91,15 +91,7 @@ def crash_vm(home: Path, vm: int) -> None:
 
 def freeze_vm(home: Path, vm: int) -> None:
     """The VM freezes: its guest process is stopped (SIGSTOP). Connections are accepted, nothing answers."""
-    _signal_guest(home, vm, signal.SIGSTOP)
-
-
-def thaw_vm(home: Path, vm: int) -> None:
-    _signal_guest(home, vm, signal.SIGCONT)
-
-
-def _signal_guest(home: Path, vm: int, signum: int) -> None:
     pid = machines(home)[vm].state().get("pid")
     if pid:
         with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signum)
+            os.kill(pid, signal.SIGSTOP)

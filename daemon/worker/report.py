@@ -15,7 +15,6 @@ class OperationReport:
     def __init__(self, op: str = ""):
         self.op = op
         self.started = time.time()
-        self._clock = time.perf_counter()
         self.parts: dict[str, float] = {}
         self.notes: dict = {}
         self.frame: bytes = b""                 # the image this operation's answer carries, before base64
@@ -38,8 +37,8 @@ class OperationReport:
         self.frame, self.frame_of = image, {"episode_id": episode_id, "image_format": image_format}
 
     def header(self) -> dict:
-        return {"op": self.op, "started": self.started, "elapsed": time.perf_counter() - self._clock,
-                "parts": self.parts, "frame": bool(self.frame), **self.notes}
+        return {"op": self.op, "started": self.started, "parts": self.parts, "frame": bool(self.frame),
+                **self.notes}
 
     def frame_header(self, request_id: int) -> dict:
         """The header of the frame that carries the screenshot: whose it is and its index (0: after reset)."""

@@ -10,13 +10,14 @@ import pytest
 
 from cluster import DaemonAddress, RemoteEnv, RetryBudget, Timeouts
 from cluster.address import AddressError, parse_daemons
+from daemon.simulator.tasks import load_task
 from tests.support import ROOT, DaemonProcess, free_port
 
 from .conftest import address_of
 from .fakes import FakeDaemon
 
 TOKEN = "the-real-token-0123456789abcdefghijklmnop"
-TASK = json.loads((ROOT / "daemon/simulator/tasks/type_and_save.json").read_text())
+TASK = load_task("type_and_save")
 QUICK = RetryBudget(attempts=4, seconds=5.0, backoff=(0.05, 0.1), max_retry_after=0.5)
 RESET = (200, {"env_idx": 2, "obs_messages": [{"role": "system", "content": []}], "is_done": False,
                "format_reward": 0.0, "episode_id": "ep1", "step_idx": 0}, {})

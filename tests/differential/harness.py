@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -26,7 +26,6 @@ class Case:
     id: str
     metric: str
     build: Callable[[Path], tuple]           # tmp_path -> (args, options)
-    marks: tuple = field(default=())
 
 
 def case(metric: str, label: str, build: Callable[[Path], tuple]) -> Case:

@@ -91,7 +91,7 @@ def test_a_folder_held_by_a_worker_process_is_never_evicted(tmp_path):
 
 
 def test_use_marks_the_folder_as_just_used(tmp_path):
-    path = folder(tmp_path, "task", 0.01, NOW - 30 * 86400)
+    path = folder(tmp_path, "task", 0.01, time.time() - 30 * 86400)
     use_task_folder(path)
     _held.release()
     assert sweep(tmp_path, max_bytes=None, max_age=86400).removed == []

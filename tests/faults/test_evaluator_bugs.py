@@ -1,9 +1,13 @@
 """A bug in one of our metrics is ours: never a 422 "task malformed", never a replaced worker or a reverted
 VM. A bug in the worker's own code is a 500 worker_error, and the env is recovered with a new worker.
 
+A setup step that raises what no step is expected to raise is the task's failure: a 502 setup_failed, the
+worker stays.
+
 The bugs are injected into the worker processes only: a sitecustomize on PYTHONPATH wraps the exact_match
 metric so that it raises the exception the task's rule names (the daemon's reset-time checks see the real
-metric), and the history operation so that it raises in an episode of the task "crash-the-worker".
+metric), the sleep step so that it raises in the task "setup-bug", and the history operation so that it
+raises in an episode of the task "crash-the-worker".
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ if "daemon.worker" in getattr(sys, "orig_argv", ()):
     import dataclasses
 
     import daemon.evaluation.metrics           # its modules declare every metric
+    import daemon.evaluation.steps             # and every setup step
     from daemon.evaluation.errors import MalformedTask
     from daemon.evaluation.registry import DECLARED
 
@@ -38,6 +43,15 @@ if "daemon.worker" in getattr(sys, "orig_argv", ()):
         return real_exact_match(result, rules, **options)
 
     DECLARED["metric"]["exact_match"] = dataclasses.replace(declared, run=exact_match)
+
+    sleep_step = DECLARED["step"]["sleep"]
+
+    def sleep(guest, ctx, params):
+        if ctx.task_id == "setup-bug":
+            raise ValueError("injected into a setup step")
+        return sleep_step.run(guest, ctx, params)
+
+    DECLARED["step"]["sleep"] = dataclasses.replace(sleep_step, run=sleep)
 
     from daemon.worker.environment import Environment
     real_history = Environment.history
@@ -122,3 +136,17 @@ def test_a_bug_in_the_worker_itself_is_a_500_worker_error_and_the_env_is_recover
     health = daemon.wait_for(lambda: serving(daemon, 0)["pid"] != worker and daemon.env_health(0), 60,
                              "a new worker")
     assert health["phase"] == "idle" and health["warm"] is True         # its VM was recovered
+
+
+def test_a_setup_that_raises_is_a_502_and_costs_no_worker(daemon):
+    assert daemon.post("/env/reset", {"task_config": task_raising("nothing")}, timeout=60)[0] == 200
+    worker = daemon.env_health(0)["pid"]
+    task = {"id": "setup-bug", "instruction": "x", "evaluator": {"func": "infeasible"},
+            "config": [{"type": "sleep", "parameters": {"seconds": 0}}]}
+    status, answer = daemon.post("/env/reset", {"task_config": task}, timeout=60)
+    assert (status, answer["error"]["code"]) == (502, "setup_failed"), answer
+    assert "ValueError: injected into a setup step" in answer["error"]["message"]
+    health = daemon.env_health(0)
+    assert health["pid"] == worker and health["phase"] not in ("recovering", "broken"), health
+    assert daemon.post("/env/reset", {"task_config": task_raising("nothing")}, timeout=60)[0] == 200
+    assert daemon.env_health(0)["pid"] == worker

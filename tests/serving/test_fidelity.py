@@ -8,7 +8,7 @@ import copy
 import pytest
 
 from daemon.guest.client import GuestClient
-from daemon.simulator import clear_faults, set_faults
+from daemon.simulator import clear_faults, machines, set_faults
 from daemon.simulator.tasks import load_task
 from tests.support import DaemonProcess
 
@@ -32,8 +32,7 @@ def daemon(two_envs):
 
 
 def guest_of(daemon: DaemonProcess, env: int) -> GuestClient:
-    head, last = daemon.ip_base.rsplit(".", 1)
-    return GuestClient(f"{head}.{int(last) + env}", request_timeout=10, retries=1)
+    return GuestClient(machines(daemon.home)[env].ip, request_timeout=10, retries=1)
 
 
 def reset(daemon: DaemonProcess, task: dict, env: int = 0) -> tuple[int, dict]:

@@ -115,7 +115,7 @@ def test_four_envs_step_concurrently_and_a_slow_env_does_not_slow_the_others(dae
     for env in range(4):
         assert daemon.post("/env/reset",
                            {"env_idx": env, "task_config": load_task("type_and_save")})[0] == 200
-    set_latency(daemon.home, vm=0, execute=3.0)
+    set_latency(daemon.home, vm=0, execute=15.0)           # far longer than three fast steps, even under load
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         slow = pool.submit(daemon.post, "/env/step", {"env_idx": 0, "prediction": TYPE})
         fast = [pool.submit(daemon.post, "/env/step", {"env_idx": env, "prediction": TYPE})

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from daemon.actions import compile_prediction
+from daemon.actions import GUEST_CODE_PREFIX, compile_prediction
 from daemon.guest.client import GuestClient, GuestError
 from daemon.simulator import crash_vm, provision, set_faults, stop_all
 from tests.support import fresh_ip_base, pid_alive, wait_for_guest
@@ -162,11 +162,10 @@ def test_actions_change_the_screen_and_typed_text_can_be_saved(sim):
     guest.upload("/home/user/notes.txt", b"")
     guest.open_file("/home/user/notes.txt", timeout=10)
     before = guest.screenshot()
-    prefix = "import pyautogui; import time; pyautogui.FAILSAFE = False; "
     for code in ["pyautogui.click(500, 400, clicks=1, button='left')", "pyautogui.write('a', interval=0.0)",
                  "pyautogui.hotkey('shift', ','); pyautogui.write('b', interval=0.0)",
                  *compile_prediction("Action: type(content='é')").code, "pyautogui.hotkey('ctrl', 's')"]:
-        assert guest.execute(["python", "-c", prefix + code])["returncode"] == 0
+        assert guest.execute(["python", "-c", GUEST_CODE_PREFIX + code])["returncode"] == 0
     after = guest.screenshot()
     assert before != after and Image.open(io.BytesIO(after)).size == (1920, 1080)
     assert guest.get_file("/home/user/notes.txt") == "a<bé".encode()

@@ -136,12 +136,12 @@ class Tunnel:
         return self.proc.returncode
 
 
-def wait_http(port: int, timeout: float, path: str = "/health") -> float:
+def wait_http(port: int, timeout: float, path: str = "/health") -> None:
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         try:
             if get(port, path, timeout=2)[0] == 200:
-                return time.monotonic() - started
+                return
         except OSError:
             pass
         time.sleep(0.1)
