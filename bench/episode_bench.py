@@ -76,10 +76,6 @@ def guest_busy_seconds(daemon: DaemonProcess, env_idx: int) -> float:
         conn.close()
 
 
-def worker_pids(daemon: DaemonProcess) -> list[int]:
-    return [env["pid"] for env in daemon.health()["envs"]]
-
-
 class Client:
     """One trainer-side env client over a kept-alive connection;
     counts answer bytes as they came off the wire."""
@@ -213,7 +209,7 @@ def run(args: argparse.Namespace) -> list[str]:
                 rows.append(f"| (c) fast preset: step time, 1 env vs batch of 8 envs (median) | "
                             f"{single:.1f} ms | {batch:.1f} ms | {batch / single:.2f}x |")
             if "e" in args.only:
-                workers = worker_pids(fast)
+                workers = fast.worker_pids()
                 per_worker = [rss_mib(pid) for pid in workers]
                 rows.append(f"| (e) resident memory: daemon vs each worker (mean of {len(workers)}) | "
                             f"{rss_mib(fast.proc.pid):.0f} MiB | "
